@@ -1,0 +1,81 @@
+#pragma once
+/// core/oracle.hpp — the leak checker: judges every message of a trace against consent.
+///
+/// Streaming: feed records in trace order, collect findings, call finish(). Memory holds the
+/// consent state (per device × recipient × category), interaction history and, per device ×
+/// recipient, the constant-size side-channel statistics — never the messages themselves.
+/// The rules are PROTOCOL.md §4, applied in its order; records sharing a millisecond take
+/// effect before a message of that millisecond ("a send in the same millisecond as an unlink
+/// is after it").
+///
+///   Oracle oracle(policy, taxonomy);
+///   oracle.begin(meta);
+///   for each record: oracle.feed(record);
+///   std::vector<Finding> findings = oracle.finish();
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/findings.hpp"
+#include "core/policy.hpp"
+#include "core/taxonomy.hpp"
+#include "core/trace.hpp"
+
+namespace consentrig::core {
+
+struct OracleOptions {
+    /// cause_mismatch: an interaction through the claimed channel must lie within this long
+    /// before the message (and no later than `cause_skew_ms` after it).
+    DurationMs cause_tolerance_ms = 60 * kMsPerSecond;
+    DurationMs cause_skew_ms = 1 * kMsPerSecond;
+    /// side_channel: a state-free message "follows" a state change when it is sent within this
+    /// lag after it.
+    DurationMs side_channel_lag_ms = 10 * kMsPerSecond;
+    /// side_channel: minimum messages that follow a change, and the significance level of the
+    /// one-sided binomial test against the chance rate.
+    std::uint64_t side_channel_min_hits = 5;
+    double side_channel_alpha = 1e-3;
+};
+
+class Oracle {
+public:
+    Oracle(const Policy& policy, const Taxonomy& taxonomy, OracleOptions options = {});
+    ~Oracle();
+    Oracle(const Oracle&) = delete;
+    Oracle& operator=(const Oracle&) = delete;
+
+    /// Trace start (resolves `from`/`until` offsets): meta.start, else the first record's time.
+    void begin(const TraceMeta& meta);
+    /// Records must come in non-decreasing time; an earlier time is an error naming the line.
+    [[nodiscard]] Status feed(const Record& record);
+    /// Flushes pending records, judges side channels, returns all findings in finding_less
+    /// order (when no sink is set).
+    [[nodiscard]] std::vector<Finding> finish();
+
+    /// Optional: receive findings as they are made instead of collecting them (benchmarks,
+    /// huge traces). side_channel findings arrive from finish().
+    void set_sink(std::function<void(Finding&&)> sink);
+
+    struct Stats {
+        std::uint64_t records = 0;
+        std::uint64_t messages = 0;
+        std::uint64_t gaps = 0;
+    };
+    [[nodiscard]] const Stats& stats() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Convenience: open, judge, and collect. Errors name file and line.
+struct CheckResult {
+    TraceMeta meta;
+    std::vector<Finding> findings;
+    std::vector<std::string> warnings;
+    Oracle::Stats stats;
+};
+[[nodiscard]] Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy,
+                                              TraceSource& source, OracleOptions options = {});
+
+}  // namespace consentrig::core

@@ -1,0 +1,77 @@
+#pragma once
+/// core/taxonomy.hpp — what a partner message says, in the categories of DESIGN.md.
+///
+/// A taxonomy is data (YAML, `taxonomy/default.yaml`, compiled into the binary and extendable by
+/// users with `--taxonomy FILE`): for each partner format it maps message fields to categories.
+/// `decode(format, body)` walks a message body of PROTOCOL.md §2 ("Partner formats inside body")
+/// and returns every state-bearing field with its category, or with no category when the
+/// taxonomy cannot place it (the oracle turns those into `unclassified` findings — never
+/// silence). It also extracts each field's sample time (Alexa `timeOfSample`) and the message's
+/// declared cause (Alexa `event.payload.change.cause.type`).
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/category.hpp"
+#include "core/result.hpp"
+#include "core/time.hpp"
+
+namespace consentrig::core {
+
+/// One field of a message that carries (or might carry) device state.
+struct DecodedField {
+    /// Where it is in the body, readable and stable, e.g.
+    /// `context.properties[0]` (Alexa.TemperatureSensor.temperature),
+    /// `payload.devices.states.thermo-1.thermostatTemperatureAmbient`,
+    /// `reports[0]` (cluster 513 attribute 0), `state.temp` (json).
+    std::string path;
+    /// What the taxonomy calls it: `Alexa.TemperatureSensor.temperature`,
+    /// `thermostatTemperatureAmbient`, `513/0` (cluster/attribute, decimal), `state.temp`.
+    std::string key;
+    std::optional<Category> category;  ///< nullopt = unclassified
+    std::optional<TimeMs> sample_time; ///< when the value was sampled, if the message says
+    std::string value_json;            ///< the field's value, compact JSON
+};
+
+struct DecodedMessage {
+    std::vector<DecodedField> fields;
+    std::optional<std::string> cause;  ///< e.g. "VOICE_INTERACTION"
+    /// Non-empty when the body does not have the shape its format requires (e.g. an `alexa`
+    /// body without `event`); fields decoded before the problem are still returned.
+    std::string error;
+
+    [[nodiscard]] CategorySet categories() const;  ///< union of classified fields
+    [[nodiscard]] bool state_free() const { return fields.empty(); }
+};
+
+class Taxonomy {
+public:
+    /// The shipped taxonomy (taxonomy/default.yaml, embedded at build time).
+    [[nodiscard]] static Result<Taxonomy> builtin();
+
+    /// Adds or overrides mappings from a user file with the same schema as the shipped one.
+    /// Errors name file:line:col.
+    [[nodiscard]] Status merge_file(const std::filesystem::path& path);
+    [[nodiscard]] Status merge_text(std::string_view yaml_text, std::string_view file_name);
+
+    /// `format` is one of alexa, google, matter, json. An unknown format yields one field with
+    /// no category, key `format:<name>`, so it is reported rather than dropped. A body that is
+    /// not valid JSON yields `error` set and no fields.
+    [[nodiscard]] DecodedMessage decode(std::string_view format, std::string_view body_json) const;
+
+private:
+    // Mapping tables, filled from YAML.
+    std::map<std::string, Category, std::less<>> alexa_;    ///< "Namespace.name" → category
+    std::map<std::string, Category, std::less<>> google_;   ///< state key → category
+    std::map<std::string, Category, std::less<>> matter_;   ///< "cluster/attribute" → category
+    std::map<std::string, Category, std::less<>> json_;     ///< key path "a.b.c" → category
+    std::vector<std::string> json_ignore_;                  ///< key paths that carry no state
+    std::vector<std::string> google_ignore_;                ///< state keys that carry no state
+    std::string json_cause_path_ = "cause";                 ///< key path of a declared cause
+    std::string json_sample_time_path_ = "sampled_at";      ///< key path of an RFC 3339 sample time
+};
+
+}  // namespace consentrig::core
