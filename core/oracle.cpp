@@ -1,1 +1,706 @@
-// placeholder until implemented
+#include "core/oracle.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <unordered_map>
+
+#include <simdjson.h>
+
+namespace consentrig::core {
+namespace {
+
+constexpr std::size_t kNoIndex = std::numeric_limits<std::size_t>::max();
+constexpr std::size_t kLagBuckets = 20;  ///< side-channel lag histogram resolution
+
+/// Transparent hashing so lookups by string_view do not allocate.
+struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using StringIndex = std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>>;
+
+std::uint32_t intern(StringIndex& index, std::vector<std::string>& names, std::string_view name) {
+    if (auto it = index.find(name); it != index.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(names.size());
+    names.emplace_back(name);
+    index.emplace(std::string(name), id);
+    return id;
+}
+
+/// A consent or link line, as it bears on one recipient (device-specific or "*").
+struct ConsentEvent {
+    TimeMs t = 0;
+    std::uint64_t order = 0;  ///< processing order, breaks ties between device and "*" lines
+    CategorySet categories;   ///< link events: unused
+    bool value = false;       ///< granted / linked
+    std::uint64_t line = 0;
+};
+
+/// The latest event at or before `when` that touches category `c` (all for links), searching
+/// the device's own events and the recipient's "*" events.
+const ConsentEvent* latest_event(const std::vector<ConsentEvent>& own, const std::vector<ConsentEvent>* wildcard,
+                                 TimeMs when, std::optional<Category> c) {
+    const ConsentEvent* best = nullptr;
+    auto scan = [&](const std::vector<ConsentEvent>& events) {
+        for (auto it = events.rbegin(); it != events.rend(); ++it) {
+            if (it->t > when) continue;
+            if (c && !contains(it->categories, *c)) continue;
+            if (!best || it->order > best->order) best = &*it;
+            return;  // events are in time order: the first match from the back is the latest
+        }
+    };
+    scan(own);
+    if (wildcard) scan(*wildcard);
+    return best;
+}
+
+struct Interaction {
+    TimeMs t = 0;
+    std::string via;
+    std::uint32_t recipient = 0;  ///< kNoRecipient for physical
+};
+constexpr std::uint32_t kNoRecipient = std::numeric_limits<std::uint32_t>::max();
+
+/// Side-channel statistics of one device × recipient: constant size.
+struct SideChannelStats {
+    std::uint64_t messages = 0;  ///< state-free messages
+    std::uint64_t hits = 0;      ///< of those, sent within the lag window after an unconsented change
+    TimeMs first_hit_t = 0;
+    std::uint64_t first_hit_line = 0;
+    std::string first_hit_body;
+    std::string first_hit_format;
+    DurationMs lag_min = std::numeric_limits<DurationMs>::max();
+    DurationMs lag_max = 0;
+    double lag_sum = 0;
+    std::array<std::uint64_t, kLagBuckets> lag_hist{};
+};
+
+struct PairState {
+    std::uint32_t recipient = 0;
+    std::vector<std::size_t> grants;  ///< indices of grants naming this recipient for this device
+    CategorySet listed;               ///< union of their categories
+    std::vector<TimeMs> interactions; ///< via this recipient, in time order
+    std::vector<ConsentEvent> consent;
+    std::vector<ConsentEvent> links;
+    SideChannelStats side;
+};
+
+struct DeviceState {
+    std::string id;
+    std::vector<PairState> pairs;  ///< few per device: linear search
+    std::vector<Interaction> interactions;
+    // Truth: a hash per category of the last value, to see changes.
+    std::array<std::uint64_t, kCategoryCount> truth_hash{};
+    CategorySet truth_known;
+    std::uint64_t state_changes = 0;
+    TimeMs last_change_t = 0;
+    CategorySet last_change;  ///< categories changed at last_change_t
+    // Union of [change, change + lag) for the chance rate.
+    DurationMs covered_ms = 0;
+    TimeMs covered_until = std::numeric_limits<TimeMs>::min();
+    TimeMs first_seen = 0;
+};
+
+std::uint64_t fnv1a(std::string_view s) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char ch : s) {
+        h ^= ch;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/// log P(X >= k) for X ~ Binomial(n, p), summed in log space (exact, no approximation).
+double binomial_upper_tail(std::uint64_t n, std::uint64_t k, double p) {
+    if (k == 0) return 1.0;
+    if (p <= 0) return 0.0;
+    if (p >= 1) return 1.0;
+    const double ln_p = std::log(p);
+    const double ln_q = std::log1p(-p);
+    const double ln_n_fact = std::lgamma(static_cast<double>(n) + 1);
+    double max_term = -std::numeric_limits<double>::infinity();
+    std::vector<double> terms;
+    for (std::uint64_t i = k; i <= n; ++i) {
+        const double di = static_cast<double>(i);
+        const double term = ln_n_fact - std::lgamma(di + 1) - std::lgamma(static_cast<double>(n - i) + 1) +
+                            di * ln_p + static_cast<double>(n - i) * ln_q;
+        terms.push_back(term);
+        max_term = std::max(max_term, term);
+        // Past the mode the terms fall geometrically; stop once they no longer matter.
+        if (term < max_term - 50 && di > static_cast<double>(n) * p) break;
+    }
+    double sum = 0;
+    for (double term : terms) sum += std::exp(term - max_term);
+    return std::min(1.0, std::exp(max_term + std::log(sum)));
+}
+
+std::optional<std::string> interaction_channel(const std::string& cause) {
+    if (cause == "VOICE_INTERACTION") return "voice";
+    if (cause == "APP_INTERACTION") return "app";
+    if (cause == "PHYSICAL_INTERACTION") return "physical";
+    return std::nullopt;
+}
+
+nlohmann::json parse_or_text(const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_discarded() ? nlohmann::json(text) : j;
+}
+
+nlohmann::json categories_json(const CategorySet& set) {
+    if (set.all()) return nlohmann::json::array({"all"});
+    nlohmann::json out = nlohmann::json::array();
+    for (std::size_t i = 0; i < kCategoryCount; ++i) {
+        if (set.test(i)) out.push_back(kCategoryNames[i]);
+    }
+    return out;
+}
+
+}  // namespace
+
+struct Oracle::Impl {
+    const Policy& policy;
+    const Taxonomy& taxonomy;
+    OracleOptions options;
+    std::function<void(Finding&&)> sink;
+    std::vector<Finding> collected;
+    Stats stats;
+
+    std::optional<TimeMs> start;
+    TimeMs last_t = std::numeric_limits<TimeMs>::min();
+    std::uint64_t last_line = 0;
+    std::uint64_t order = 0;
+
+    StringIndex device_index;
+    std::vector<std::string> device_names;
+    std::vector<DeviceState> devices;
+    StringIndex recipient_index;
+    std::vector<std::string> recipient_names;
+    /// Per recipient id: events of consent/link lines with device "*".
+    std::vector<std::vector<ConsentEvent>> wildcard_consent;
+    std::vector<std::vector<ConsentEvent>> wildcard_links;
+
+    std::vector<Record> pending;  ///< egress of the current millisecond, judged after its state lines
+    simdjson::dom::parser truth_parser;
+
+    Impl(const Policy& p, const Taxonomy& t, OracleOptions o) : policy(p), taxonomy(t), options(o) {}
+
+    void emit(Finding&& f) {
+        if (sink) sink(std::move(f));
+        else collected.push_back(std::move(f));
+    }
+
+    std::uint32_t recipient_id(std::string_view name) {
+        const auto id = intern(recipient_index, recipient_names, name);
+        if (wildcard_consent.size() <= id) {
+            wildcard_consent.resize(id + 1);
+            wildcard_links.resize(id + 1);
+        }
+        return id;
+    }
+
+    DeviceState& device(std::string_view name, TimeMs t) {
+        const auto id = intern(device_index, device_names, name);
+        if (devices.size() <= id) {
+            devices.resize(id + 1);
+            devices[id].id = std::string(name);
+            devices[id].first_seen = start.value_or(t);
+        }
+        return devices[id];
+    }
+
+    PairState& pair(DeviceState& dev, std::uint32_t recipient) {
+        for (auto& p : dev.pairs) {
+            if (p.recipient == recipient) return p;
+        }
+        PairState& p = dev.pairs.emplace_back();
+        p.recipient = recipient;
+        const auto& grants = policy.grants();
+        for (std::size_t i = 0; i < grants.size(); ++i) {
+            if (grants[i].recipient == recipient_names[recipient] && grants[i].applies_to_device(dev.id)) {
+                p.grants.push_back(i);
+                p.listed |= grants[i].categories;
+            }
+        }
+        return p;
+    }
+
+    // ---- consent state -------------------------------------------------------------------
+
+    [[nodiscard]] const ConsentEvent* unlink_event(const PairState& p, TimeMs when) const {
+        const ConsentEvent* e = latest_event(p.links, &wildcard_links[p.recipient], when, std::nullopt);
+        return (e && !e->value) ? e : nullptr;
+    }
+
+    [[nodiscard]] const ConsentEvent* withdrawal(const PairState& p, Category c, TimeMs when) const {
+        const ConsentEvent* e = latest_event(p.consent, &wildcard_consent[p.recipient], when, c);
+        return (e && !e->value) ? e : nullptr;
+    }
+
+    [[nodiscard]] std::optional<TimeMs> last_interaction(const PairState& p, TimeMs when) const {
+        auto it = std::upper_bound(p.interactions.begin(), p.interactions.end(), when);
+        if (it == p.interactions.begin()) return std::nullopt;
+        return *std::prev(it);
+    }
+
+    /// Whether the grant's validity and basis hold at `when` (categories and withdrawals aside).
+    [[nodiscard]] bool basis_holds(const Grant& g, const PairState& p, TimeMs when) const {
+        const TimeMs origin = start.value_or(when);
+        if (auto from = g.from.resolve(origin); from && when < *from) return false;
+        if (auto until = g.until.resolve(origin); until && when >= *until) return false;
+        switch (g.basis) {
+            case Basis::always: return true;
+            case Basis::never: return false;
+            case Basis::schedule: return policy.in_schedule(g, when);
+            case Basis::interaction: {
+                const auto last = last_interaction(p, when);
+                return last && when < *last + g.within_ms;
+            }
+        }
+        return false;
+    }
+
+    [[nodiscard]] bool covered(const PairState& p, Category c, TimeMs when) const {
+        if (withdrawal(p, c, when)) return false;
+        for (std::size_t gi : p.grants) {
+            const Grant& g = policy.grants()[gi];
+            if (contains(g.categories, c) && basis_holds(g, p, when)) return true;
+        }
+        return false;
+    }
+
+    /// Why a grant does or does not cover `c` at `when`, in words, for evidence.
+    [[nodiscard]] nlohmann::json explain_grant(const Grant& g, const PairState& p, Category c, TimeMs when) const {
+        nlohmann::json j;
+        j["recipient"] = g.recipient;
+        j["where"] = to_string(g.where);
+        j["basis"] = to_string(g.basis);
+        j["categories"] = categories_json(g.categories);
+        if (g.from.kind != TimeBound::Kind::none) j["from"] = g.from.text;
+        if (g.until.kind != TimeBound::Kind::none) j["until"] = g.until.text;
+        if (g.basis == Basis::interaction) j["within_ms"] = g.within_ms;
+        if (g.basis == Basis::schedule) {
+            nlohmann::json w = nlohmann::json::array();
+            for (const auto& win : g.windows) w.push_back(win.text);
+            j["windows"] = std::move(w);
+        }
+        const TimeMs origin = start.value_or(when);
+        std::string why;
+        bool holds = false;
+        if (!contains(g.categories, c)) {
+            why = "does not list " + std::string(to_string(c));
+        } else if (auto from = g.from.resolve(origin); from && when < *from) {
+            why = "not yet valid: starts " + format_rfc3339(*from);
+        } else if (auto until = g.until.resolve(origin); until && when >= *until) {
+            why = "ended " + format_rfc3339(*until);
+        } else if (g.basis == Basis::never) {
+            why = "basis is never";
+        } else if (g.basis == Basis::schedule && !policy.in_schedule(g, when)) {
+            const auto local = policy.to_local(when);
+            static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+            char buf[48];
+            std::snprintf(buf, sizeof buf, "%s %02d:%02d:%02d.%03d", kDays[static_cast<std::size_t>(local.weekday) % 7],
+                          static_cast<int>(local.ms_of_day / kMsPerHour),
+                          static_cast<int>(local.ms_of_day % kMsPerHour / kMsPerMinute),
+                          static_cast<int>(local.ms_of_day % kMsPerMinute / kMsPerSecond),
+                          static_cast<int>(local.ms_of_day % kMsPerSecond));
+            why = "outside its schedule windows (local time " + std::string(buf) + " " + policy.timezone_name() + ")";
+        } else if (g.basis == Basis::interaction && !basis_holds(g, p, when)) {
+            const auto last = last_interaction(p, when);
+            why = last ? "last interaction via " + recipient_names[p.recipient] + " was " + format_rfc3339(*last) +
+                             ", window ended " + format_rfc3339(*last + g.within_ms)
+                       : "no interaction via " + recipient_names[p.recipient] + " before this time";
+        } else {
+            holds = true;
+            why = "covers";
+        }
+        j["holds"] = holds;
+        j["why"] = why;
+        return j;
+    }
+
+    [[nodiscard]] nlohmann::json consent_state(const PairState& p, Category c, TimeMs when) const {
+        nlohmann::json j;
+        const ConsentEvent* unlinked = unlink_event(p, when);
+        j["linked"] = unlinked == nullptr;
+        if (unlinked) {
+            j["unlinked_at"] = format_rfc3339(unlinked->t);
+            j["unlinked_line"] = unlinked->line;
+        }
+        if (const ConsentEvent* w = withdrawal(p, c, when)) {
+            j["withdrawn_at"] = format_rfc3339(w->t);
+            j["withdrawn_line"] = w->line;
+        }
+        nlohmann::json grants = nlohmann::json::array();
+        for (std::size_t gi : p.grants) grants.push_back(explain_grant(policy.grants()[gi], p, c, when));
+        j["grants"] = std::move(grants);
+        return j;
+    }
+
+    // ---- records -------------------------------------------------------------------------
+
+    void apply_consent(const Record& r, bool is_link) {
+        const std::uint32_t rid = recipient_id(r.recipient);
+        ConsentEvent e{r.t, ++order, r.categories, r.flag, r.line};
+        if (r.device == "*") {
+            (is_link ? wildcard_links : wildcard_consent)[rid].push_back(e);
+            return;
+        }
+        PairState& p = pair(device(r.device, r.t), rid);
+        (is_link ? p.links : p.consent).push_back(e);
+    }
+
+    void apply_interaction(const Record& r) {
+        DeviceState& dev = device(r.device, r.t);
+        std::uint32_t rid = kNoRecipient;
+        if (!r.recipient.empty()) {
+            rid = recipient_id(r.recipient);
+            pair(dev, rid).interactions.push_back(r.t);
+        }
+        dev.interactions.push_back(Interaction{r.t, r.via, rid});
+    }
+
+    void apply_truth(const Record& r) {
+        DeviceState& dev = device(r.device, r.t);
+        simdjson::dom::element root;
+        if (truth_parser.parse(r.payload).get(root) != simdjson::SUCCESS) return;
+        simdjson::dom::object obj;
+        if (root.get_object().get(obj) != simdjson::SUCCESS) return;
+        CategorySet changed;
+        for (auto field : obj) {
+            const auto c = category_from_string(field.key);
+            if (!c) continue;
+            const std::uint64_t h = fnv1a(simdjson::minify(field.value));
+            const auto i = static_cast<std::size_t>(*c);
+            if (dev.truth_known.test(i) && dev.truth_hash[i] != h) changed.set(i);
+            dev.truth_known.set(i);
+            dev.truth_hash[i] = h;
+        }
+        if (changed.none()) return;
+        ++dev.state_changes;
+        dev.last_change_t = r.t;
+        dev.last_change = changed;
+        const TimeMs end = r.t + options.side_channel_lag_ms;
+        const TimeMs begin = std::max(r.t, dev.covered_until);
+        if (end > begin) dev.covered_ms += end - begin;
+        dev.covered_until = std::max(dev.covered_until, end);
+    }
+
+    void judge_side_channel_message(DeviceState& dev, PairState& p, const Record& r) {
+        SideChannelStats& s = p.side;
+        ++s.messages;
+        if (dev.state_changes == 0) return;
+        const DurationMs lag = r.t - dev.last_change_t;
+        if (lag < 0 || lag >= options.side_channel_lag_ms) return;
+        // Only changes the recipient may not know about count: some changed category uncovered.
+        bool unconsented = false;
+        for (std::size_t i = 0; i < kCategoryCount && !unconsented; ++i) {
+            if (dev.last_change.test(i) && !covered(p, static_cast<Category>(i), r.t)) unconsented = true;
+        }
+        if (!unconsented) return;
+        if (s.hits == 0) {
+            s.first_hit_t = r.t;
+            s.first_hit_line = r.line;
+            s.first_hit_body = r.payload;
+            s.first_hit_format = r.format;
+        }
+        ++s.hits;
+        s.lag_min = std::min(s.lag_min, lag);
+        s.lag_max = std::max(s.lag_max, lag);
+        s.lag_sum += static_cast<double>(lag);
+        const auto bucket = static_cast<std::size_t>(lag * static_cast<DurationMs>(kLagBuckets) / options.side_channel_lag_ms);
+        ++s.lag_hist[std::min(bucket, kLagBuckets - 1)];
+    }
+
+    Finding base_finding(FindingType type, const DeviceState& dev, const PairState& p, const Record& r) const {
+        Finding f;
+        f.type = type;
+        f.device = dev.id;
+        f.recipient = recipient_names[p.recipient];
+        f.t = r.t;
+        f.line = r.line;
+        return f;
+    }
+
+    nlohmann::json message_evidence(const Record& r, const DecodedMessage& msg) const {
+        nlohmann::json j;
+        j["message"] = parse_or_text(r.payload);
+        j["format"] = r.format;
+        j["line"] = r.line;
+        j["sent"] = format_rfc3339(r.t);
+        nlohmann::json fields = nlohmann::json::array();
+        for (const auto& field : msg.fields) {
+            nlohmann::json fj;
+            fj["path"] = field.path;
+            fj["key"] = field.key;
+            fj["category"] = field.category ? nlohmann::json(to_string(*field.category)) : nlohmann::json(nullptr);
+            fj["value"] = parse_or_text(field.value_json);
+            if (field.sample_time) fj["sample_time"] = format_rfc3339(*field.sample_time);
+            fields.push_back(std::move(fj));
+        }
+        j["fields"] = std::move(fields);
+        if (msg.cause) j["cause"] = *msg.cause;
+        return j;
+    }
+
+    void judge_egress(const Record& r) {
+        ++stats.messages;
+        DeviceState& dev = device(r.device, r.t);
+        PairState& p = pair(dev, recipient_id(r.recipient));
+        const DecodedMessage msg = taxonomy.decode(r.format, r.payload);
+
+        if (!msg.error.empty()) {
+            // A body the format cannot read is reported, not dropped.
+            Finding f = base_finding(FindingType::unclassified, dev, p, r);
+            f.field = "body";
+            f.evidence = message_evidence(r, msg);
+            f.evidence["reason"] = "the " + r.format + " body could not be decoded: " + msg.error;
+            emit(std::move(f));
+        }
+        for (const auto& field : msg.fields) {
+            if (field.category) continue;
+            Finding f = base_finding(FindingType::unclassified, dev, p, r);
+            f.field = field.path.empty() ? field.key : field.path;
+            f.evidence = message_evidence(r, msg);
+            f.evidence["field"] = field.path;
+            f.evidence["key"] = field.key;
+            f.evidence["reason"] = "the taxonomy has no category for " + field.key;
+            emit(std::move(f));
+        }
+
+        const CategorySet cats = msg.categories();
+        if (msg.fields.empty() && msg.error.empty()) judge_side_channel_message(dev, p, r);
+        for (std::size_t i = 0; i < kCategoryCount; ++i) {
+            if (cats.test(i)) judge_category(dev, p, r, msg, static_cast<Category>(i));
+        }
+        if (msg.cause) judge_cause(dev, p, r, msg);
+    }
+
+    void judge_category(const DeviceState& dev, const PairState& p, const Record& r, const DecodedMessage& msg,
+                        Category c) {
+        std::optional<FindingType> type;
+        std::string reason;
+        std::optional<TimeMs> stale_ts;
+        const std::string cname(to_string(c));
+        const std::string& rname = recipient_names[p.recipient];
+        if (const ConsentEvent* u = unlink_event(p, r.t)) {
+            type = FindingType::after_revocation;
+            reason = rname + " was unlinked at " + format_rfc3339(u->t) + " (line " + std::to_string(u->line) + ")";
+        } else if (const ConsentEvent* w = withdrawal(p, c, r.t)) {
+            type = FindingType::after_revocation;
+            reason = "consent for " + cname + " to " + rname + " was withdrawn at " + format_rfc3339(w->t) +
+                     " (line " + std::to_string(w->line) + ") and not granted again";
+        } else if (p.grants.empty()) {
+            type = FindingType::unconsented_recipient;
+            reason = "no grant names " + rname + " for device " + dev.id;
+        } else if (!contains(p.listed, c)) {
+            type = FindingType::outside_scope;
+            reason = rname + " has grants for " + dev.id + ", but none lists " + cname;
+        } else if (!covered(p, c, r.t)) {
+            type = FindingType::out_of_window;
+            reason = "no grant covers " + cname + " to " + rname + " at " + format_rfc3339(r.t);
+        } else {
+            for (const auto& field : msg.fields) {
+                if (field.category != c || !field.sample_time) continue;
+                if (!covered(p, c, *field.sample_time)) {
+                    type = FindingType::stale_sample;
+                    stale_ts = field.sample_time;
+                    reason = cname + " sampled at " + format_rfc3339(*field.sample_time) +
+                             ", when no grant covered it, was sent inside a window at " + format_rfc3339(r.t);
+                    break;
+                }
+            }
+        }
+        if (!type) return;
+        Finding f = base_finding(*type, dev, p, r);
+        f.category = c;
+        f.evidence = message_evidence(r, msg);
+        TimeMs sampled = r.t;
+        for (const auto& field : msg.fields) {
+            if (field.category == c && field.sample_time) {
+                sampled = *field.sample_time;
+                break;
+            }
+        }
+        if (stale_ts) sampled = *stale_ts;
+        f.evidence["sampled"] = format_rfc3339(sampled);
+        f.evidence["consent_at_send"] = consent_state(p, c, r.t);
+        if (stale_ts) f.evidence["consent_at_sample"] = consent_state(p, c, *stale_ts);
+        f.evidence["reason"] = reason;
+        emit(std::move(f));
+    }
+
+    void judge_cause(const DeviceState& dev, const PairState& p, const Record& r, const DecodedMessage& msg) {
+        const auto channel = interaction_channel(*msg.cause);
+        if (!channel) return;
+        const bool needs_recipient = *channel != "physical";
+        const TimeMs earliest = r.t - options.cause_tolerance_ms;
+        for (auto it = dev.interactions.rbegin(); it != dev.interactions.rend(); ++it) {
+            if (it->t < earliest) break;
+            if (it->t > r.t) continue;
+            if (it->via != *channel) continue;
+            if (needs_recipient && it->recipient != p.recipient) continue;
+            return;  // supported
+        }
+        Finding f = base_finding(FindingType::cause_mismatch, dev, p, r);
+        f.evidence = message_evidence(r, msg);
+        f.evidence["declared_cause"] = *msg.cause;
+        f.evidence["tolerance_ms"] = options.cause_tolerance_ms;
+        nlohmann::json recent = nlohmann::json::array();
+        for (auto it = dev.interactions.rbegin(); it != dev.interactions.rend() && recent.size() < 3; ++it) {
+            if (it->t > r.t) continue;
+            nlohmann::json ij;
+            ij["t"] = format_rfc3339(it->t);
+            ij["via"] = it->via;
+            ij["recipient"] = it->recipient == kNoRecipient ? nlohmann::json(nullptr)
+                                                             : nlohmann::json(recipient_names[it->recipient]);
+            recent.push_back(std::move(ij));
+        }
+        f.evidence["recent_interactions"] = std::move(recent);
+        f.evidence["reason"] = "declares " + *msg.cause + " but no " + *channel + " interaction" +
+                               (needs_recipient ? " via " + recipient_names[p.recipient] : std::string()) +
+                               " with " + dev.id + " in the " + format_duration(options.cause_tolerance_ms) +
+                               " before it";
+        emit(std::move(f));
+    }
+
+    void flush_pending() {
+        for (const Record& r : pending) judge_egress(r);
+        pending.clear();
+    }
+
+    void judge_side_channels(TimeMs end) {
+        for (DeviceState& dev : devices) {
+            const double span = static_cast<double>(std::max<TimeMs>(end - dev.first_seen, 1));
+            const double chance = std::min(1.0, static_cast<double>(dev.covered_ms) / span);
+            for (PairState& p : dev.pairs) {
+                const SideChannelStats& s = p.side;
+                if (s.hits < options.side_channel_min_hits || chance <= 0 || chance >= 1) continue;
+                const double observed = static_cast<double>(s.hits) / static_cast<double>(s.messages);
+                const double p_value = binomial_upper_tail(s.messages, s.hits, chance);
+                if (p_value >= options.side_channel_alpha || observed <= chance) continue;
+                Finding f;
+                f.type = FindingType::side_channel;
+                f.device = dev.id;
+                f.recipient = recipient_names[p.recipient];
+                f.t = s.first_hit_t;
+                f.line = s.first_hit_line;
+                nlohmann::json e;
+                e["state_free_messages"] = s.messages;
+                e["following_unconsented_change"] = s.hits;
+                e["state_changes"] = dev.state_changes;
+                e["lag_window_ms"] = options.side_channel_lag_ms;
+                e["observation_ms"] = static_cast<std::int64_t>(span);
+                e["chance_rate"] = chance;
+                e["observed_rate"] = observed;
+                e["lift"] = observed / chance;
+                e["test"] = "one-sided exact binomial: P(X >= hits | n = messages, p = chance_rate)";
+                e["p_value"] = p_value;
+                e["alpha"] = options.side_channel_alpha;
+                nlohmann::json lag;
+                lag["min_ms"] = s.lag_min;
+                lag["mean_ms"] = s.lag_sum / static_cast<double>(s.hits);
+                lag["max_ms"] = s.lag_max;
+                nlohmann::json hist = nlohmann::json::array();
+                const DurationMs width = options.side_channel_lag_ms / static_cast<DurationMs>(kLagBuckets);
+                for (std::size_t b = 0; b < kLagBuckets; ++b) {
+                    if (s.lag_hist[b] == 0) continue;
+                    hist.push_back({{"from_ms", static_cast<DurationMs>(b) * width},
+                                    {"to_ms", static_cast<DurationMs>(b + 1) * width},
+                                    {"count", s.lag_hist[b]}});
+                }
+                lag["histogram"] = std::move(hist);
+                e["lag"] = std::move(lag);
+                e["first_message"] = parse_or_text(s.first_hit_body);
+                e["format"] = s.first_hit_format;
+                e["line"] = s.first_hit_line;
+                e["reason"] = std::to_string(s.hits) + " of " + std::to_string(s.messages) +
+                              " state-free messages to " + f.recipient + " followed an unconsented state change within " +
+                              format_duration(options.side_channel_lag_ms) + "; chance would give " +
+                              std::to_string(static_cast<int>(std::lround(chance * 1000))) + "‰";
+                f.evidence = std::move(e);
+                emit(std::move(f));
+            }
+        }
+    }
+};
+
+Oracle::Oracle(const Policy& policy, const Taxonomy& taxonomy, OracleOptions options)
+    : impl_(std::make_unique<Impl>(policy, taxonomy, options)) {}
+Oracle::~Oracle() = default;
+
+void Oracle::begin(const TraceMeta& meta) {
+    if (meta.start) impl_->start = meta.start;
+}
+
+void Oracle::set_sink(std::function<void(Finding&&)> sink) { impl_->sink = std::move(sink); }
+
+const Oracle::Stats& Oracle::stats() const { return impl_->stats; }
+
+std::vector<std::string> Oracle::devices() const {
+    std::vector<std::string> out = impl_->device_names;
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Status Oracle::feed(const Record& r) {
+    Impl& m = *impl_;
+    ++m.stats.records;
+    if (r.kind == RecordKind::meta) return {};
+    if (r.kind == RecordKind::gap) {
+        ++m.stats.gaps;
+        return {};
+    }
+    if (r.t < m.last_t) {
+        return Error{"line " + std::to_string(r.line) + ": time goes backwards: " + format_rfc3339(r.t) +
+                     " after " + format_rfc3339(m.last_t) + " (line " + std::to_string(m.last_line) +
+                     "); trace lines must be in time order"};
+    }
+    if (!m.start) m.start = r.t;
+    if (r.t > m.last_t) m.flush_pending();
+    m.last_t = r.t;
+    m.last_line = r.line;
+    switch (r.kind) {
+        case RecordKind::egress: m.pending.push_back(r); break;
+        case RecordKind::interaction: m.apply_interaction(r); break;
+        case RecordKind::consent: m.apply_consent(r, false); break;
+        case RecordKind::link: m.apply_consent(r, true); break;
+        case RecordKind::truth: m.apply_truth(r); break;
+        case RecordKind::meta:
+        case RecordKind::gap: break;
+    }
+    return {};
+}
+
+std::vector<Finding> Oracle::finish() {
+    Impl& m = *impl_;
+    m.flush_pending();
+    m.judge_side_channels(m.last_t);
+    std::vector<Finding> out = std::move(m.collected);
+    m.collected.clear();
+    std::stable_sort(out.begin(), out.end(), finding_less);
+    return out;
+}
+
+Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy, TraceSource& source,
+                                OracleOptions options) {
+    CheckResult result;
+    result.meta = source.meta();
+    Oracle oracle(policy, taxonomy, options);
+    oracle.begin(result.meta);
+    for (;;) {
+        auto next = source.next();
+        if (!next) return next.error();
+        if (!next.value()) break;
+        if (Status s = oracle.feed(*next.value()); !s) return s.error();
+    }
+    result.findings = oracle.finish();
+    result.warnings = source.warnings();
+    result.stats = oracle.stats();
+    result.devices = oracle.devices();
+    return result;
+}
+
+}  // namespace consentrig::core

@@ -14,6 +14,7 @@
 ///   std::vector<Finding> findings = oracle.finish();
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/findings.hpp"
@@ -24,10 +25,10 @@
 namespace consentrig::core {
 
 struct OracleOptions {
-    /// cause_mismatch: an interaction through the claimed channel must lie within this long
-    /// before the message (and no later than `cause_skew_ms` after it).
+    /// cause_mismatch: an interaction through the claimed channel (voice/app via the message's
+    /// recipient, or physical) must lie within this long before the message, or in its
+    /// millisecond.
     DurationMs cause_tolerance_ms = 60 * kMsPerSecond;
-    DurationMs cause_skew_ms = 1 * kMsPerSecond;
     /// side_channel: a state-free message "follows" a state change when it is sent within this
     /// lag after it.
     DurationMs side_channel_lag_ms = 10 * kMsPerSecond;
@@ -62,6 +63,8 @@ public:
         std::uint64_t gaps = 0;
     };
     [[nodiscard]] const Stats& stats() const;
+    /// Every device the trace mentioned (except "*"), sorted.
+    [[nodiscard]] std::vector<std::string> devices() const;
 
 private:
     struct Impl;
@@ -73,6 +76,7 @@ struct CheckResult {
     TraceMeta meta;
     std::vector<Finding> findings;
     std::vector<std::string> warnings;
+    std::vector<std::string> devices;  ///< sorted
     Oracle::Stats stats;
 };
 [[nodiscard]] Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy,

@@ -1,0 +1,27 @@
+#pragma once
+/// apps/consentrig — the `consentrig` command-line program. One file per command; each
+/// `add_*` registers its subcommand with CLI11 and sets `exit_code` when it runs.
+///
+/// Exit status (PROTOCOL.md §4): 0 no findings, 1 findings, 2 bad input or a failed run.
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+namespace consentrig::app {
+
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitError = 2;
+
+void add_check(CLI::App& app, int& exit_code);
+void add_trace(CLI::App& app, int& exit_code);
+
+/// Prints `consentrig <command>: <message>` to stderr.
+void print_error(std::string_view command, std::string_view message);
+
+/// Writes a whole file via a temporary and rename, so a reader never sees half a report.
+[[nodiscard]] bool write_file(const std::filesystem::path& path, std::string_view content, std::string& error);
+
+}  // namespace consentrig::app

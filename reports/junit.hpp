@@ -1,0 +1,23 @@
+#pragma once
+/// reports/junit.hpp — JUnit XML for CI servers: one testcase per device × leak class.
+///
+/// Schema: the common `testsuites/testsuite/testcase` form read by Jenkins, GitLab and GitHub
+/// annotations: a failing testcase carries `<failure message=… type=<leak class>>` and the
+/// evidence of its first findings in `<system-out>`. Device-supplied text is escaped.
+#include <string>
+#include <vector>
+
+#include "core/findings.hpp"
+
+namespace consentrig::reports {
+
+struct JunitSuite {
+    std::string name;                  ///< scenario name, or the trace file for `check`
+    std::vector<std::string> devices;  ///< every device, so clean ones show as passing
+    std::vector<core::Finding> findings;
+    double seconds = 0;
+};
+
+[[nodiscard]] std::string junit_xml(const std::vector<JunitSuite>& suites);
+
+}  // namespace consentrig::reports

@@ -1,0 +1,16 @@
+#pragma once
+/// reports/summary.hpp — the readable summary printed at the end of check/run.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/findings.hpp"
+
+namespace consentrig::reports {
+
+/// Counts per leak class, then the first `max_listed` findings (device, recipient, category,
+/// time, line) and the verdict. Device-supplied text is made printable (no terminal escapes).
+[[nodiscard]] std::string text_summary(const std::vector<core::Finding>& findings, std::size_t devices,
+                                       std::size_t messages, std::size_t max_listed = 10);
+
+}  // namespace consentrig::reports
