@@ -1,0 +1,20 @@
+#pragma once
+/// tests/e2e/process.hpp — runs a program the way a user would, capturing stdout, stderr and
+/// the exit status (no shell in between, so arguments reach it verbatim).
+#include <string>
+#include <vector>
+
+namespace consentrig::testing {
+
+struct ProcessResult {
+    int exit_code = -1;  ///< -1 when killed by a signal
+    std::string out;
+    std::string err;
+};
+
+[[nodiscard]] ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = {});
+
+/// Path of a program built by this tree (build/<preset>/bin/<name>).
+[[nodiscard]] std::string built_program(const std::string& name);
+
+}  // namespace consentrig::testing
