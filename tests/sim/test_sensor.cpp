@@ -1,0 +1,86 @@
+// GIVEN/WHEN/THEN tests of sim/sensor.hpp: noise statistics and the stuck and drift faults,
+// which change readings but never the true room temperature.
+#include "sim/sensor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace consentrig::sim;
+
+namespace {
+constexpr TimeMs kStart = 1767571200000;  // 2026-01-05T00:00:00Z
+}
+
+TEST(Sensor, GivenNoFault_WhenReadManyTimes_ThenNoiseHasConfiguredSigma) {
+    const SensorParams params;  // σ = 0.1 °C
+    const SensorState sensor;
+    Rng rng(11, "thermostat-1", "sensor");
+    constexpr int kN = 100000;
+    double sum = 0;
+    double sum_sq = 0;
+    for (int i = 0; i < kN; ++i) {
+        const double e = read_sensor(rng, params, sensor, 20.0, kStart) - 20.0;
+        sum += e;
+        sum_sq += e * e;
+    }
+    const double mean = sum / kN;
+    // mean 0 (s.e. 3.2e-4 °C), σ 0.1 °C (s.e. of σ ≈ 2.2e-4 °C); tolerance 0.002 °C ≥ 6 s.e.
+    EXPECT_NEAR(mean, 0.0, 0.002);
+    EXPECT_NEAR(std::sqrt(sum_sq / kN - mean * mean), 0.1, 0.002);
+}
+
+TEST(Sensor, GivenZeroSigma_WhenRead_ThenReadingIsTheTruth) {
+    SensorParams params;
+    params.noise_sigma_c = 0;
+    Rng rng(1);
+    EXPECT_FLOAT_EQ(read_sensor(rng, params, SensorState{}, 21.25, kStart), 21.25F);
+}
+
+TEST(Sensor, GivenStuckFault_WhenTemperatureChanges_ThenReadingStaysFrozenAndTruthMoves) {
+    const SensorParams params;
+    const HouseParams house_params;
+    HouseState house{kStart, 19.0F, true};
+    SensorState sensor;
+    inject_fault(sensor, SensorFault::stuck, kStart, 19.04F);
+    Rng rng(12, "thermostat-2", "sensor");
+    advance(house, house_params, kStart + 2 * kMsPerHour);
+    EXPECT_GT(house.temperature_c, 21.0F);  // the truth warmed by > 2 °C
+    EXPECT_EQ(read_sensor(rng, params, sensor, house.temperature_c, house.updated_ms), 19.04F);
+    // A stuck reading never crosses a band edge (except one it already sits on).
+    EXPECT_FALSE(time_to_reading(house, house_params, params, sensor, house.updated_ms, 22.0, kMsPerDay));
+    clear_fault(sensor);
+    EXPECT_NEAR(read_sensor(rng, params, sensor, house.temperature_c, house.updated_ms), house.temperature_c, 0.6);
+}
+
+TEST(Sensor, GivenDriftFault_WhenHoursPass_ThenOffsetGrowsAtRateAndTruthIsUntouched) {
+    SensorParams params;
+    params.noise_sigma_c = 0;
+    params.drift_rate_c_per_h = 0.5;
+    SensorState sensor;
+    inject_fault(sensor, SensorFault::drift, kStart);
+    Rng rng(13);
+    EXPECT_FLOAT_EQ(read_sensor(rng, params, sensor, 20.0, kStart), 20.0F);
+    EXPECT_FLOAT_EQ(read_sensor(rng, params, sensor, 20.0, kStart + 3 * kMsPerHour), 21.5F);  // 3 h × 0.5
+    EXPECT_NEAR(noiseless_reading(params, sensor, 20.0, kStart + 90 * kMsPerMinute), 20.75, 1e-9);
+}
+
+TEST(Sensor, GivenDriftFault_WhenAskedWhenReadingCrosses_ThenExactForTheDriftingReading) {
+    // GIVEN a free-floating house (true temperature falls) and a sensor drifting upwards faster:
+    // the reading rises although the room cools.
+    SensorParams params;
+    params.drift_rate_c_per_h = 1.5;  // the room loses ~0.6 °C/h at night: the reading still rises
+    const HouseParams house_params;
+    const HouseState house{kStart, 20.0F, false};
+    SensorState sensor;
+    inject_fault(sensor, SensorFault::drift, kStart);
+    const TimeMs from = kStart;
+    const auto t = time_to_reading(house, house_params, params, sensor, from, 21.0, kMsPerDay);
+    ASSERT_TRUE(t.has_value());
+    auto reading = [&](TimeMs u) { return noiseless_reading(params, sensor, temperature_at(house, house_params, u), u); };
+    EXPECT_LT(reading(*t - 1), 21.0);
+    EXPECT_GE(reading(*t), 21.0);
+    EXPECT_LT(temperature_at(house, house_params, *t), 20.0);  // the room itself got colder
+    // Without the fault the reading would never reach 21 °C.
+    EXPECT_FALSE(time_to_reading(house, house_params, params, SensorState{}, from, 21.0, kMsPerDay));
+}
