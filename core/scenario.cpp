@@ -237,7 +237,9 @@ std::optional<double> parse_rate(std::string_view text) {
     }
     if (!period) period = parse_scenario_duration(per);
     if (!period || *period <= 0) return std::nullopt;
-    return *count * static_cast<double>(kMsPerDay) / static_cast<double>(*period);
+    const double per_day = *count * static_cast<double>(kMsPerDay) / static_cast<double>(*period);
+    if (!std::isfinite(per_day)) return std::nullopt;
+    return per_day;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -687,6 +689,7 @@ private:
     Status check_grants(const YAML::Node& root) const;
 
     std::string file_;
+    std::string duration_text_;  ///< `duration:` as written, for messages
     Scenario s_;
     std::map<std::string, std::size_t, std::less<>> device_index_;
     std::map<std::string, std::size_t, std::less<>> fleet_index_;
@@ -792,9 +795,8 @@ Result<DurationMs> Loader::offset(const Entry& e) const {
         return fail(value_at(e), "`" + key + "` " + quote_text(*t) + " is not " + std::string(kExpected));
     }
     if (at >= s_.duration_ms) {
-        return fail(value_at(e), "`" + key + "` " + quote_text(*t) + " is not before the end of the run (duration " +
-                                     format_duration(s_.duration_ms) + "; `" + key +
-                                     "` must lie in [0, duration))");
+        return fail(value_at(e), "`" + key + "` " + quote_text(*t) + " is not before the end of the run (`duration: " +
+                                     duration_text_ + "`; `" + key + "` must lie in [0, duration))");
     }
     return at;
 }
@@ -996,9 +998,14 @@ Result<DeviceSelector> Loader::selector(const Entry& e, std::string_view what) c
                 for (const auto& d : s_.devices) known.push_back(d.id);
                 std::vector<std::string> prefixes;
                 for (const auto& fl : s_.fleets) prefixes.push_back(fl.prefix);
-                return fail(at, "unknown device " + quote_text(ref.name) + " in " + std::string(what) +
-                                    " (expected \"*\", a device id (" + list_names(known) + "), a fleet prefix (" +
-                                    list_names(prefixes) + ") or a fleet device id like <prefix>-0001)");
+                std::string expected = "\"*\"";
+                if (!known.empty()) expected += ", a device id (" + list_names(known) + ")";
+                if (!prefixes.empty()) {
+                    expected += ", a fleet prefix (" + list_names(prefixes) + ") or a generated id like " +
+                                s_.fleets.front().device_id(1);
+                }
+                return fail(at, "unknown device " + quote_text(ref.name) + " in " + std::string(what) + " (expected " +
+                                    expected + ")");
             }
         }
         sel.refs.push_back(std::move(ref));
@@ -1830,6 +1837,7 @@ Result<Scenario> Loader::read(const YAML::Node& root) {
     if (!d) return d.error();
     if (*d <= 0) return fail(value_at(*length), "`duration` must be longer than 0");
     s_.duration_ms = *d;
+    duration_text_ = trim(length->value.Scalar());
 
     // consent: + timezone: belong to the policy loader (PROTOCOL.md §3).
     auto policy = policy_from_yaml(root, file_);

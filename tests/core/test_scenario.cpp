@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <unistd.h>
 
 using namespace consentrig::core;
 using ::testing::ElementsAre;
+using ::testing::Eq;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -431,6 +433,21 @@ TEST(ScenarioFile, GivenAMissingFileWhenLoadedThenTheErrorNamesIt) {
     EXPECT_THAT(s.error().message, StartsWith("/nonexistent/consentrig/x.yaml: cannot open: "));
 }
 
+TEST(ScenarioFile, GivenTheReferenceDocumentWhenItsCompleteExampleIsLoadedThenItLoads) {
+    std::ifstream in(std::string(CONSENTRIG_SOURCE_DIR) + "/docs/scenarios.md");
+    ASSERT_TRUE(in) << "docs/scenarios.md is missing";
+    const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto from = doc.find("```yaml\n");
+    ASSERT_NE(from, std::string::npos);
+    const auto to = doc.find("```", from + 8);
+    ASSERT_NE(to, std::string::npos);
+    const Scenario s = load(doc.substr(from + 8, to - from - 8));
+    EXPECT_EQ(s.name, "proactive-state");
+    EXPECT_EQ(device_count(s), 1002U);
+    EXPECT_EQ(s.timeline.size(), 8U);
+    EXPECT_EQ(s.expect.findings.size(), 2U);
+}
+
 // =============================================================================================
 // Defaults
 // =============================================================================================
@@ -579,7 +596,11 @@ TEST(ScenarioErrors, GivenAnUnknownDeviceInTheTimelineWhenLoadedThenTheKnownName
                            "{at: 9h, profile: {device: thermo-2, name: compliant}}"));
     EXPECT_THAT(message, StartsWith("scenario.yaml:67:32: unknown device \"thermo-2\" in a `profile` event"));
     EXPECT_THAT(message, HasSubstr("thermo-1, lock-front"));
-    EXPECT_THAT(message, HasSubstr("home, door"));
+    EXPECT_THAT(message, HasSubstr("a fleet prefix (home, door) or a generated id like home-0001"));
+    // Without fleets the message does not offer fleet prefixes.
+    EXPECT_EQ(error_of(minimal_with("timeline:\n  - {at: 2h, network: {device: thermo-2, up: false}}\n")),
+              "scenario.yaml:12:32: unknown device \"thermo-2\" in a `network` event (expected \"*\", a device id "
+              "(thermo-1, lock-front))");
     // A generated id out of the fleet's range is unknown too.
     EXPECT_THAT(error_of(full_with("devices: [home-0042]", "devices: [home-1001]")),
                 HasSubstr("unknown device \"home-1001\" in a customer"));
@@ -623,7 +644,7 @@ TEST(ScenarioErrors, GivenBadExpectationsWhenLoadedThenEachIsExplained) {
 
 TEST(ScenarioErrors, GivenAnEventAtOrBeyondTheDurationWhenLoadedThenItIsRejected) {
     EXPECT_THAT(error_of(full_with("{at: 9h, profile:", "{at: 25h, profile:")),
-                StartsWith("scenario.yaml:67:10: `at` \"25h\" is not before the end of the run (duration 1d 0h 0m"));
+                Eq("scenario.yaml:67:10: `at` \"25h\" is not before the end of the run (`duration: 24h`; `at` must lie in [0, duration))"));
     EXPECT_THAT(error_of(full_with("{at: 9h, profile:", "{at: 24h, profile:")), HasSubstr("not before the end"));
     EXPECT_THAT(error_of(full_with("{at: 9h, profile:", "{at: 2026-01-04T23:00:00Z, profile:")),
                 HasSubstr("is before the start of the run (2026-01-05T00:00:00.000Z)"));
