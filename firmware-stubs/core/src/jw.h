@@ -1,0 +1,37 @@
+/* jw.h — a bounded JSON writer for the firmware core (internal).
+ *
+ * Writes into a caller-provided buffer; never writes past cap. When something does not fit,
+ * `overflow` is set and the output must be discarded (the core then drops the message and
+ * logs it — a truncated JSON object is never sent). Strings are escaped for JSON: quote,
+ * backslash and control characters; invalid UTF-8 bytes become U+FFFD, so the output is always
+ * valid UTF-8 whatever bytes a device id contains. */
+#ifndef FW_JW_H
+#define FW_JW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct jw {
+    char* buf;
+    size_t cap; /* buffer size; one byte is kept for the terminating NUL */
+    size_t len;
+    bool overflow;
+} jw;
+
+void jw_init(jw* w, char* buf, size_t cap);
+void jw_raw(jw* w, const char* s, size_t n);
+void jw_lit(jw* w, const char* s);           /* NUL-terminated literal, unescaped */
+void jw_char(jw* w, char c);
+void jw_str(jw* w, const char* s, size_t n); /* "…" escaped */
+void jw_cstr(jw* w, const char* s);          /* "…" escaped, NUL-terminated input */
+void jw_key(jw* w, const char* key);         /* "key": (key is a trusted literal) */
+void jw_u64(jw* w, uint64_t v);
+void jw_i64(jw* w, int64_t v);
+void jw_centi(jw* w, int32_t centi);         /* 2150 → 21.5, 2000 → 20.0, -5 → -0.05 */
+void jw_bool(jw* w, bool v);
+void jw_rfc3339(jw* w, uint64_t epoch_ms);   /* quoted RFC 3339 UTC with ms */
+void jw_uuid(jw* w, const uint32_t r[4]);    /* quoted version-4 UUID from 128 random bits */
+const char* jw_finish(jw* w);                /* NUL-terminates; NULL on overflow */
+
+#endif
