@@ -22,7 +22,9 @@ std::optional<TimeMs> next_interaction(Rng& rng, const InteractionParams& params
         if (window_len == 0) window_len = kMsPerDay;
     }
     const DurationMs window_start = params.windowed ? params.window_start_local_ms : 0;
-    const double rate_per_ms = params.rate_per_day / static_cast<double>(window_len);
+    // Window time runs only inside windows: "thinned" keeps the all-day rate there.
+    const DurationMs rate_basis = params.window_rate == WindowRate::thinned ? kMsPerDay : window_len;
+    const double rate_per_ms = params.rate_per_day / static_cast<double>(rate_basis);
     double gap = rng.exponential(rate_per_ms);  // in ms of window time
     // Beyond ~27,000 years the answer is "never" (and TimeMs arithmetic stays far from overflow).
     constexpr double kMaxWindowsAhead = 1e7;

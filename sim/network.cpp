@@ -21,8 +21,7 @@ core::Status validate(const NetworkParams& p) {
     return {};
 }
 
-NetworkModel::NetworkModel(NetworkParams params) : params_(std::move(params)) {
-    auto& v = params_.outages;
+std::vector<Outage> normalize_outages(std::vector<Outage> v) {
     std::erase_if(v, [](const Outage& o) { return o.to_ms <= o.from_ms; });
     std::sort(v.begin(), v.end(), [](const Outage& a, const Outage& b) { return a.from_ms < b.from_ms; });
     std::vector<Outage> merged;
@@ -33,11 +32,10 @@ NetworkModel::NetworkModel(NetworkParams params) : params_(std::move(params)) {
             merged.push_back(o);
         }
     }
-    v = std::move(merged);
+    return merged;
 }
 
-std::optional<TimeMs> NetworkModel::outage_end(TimeMs t_ms) const {
-    const auto& v = params_.outages;
+std::optional<TimeMs> outage_end(std::span<const Outage> v, TimeMs t_ms) {
     // First outage starting after t; the one before it is the only candidate containing t.
     auto it = std::upper_bound(v.begin(), v.end(), t_ms, [](TimeMs t, const Outage& o) { return t < o.from_ms; });
     if (it == v.begin()) return std::nullopt;
@@ -45,6 +43,12 @@ std::optional<TimeMs> NetworkModel::outage_end(TimeMs t_ms) const {
     if (t_ms < it->to_ms) return it->to_ms;
     return std::nullopt;
 }
+
+NetworkModel::NetworkModel(NetworkParams params) : params_(std::move(params)) {
+    params_.outages = normalize_outages(std::move(params_.outages));
+}
+
+std::optional<TimeMs> NetworkModel::outage_end(TimeMs t_ms) const { return sim::outage_end(params_.outages, t_ms); }
 
 bool NetworkModel::in_outage(TimeMs t_ms) const { return outage_end(t_ms).has_value(); }
 
@@ -54,7 +58,10 @@ DurationMs NetworkModel::backoff_ms(int retry) const {
     return std::min(delay, params_.backoff_max_ms);
 }
 
-Delivery NetworkModel::deliver(Rng& rng, TimeMs send_ms) const {
+Delivery NetworkModel::deliver(Rng& rng, TimeMs send_ms) const { return deliver(rng, send_ms, params_.outages); }
+
+Delivery NetworkModel::deliver(Rng& rng, TimeMs send_ms, std::span<const Outage> outages) const {
+    auto in_outage = [&](TimeMs t) { return sim::outage_end(outages, t).has_value(); };
     Delivery d;
     TimeMs attempt_ms = send_ms;
     for (int retry = 0;; ++retry) {

@@ -6,8 +6,13 @@
 /// whose send or arrival instant falls in a scheduled outage [from, to) is lost. After a lost
 /// attempt the device waits an exponential backoff — min(base·2^i, max), optionally with AWS-style
 /// "full jitter" — and tries again, up to `max_retries` times. Sources: docs/sim-models.md §5.
+///
+/// Scenario files (core/scenario.hpp NetworkSpec) map on directly: loss → loss_probability,
+/// retries → max_retries, backoff_ms → backoff_base_ms (doubling, no jitter: the default here),
+/// latency {median_ms, jitter_ms} → latency_median_ms and latency_sigma_log = LatencySpec::sigma().
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "core/result.hpp"
@@ -42,7 +47,7 @@ struct NetworkParams {
     int max_retries = kDefaultMaxRetries;                ///< attempts = 1 + max_retries at most
     DurationMs backoff_base_ms = kDefaultBackoffBaseMs;
     DurationMs backoff_max_ms = kDefaultBackoffMaxMs;
-    BackoffJitter backoff_jitter = BackoffJitter::full;
+    BackoffJitter backoff_jitter = BackoffJitter::none;
     std::vector<Outage> outages;  ///< any order; overlapping intervals are merged
 };
 [[nodiscard]] core::Status validate(const NetworkParams& params);
@@ -54,16 +59,26 @@ struct Delivery {
     TimeMs last_attempt_ms = 0;  ///< send time of the last attempt (the give-up time if not delivered)
 };
 
-/// A network path shared by many devices (outages sorted and merged once). Immutable and
-/// thread-safe; all randomness comes from the caller's per-device `Rng`.
+/// Sorts outages by start, drops empty ones and merges overlapping or touching ones — the form
+/// every `outages` span below expects.
+[[nodiscard]] std::vector<Outage> normalize_outages(std::vector<Outage> outages);
+
+/// The end of the outage in `outages` (normalized) containing `t_ms`, or nullopt if the link is up.
+[[nodiscard]] std::optional<TimeMs> outage_end(std::span<const Outage> outages, TimeMs t_ms);
+
+/// A network path shared by many devices (outages normalized once). Immutable and thread-safe;
+/// all randomness comes from the caller's per-device `Rng`.
 class NetworkModel {
 public:
     explicit NetworkModel(NetworkParams params);
 
-    /// Sends one message at `send_ms`. Draws per attempt: one uniform for loss (unless the
-    /// attempt starts in an outage), one normal for latency if not lost, one integer for the
-    /// backoff if retrying with full jitter.
+    /// Sends one message at `send_ms` through this model's outages. Draws per attempt: one
+    /// uniform for loss (unless the attempt starts in an outage), one normal for latency if not
+    /// lost, one integer for the backoff if retrying with full jitter.
     [[nodiscard]] Delivery deliver(Rng& rng, TimeMs send_ms) const;
+    /// The same with another (normalized) outage list — for outages that only some devices see
+    /// (a scenario outage with a device selector): keep one list per distinct selector.
+    [[nodiscard]] Delivery deliver(Rng& rng, TimeMs send_ms, std::span<const Outage> outages) const;
 
     [[nodiscard]] bool in_outage(TimeMs t_ms) const;
     /// The end of the outage containing `t_ms`, or nullopt if the link is up then.

@@ -5,31 +5,32 @@
 namespace consentrig::sim {
 
 namespace {
-double drift_offset_c(const SensorParams& params, const SensorState& sensor, TimeMs now_ms) {
+double drift_offset_c(const SensorState& sensor, TimeMs now_ms) {
     const auto elapsed_ms = static_cast<double>(now_ms - sensor.fault_since_ms);
-    return params.drift_rate_c_per_h * elapsed_ms / static_cast<double>(kMsPerHour);
+    return static_cast<double>(sensor.value) * elapsed_ms / static_cast<double>(kMsPerHour);
 }
 }  // namespace
 
 core::Status validate(const SensorParams& p) {
     if (!std::isfinite(p.noise_sigma_c) || p.noise_sigma_c < 0)
         return core::Error{"sensor: noise_sigma_c must be finite and >= 0"};
-    if (!std::isfinite(p.drift_rate_c_per_h)) return core::Error{"sensor: drift_rate_c_per_h must be finite"};
     return {};
 }
 
-void inject_fault(SensorState& sensor, SensorFault fault, TimeMs now_ms, float frozen_reading_c) {
-    sensor.fault = fault;
-    sensor.fault_since_ms = now_ms;
-    sensor.stuck_c = fault == SensorFault::stuck ? frozen_reading_c : 0.0F;
+void inject_stuck(SensorState& sensor, TimeMs now_ms, float frozen_reading_c) {
+    sensor = SensorState{now_ms, frozen_reading_c, SensorFault::stuck};
+}
+
+void inject_drift(SensorState& sensor, TimeMs now_ms, double rate_c_per_h) {
+    sensor = SensorState{now_ms, static_cast<float>(rate_c_per_h), SensorFault::drift};
 }
 
 void clear_fault(SensorState& sensor) { sensor = SensorState{}; }
 
-double noiseless_reading(const SensorParams& params, const SensorState& sensor, double true_c, TimeMs now_ms) {
+double noiseless_reading(const SensorState& sensor, double true_c, TimeMs now_ms) {
     switch (sensor.fault) {
-        case SensorFault::stuck: return static_cast<double>(sensor.stuck_c);
-        case SensorFault::drift: return true_c + drift_offset_c(params, sensor, now_ms);
+        case SensorFault::stuck: return static_cast<double>(sensor.value);
+        case SensorFault::drift: return true_c + drift_offset_c(sensor, now_ms);
         case SensorFault::none: break;
     }
     return true_c;
@@ -37,23 +38,23 @@ double noiseless_reading(const SensorParams& params, const SensorState& sensor, 
 
 float read_sensor(Rng& rng, const SensorParams& params, const SensorState& sensor, double true_c,
                   TimeMs now_ms) {
-    if (sensor.fault == SensorFault::stuck) return sensor.stuck_c;
+    if (sensor.fault == SensorFault::stuck) return sensor.value;
     const double noise = rng.normal(0.0, params.noise_sigma_c);
-    return static_cast<float>(noiseless_reading(params, sensor, true_c, now_ms) + noise);
+    return static_cast<float>(noiseless_reading(sensor, true_c, now_ms) + noise);
 }
 
 std::optional<TimeMs> time_to_reading(const HouseState& house, const HouseParams& house_params,
-                                      const SensorParams& params, const SensorState& sensor, TimeMs from_ms,
-                                      double target_c, DurationMs horizon_ms) {
+                                      const SensorState& sensor, TimeMs from_ms, double target_c,
+                                      DurationMs horizon_ms) {
     switch (sensor.fault) {
         case SensorFault::stuck:
-            if (horizon_ms >= 0 && static_cast<double>(sensor.stuck_c) == target_c) return from_ms;
+            if (horizon_ms >= 0 && static_cast<double>(sensor.value) == target_c) return from_ms;
             return std::nullopt;
         case SensorFault::drift: {
             // T(t) + offset(t) = target  ⇔  T(t) = target − offset(from) − rate·(t − from)
-            const double true_target = target_c - drift_offset_c(params, sensor, from_ms);
+            const double true_target = target_c - drift_offset_c(sensor, from_ms);
             return time_to_reach(house, house_params, from_ms, true_target, horizon_ms,
-                                 -params.drift_rate_c_per_h);
+                                 -static_cast<double>(sensor.value));
         }
         case SensorFault::none: break;
     }

@@ -110,3 +110,16 @@ TEST(Lock, GivenOccupancySchedule_WhenDoorUsageFollowsIt_ThenNoOpeningWhileAwayA
     // expected (Poisson σ ≈ 17); tolerance 85 = 5σ.
     EXPECT_NEAR(at_home, 289, 85);
 }
+
+TEST(Lock, GivenParams_WhenValidated_ThenDefaultsOkAndNonsenseRejected) {
+    EXPECT_TRUE(validate(LockParams{}).ok());
+    LockParams p;
+    p.actuation_ms = -1;
+    EXPECT_FALSE(validate(p).ok());
+    p = {};
+    p.battery_pct_per_actuation = 150;
+    EXPECT_FALSE(validate(p).ok());
+    p = {};
+    p.door_opens_per_h_occupied = -0.1;
+    EXPECT_FALSE(validate(p).ok());
+}

@@ -134,6 +134,7 @@ TEST(Network, GivenFullJitter_WhenRetried_ThenEachWaitWithinItsWindow) {
     p.loss_probability = 1.0;  // every attempt lost: we only look at the retry times
     p.max_retries = 4;
     p.latency_sigma_log = 0;
+    p.backoff_jitter = BackoffJitter::full;
     const NetworkModel net(p);
     Rng rng(47, "thermostat-3", "network");
     DurationMs total = 0;
@@ -148,6 +149,21 @@ TEST(Network, GivenFullJitter_WhenRetried_ThenEachWaitWithinItsWindow) {
     }
     // Mean of full jitter = half of each window: 7.5 s; σ of the mean ≈ 0.05 s; tolerance 0.3 s.
     EXPECT_NEAR(static_cast<double>(total) / 2000 / kMsPerSecond, 7.5, 0.3);
+}
+
+TEST(Network, GivenPerDeviceOutageList_WhenDelivered_ThenOnlyThatListApplies) {
+    NetworkParams p = lossless();
+    p.latency_sigma_log = 0;
+    const NetworkModel net(p);  // no outages of its own: devices outside the selector
+    const std::vector<Outage> home_wifi_down = normalize_outages({{kT0, kT0 + kMsPerHour}});
+    Rng a(49);
+    Rng b(49);
+    EXPECT_TRUE(net.deliver(a, kT0 + 5).delivered);
+    const Delivery d = net.deliver(b, kT0 + 5, home_wifi_down);
+    EXPECT_FALSE(d.delivered);
+    EXPECT_EQ(d.attempts, 1 + p.max_retries);
+    // Default backoff is plain doubling, as scenario files describe it: 1 + 2 + 4 + 8 s.
+    EXPECT_EQ(d.last_attempt_ms, kT0 + 5 + 15 * kMsPerSecond);
 }
 
 TEST(Network, GivenOverlappingOutages_WhenModelBuilt_ThenMerged) {

@@ -107,3 +107,15 @@ TEST(Occupancy, GivenJitteredSchedule_WhenWalkedByNextChange_ThenEveryChangeFlip
     }
     EXPECT_EQ(changes, 20);  // two weeks × five weekdays × (leave, return)
 }
+
+TEST(Occupancy, GivenParams_WhenValidated_ThenReturnBeforeLeaveAndHugeSigmaRejected) {
+    OccupancyParams p;
+    p.return_local_ms = 7 * kMsPerHour;  // before leaving at 08:00
+    EXPECT_FALSE(validate(p).ok());
+    p = {};
+    p.household_jitter_sigma_ms = 5 * kMsPerHour;
+    EXPECT_FALSE(validate(p).ok());
+    p = {};
+    p.leave_local_ms = kMsPerDay;
+    EXPECT_FALSE(validate(p).ok());
+}

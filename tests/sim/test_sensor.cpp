@@ -42,45 +42,50 @@ TEST(Sensor, GivenStuckFault_WhenTemperatureChanges_ThenReadingStaysFrozenAndTru
     const HouseParams house_params;
     HouseState house{kStart, 19.0F, true};
     SensorState sensor;
-    inject_fault(sensor, SensorFault::stuck, kStart, 19.04F);
+    inject_stuck(sensor, kStart, 19.04F);
     Rng rng(12, "thermostat-2", "sensor");
     advance(house, house_params, kStart + 2 * kMsPerHour);
     EXPECT_GT(house.temperature_c, 21.0F);  // the truth warmed by > 2 °C
     EXPECT_EQ(read_sensor(rng, params, sensor, house.temperature_c, house.updated_ms), 19.04F);
     // A stuck reading never crosses a band edge (except one it already sits on).
-    EXPECT_FALSE(time_to_reading(house, house_params, params, sensor, house.updated_ms, 22.0, kMsPerDay));
+    EXPECT_FALSE(time_to_reading(house, house_params, sensor, house.updated_ms, 22.0, kMsPerDay));
     clear_fault(sensor);
     EXPECT_NEAR(read_sensor(rng, params, sensor, house.temperature_c, house.updated_ms), house.temperature_c, 0.6);
 }
 
-TEST(Sensor, GivenDriftFault_WhenHoursPass_ThenOffsetGrowsAtRateAndTruthIsUntouched) {
+TEST(Sensor, GivenDriftFault_WhenHoursPass_ThenOffsetGrowsAtItsRate) {
     SensorParams params;
     params.noise_sigma_c = 0;
-    params.drift_rate_c_per_h = 0.5;
     SensorState sensor;
-    inject_fault(sensor, SensorFault::drift, kStart);
+    inject_drift(sensor, kStart, 0.5);
     Rng rng(13);
     EXPECT_FLOAT_EQ(read_sensor(rng, params, sensor, 20.0, kStart), 20.0F);
     EXPECT_FLOAT_EQ(read_sensor(rng, params, sensor, 20.0, kStart + 3 * kMsPerHour), 21.5F);  // 3 h × 0.5
-    EXPECT_NEAR(noiseless_reading(params, sensor, 20.0, kStart + 90 * kMsPerMinute), 20.75, 1e-9);
+    EXPECT_NEAR(noiseless_reading(sensor, 20.0, kStart + 90 * kMsPerMinute), 20.75, 1e-9);
+    inject_drift(sensor, kStart, -1.0);  // drifting down
+    EXPECT_NEAR(noiseless_reading(sensor, 20.0, kStart + 2 * kMsPerHour), 18.0, 1e-9);
 }
 
 TEST(Sensor, GivenDriftFault_WhenAskedWhenReadingCrosses_ThenExactForTheDriftingReading) {
     // GIVEN a free-floating house (true temperature falls) and a sensor drifting upwards faster:
     // the reading rises although the room cools.
-    SensorParams params;
-    params.drift_rate_c_per_h = 1.5;  // the room loses ~0.6 °C/h at night: the reading still rises
     const HouseParams house_params;
     const HouseState house{kStart, 20.0F, false};
     SensorState sensor;
-    inject_fault(sensor, SensorFault::drift, kStart);
-    const TimeMs from = kStart;
-    const auto t = time_to_reading(house, house_params, params, sensor, from, 21.0, kMsPerDay);
+    inject_drift(sensor, kStart, 1.5);  // the room loses ~0.6 °C/h at night: the reading still rises
+    const TimeMs from = kStart + 10 * kMsPerMinute;  // asked after onset: the offset so far counts
+    const auto t = time_to_reading(house, house_params, sensor, from, 21.0, kMsPerDay);
     ASSERT_TRUE(t.has_value());
-    auto reading = [&](TimeMs u) { return noiseless_reading(params, sensor, temperature_at(house, house_params, u), u); };
+    auto reading = [&](TimeMs u) { return noiseless_reading(sensor, temperature_at(house, house_params, u), u); };
     EXPECT_LT(reading(*t - 1), 21.0);
     EXPECT_GE(reading(*t), 21.0);
     EXPECT_LT(temperature_at(house, house_params, *t), 20.0);  // the room itself got colder
     // Without the fault the reading would never reach 21 °C.
-    EXPECT_FALSE(time_to_reading(house, house_params, params, SensorState{}, from, 21.0, kMsPerDay));
+    EXPECT_FALSE(time_to_reading(house, house_params, SensorState{}, from, 21.0, kMsPerDay));
+}
+
+TEST(Sensor, GivenParams_WhenValidated_ThenNegativeOrNanSigmaRejected) {
+    EXPECT_TRUE(validate(SensorParams{}).ok());
+    EXPECT_FALSE(validate(SensorParams{-0.1}).ok());
+    EXPECT_FALSE(validate(SensorParams{std::nan("")}).ok());
 }
