@@ -1,0 +1,43 @@
+# Cross-compiles every firmware-core source for Cortex-M3 and checks what the objects need from
+# outside: only the allow-listed libc/libgcc helpers — no heap (malloc/free), no floating point
+# (__aeabi_f*/__aeabi_d*), no stdio, no libc time functions.
+# Usage: cmake -DCC=… -DNM=… -DSRC=<core/src> -DINC=<core/include> -DOUT=<dir> -P cross_compile.cmake
+file(MAKE_DIRECTORY ${OUT})
+file(GLOB sources ${SRC}/*.c)
+set(undefined "")
+foreach(s IN LISTS sources)
+  get_filename_component(n ${s} NAME_WE)
+  execute_process(
+    COMMAND ${CC} -mcpu=cortex-m3 -mthumb -std=c11 -Os -Wall -Wextra -Werror -I${INC} -I${SRC}
+            -c ${s} -o ${OUT}/${n}.o
+    RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "cortex-m3 compile of ${s} failed:\n${err}")
+  endif()
+  execute_process(COMMAND ${NM} -u ${OUT}/${n}.o OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "nm failed on ${n}.o")
+  endif()
+  string(REGEX MATCHALL "U [A-Za-z0-9_]+" syms "${out}")
+  foreach(sym IN LISTS syms)
+    string(REPLACE "U " "" sym "${sym}")
+    list(APPEND undefined ${sym})
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES undefined)
+set(allowed __aeabi_uldivmod __aeabi_ldivmod memcmp memcpy memset strcmp strlen)
+set(bad "")
+foreach(sym IN LISTS undefined)
+  if(sym MATCHES "^(fw|jw)_")
+    continue()
+  endif()
+  list(FIND allowed ${sym} i)
+  if(i EQUAL -1)
+    list(APPEND bad ${sym})
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "firmware core needs symbols a bare-metal build must not: ${bad}")
+endif()
+list(LENGTH sources n)
+message(STATUS "cortex-m3: ${n} sources compiled; external symbols: ${undefined}")
