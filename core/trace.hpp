@@ -8,6 +8,7 @@
 ///
 ///   auto src = open_trace("capture.db");   // or .jsonl; chosen by content, not extension
 ///   while (auto rec = src.value()->next()) { … }   // see TraceSource::next
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -41,6 +42,8 @@ struct Record {
     bool flag = false;         ///< consent `granted`, link `linked`
     std::string payload;       ///< egress `body` / truth `state` as compact JSON text; gap `reason`
     std::uint64_t line = 0;    ///< 1-based line number in the source (0 when not from a file)
+
+    friend bool operator==(const Record&, const Record&) = default;
 };
 
 /// The `meta` line, when present.
@@ -50,6 +53,8 @@ struct TraceMeta {
     std::string source;    ///< "sim", "bench", …
     std::optional<TimeMs> start;
     std::string timezone;
+
+    friend bool operator==(const TraceMeta&, const TraceMeta&) = default;
 };
 
 /// One JSONL line for a record (no trailing newline). Compact, keys in PROTOCOL.md order.
@@ -61,6 +66,41 @@ struct TraceMeta {
 /// whose message starts with "unknown kind" so readers can downgrade it to a warning.
 [[nodiscard]] Result<Record> parse_record(std::string_view line, std::uint64_t line_no);
 [[nodiscard]] Result<TraceMeta> parse_meta(std::string_view line, std::uint64_t line_no);
+
+/// Longest line a trace reader accepts, in bytes without the newline. A longer line is an error
+/// (`trace.jsonl: line 7 is longer than 16 MiB`) found without reading the line into memory.
+inline constexpr std::size_t kMaxTraceLineBytes = std::size_t{16} << 20;
+
+/// Reads a JSONL file line by line with bounded memory (about kMaxTraceLineBytes + 1 MiB at
+/// most, whatever the file). What the JSONL TraceSource and import_jsonl read through; usable by
+/// anything that needs lines verbatim. Returns every line, empty ones included.
+class JsonlLineReader {
+public:
+    /// `<path>: cannot open: No such file or directory` and the like.
+    [[nodiscard]] static Result<JsonlLineReader> open(const std::filesystem::path& path);
+    JsonlLineReader(JsonlLineReader&&) noexcept;
+    JsonlLineReader& operator=(JsonlLineReader&&) noexcept;
+    ~JsonlLineReader();
+
+    /// The next line without its "\n" (a "\r" before it is kept), nullopt at the end of the
+    /// file, or an error naming the file and line. The view stays valid until the next call, and
+    /// at least kLinePadding readable bytes follow it in memory (for SIMD parsers).
+    [[nodiscard]] Result<std::optional<std::string_view>> next();
+    /// 1-based number of the line last returned (0 before the first).
+    [[nodiscard]] std::uint64_t line_no() const;
+    /// The path as given to open(), used to prefix messages.
+    [[nodiscard]] const std::string& name() const;
+
+    static constexpr std::size_t kLinePadding = 64;
+
+private:
+    struct Impl;
+    explicit JsonlLineReader(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/// True for a line with nothing but spaces, tabs and carriage returns (skipped by readers).
+[[nodiscard]] bool is_blank_line(std::string_view line);
 
 /// A stream of records from a JSONL file or a SQLite trace.
 class TraceSource {
@@ -94,6 +134,10 @@ public:
     [[nodiscard]] Status append(const Record& record, std::string_view line = {});
     [[nodiscard]] Status commit();  ///< makes everything appended so far durable
     void set_batch(std::size_t records) { batch_ = records; }
+    /// Builds the `records(device, t)` index (idempotent; commits what is pending first). No
+    /// trace has it unless asked for: it is for ad-hoc queries by device, the readers stream
+    /// by seq and do not need it, and it would cost inserts (import: about a quarter more time).
+    [[nodiscard]] Status create_index();
 
 private:
     struct Impl;
@@ -101,6 +145,20 @@ private:
     std::unique_ptr<Impl> impl_;
     std::size_t batch_ = 1024;
 };
+
+namespace detail {
+/// Internal to core/trace*.cpp (import_jsonl's fast path); not an API. A line checked exactly
+/// as parse_record checks it, without building a Record. Unknown kinds are not an error here:
+/// `kind` is empty and `kind_name` holds the name. `padded_line` must be followed in memory by
+/// JsonlLineReader::kLinePadding readable bytes (lines from JsonlLineReader are).
+struct LineInfo {
+    std::optional<RecordKind> kind;
+    std::string kind_name;
+    std::optional<TimeMs> t;  ///< `t`, or `from` for gap
+    std::optional<std::string> device;
+};
+[[nodiscard]] Result<LineInfo> inspect_line(std::string_view padded_line, std::uint64_t line_no);
+}  // namespace detail
 
 /// `consentrig trace import`: JSONL → SQLite, keeping every line byte for byte.
 [[nodiscard]] Result<std::uint64_t> import_jsonl(const std::filesystem::path& jsonl,

@@ -1,1 +1,441 @@
-// placeholder until implemented
+// core/trace_store.cpp — the SQLite trace store, and JSONL import/export (see docs/trace.md).
+//
+// Schema (user_version 1, application_id 0x43524731 "CRG1"):
+//   meta(key TEXT PRIMARY KEY, value TEXT)     key 'line' = the meta JSONL line verbatim, plus
+//                                              'version', 'scenario', 'source', 'start',
+//                                              'timezone' for SQL convenience
+//   records(seq INTEGER PRIMARY KEY, kind TEXT, t INTEGER, device TEXT, line TEXT NOT NULL)
+//   index records_device_t ON records(device, t) — only by create_index(); not by import, where
+//                                              it would cost a quarter of the time
+#include "core/trace.hpp"
+
+#include <sqlite3.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <system_error>
+#include <utility>
+
+namespace consentrig::core {
+namespace {
+
+constexpr const char* kSchema =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE records(seq INTEGER PRIMARY KEY, kind TEXT, t INTEGER, device TEXT, line TEXT NOT NULL);";
+constexpr const char* kIndex = "CREATE INDEX IF NOT EXISTS records_device_t ON records(device, t)";
+constexpr const char* kInsert = "INSERT INTO records(seq, kind, t, device, line) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr const char* kInsertMeta = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)";
+
+std::string prefixed(const std::filesystem::path& path, std::string_view message) {
+    std::string s = path.string();
+    s += ": ";
+    s += message;
+    return s;
+}
+
+std::string sqlite_message(sqlite3* db, int rc) {
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_CORRUPT) return "database disk image is malformed — the file may be truncated";
+    if (primary == SQLITE_NOTADB) return "file is not a database (or its header is damaged)";
+    return db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+}
+
+/// Refuses to overwrite: a trace file is evidence. An existing empty file is fine (mktemp).
+Status check_new_file(const std::filesystem::path& path, bool& existed) {
+    std::error_code ec;
+    existed = false;
+    const auto st = std::filesystem::status(path, ec);
+    if (!ec && std::filesystem::exists(st)) {
+        if (std::filesystem::is_directory(st)) return Error{prefixed(path, "is a directory")};
+        const auto size = std::filesystem::file_size(path, ec);
+        if (ec || size > 0) return Error{prefixed(path, "already exists and is not empty; refusing to overwrite it")};
+        existed = true;
+    }
+    auto wal = path;
+    wal += "-wal";
+    if (std::filesystem::exists(wal, ec) && std::filesystem::file_size(wal, ec) > 0) {
+        return Error{prefixed(path, "a write-ahead log (" + wal.filename().string() +
+                                        ") from an earlier database is next to it; refusing to overwrite it")};
+    }
+    return {};
+}
+
+void remove_db_files(const std::filesystem::path& path, bool existed) {
+    std::error_code ec;
+    if (existed) {
+        std::filesystem::resize_file(path, 0, ec);
+    } else {
+        std::filesystem::remove(path, ec);
+    }
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+        auto p = path;
+        p += suffix;
+        std::filesystem::remove(p, ec);
+    }
+}
+
+/// An open SQLite connection with the statements the writers use.
+struct Connection {
+    std::filesystem::path path;
+    sqlite3* db = nullptr;
+    sqlite3_stmt* insert = nullptr;
+    sqlite3_stmt* insert_meta = nullptr;
+
+    Connection() = default;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection() { close(); }
+
+    void close() {
+        sqlite3_finalize(insert);
+        sqlite3_finalize(insert_meta);
+        insert = insert_meta = nullptr;
+        if (db != nullptr) sqlite3_close_v2(db);
+        db = nullptr;
+    }
+
+    Error fail(int rc) const { return Error{prefixed(path, sqlite_message(db, rc))}; }
+
+    Status exec(const char* sql) const {
+        const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK) return fail(rc);
+        return {};
+    }
+
+    /// Creates the file and the schema. `bulk`: no journal, no syncs (import; the source file
+    /// still exists if we die) — switched to WAL by finish_bulk().
+    Status create(bool bulk) {
+        int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+        if (rc != SQLITE_OK) return fail(rc);
+        sqlite3_busy_timeout(db, 5000);
+        const char* pragmas = bulk ? "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536; PRAGMA page_size=65536;"
+                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+        if (auto s = exec(pragmas); !s) return s;
+        if (auto s = exec("PRAGMA application_id=1129465649; PRAGMA user_version=1;"); !s) return s;
+        if (auto s = exec("BEGIN"); !s) return s;
+        if (auto s = exec(kSchema); !s) return s;
+        if (auto s = exec("COMMIT"); !s) return s;
+        if (!bulk) {
+            // WAL must really be on: it is what makes committed batches survive a crash cheaply.
+            sqlite3_stmt* st = nullptr;
+            std::string mode;
+            if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr) == SQLITE_OK &&
+                sqlite3_step(st) == SQLITE_ROW) {
+                mode = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+            }
+            sqlite3_finalize(st);
+            if (mode != "wal") return Error{prefixed(path, "cannot switch the database to WAL mode")};
+        }
+        rc = sqlite3_prepare_v3(db, kInsert, -1, SQLITE_PREPARE_PERSISTENT, &insert, nullptr);
+        if (rc != SQLITE_OK) return fail(rc);
+        rc = sqlite3_prepare_v3(db, kInsertMeta, -1, SQLITE_PREPARE_PERSISTENT, &insert_meta, nullptr);
+        if (rc != SQLITE_OK) return fail(rc);
+        return {};
+    }
+
+    Status finish_bulk() {
+        if (auto s = exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !s) return s;
+        return {};
+    }
+
+    /// `kind`, `device` may be null (unknown kinds without them); t null when `has_t` is false.
+    Status insert_row(std::uint64_t seq, std::string_view kind, bool has_t, TimeMs t, const std::string* device,
+                      std::string_view line) {
+        sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(seq));
+        if (kind.empty()) {
+            sqlite3_bind_null(insert, 2);
+        } else {
+            sqlite3_bind_text(insert, 2, kind.data(), static_cast<int>(kind.size()), SQLITE_STATIC);
+        }
+        if (has_t) {
+            sqlite3_bind_int64(insert, 3, t);
+        } else {
+            sqlite3_bind_null(insert, 3);
+        }
+        if (device == nullptr) {
+            sqlite3_bind_null(insert, 4);
+        } else {
+            sqlite3_bind_text(insert, 4, device->data(), static_cast<int>(device->size()), SQLITE_STATIC);
+        }
+        sqlite3_bind_text(insert, 5, line.data(), static_cast<int>(line.size()), SQLITE_STATIC);
+        const int rc = sqlite3_step(insert);
+        sqlite3_reset(insert);
+        if (rc != SQLITE_DONE) return fail(rc);
+        return {};
+    }
+
+    Status put_meta(std::string_view key, std::string_view value) {
+        sqlite3_bind_text(insert_meta, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+        sqlite3_bind_text(insert_meta, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+        const int rc = sqlite3_step(insert_meta);
+        sqlite3_reset(insert_meta);
+        if (rc != SQLITE_DONE) return fail(rc);
+        return {};
+    }
+
+    /// The meta line verbatim under 'line', its fields under their names.
+    Status write_meta(const TraceMeta& meta, std::string_view line) {
+        if (auto s = put_meta("line", line); !s) return s;
+        if (auto s = put_meta("version", std::to_string(meta.version)); !s) return s;
+        if (auto s = put_meta("scenario", meta.scenario); !s) return s;
+        if (auto s = put_meta("source", meta.source); !s) return s;
+        if (auto s = put_meta("start", meta.start ? format_rfc3339(*meta.start) : std::string{}); !s) return s;
+        return put_meta("timezone", meta.timezone);
+    }
+};
+
+}  // namespace
+
+// ───────────────────────────── TraceStore ─────────────────────────────
+
+struct TraceStore::Impl {
+    Connection conn;
+    bool in_transaction = false;
+    std::size_t pending = 0;
+    std::uint64_t next_seq = 1;
+    bool appended = false;
+
+    ~Impl() {
+        if (in_transaction) (void)conn.exec("COMMIT");
+    }
+
+    Status commit() {
+        if (!in_transaction) return {};
+        if (auto s = conn.exec("COMMIT"); !s) return s;
+        in_transaction = false;
+        pending = 0;
+        return {};
+    }
+};
+
+TraceStore::TraceStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TraceStore::TraceStore(TraceStore&&) noexcept = default;
+TraceStore& TraceStore::operator=(TraceStore&&) noexcept = default;
+TraceStore::~TraceStore() = default;
+
+Result<TraceStore> TraceStore::create(const std::filesystem::path& path) {
+    try {
+        bool existed = false;
+        if (auto s = check_new_file(path, existed); !s) return s.error();
+        auto impl = std::make_unique<Impl>();
+        impl->conn.path = path;
+        if (auto s = impl->conn.create(false); !s) {
+            impl.reset();
+            remove_db_files(path, existed);
+            return s.error();
+        }
+        return TraceStore(std::move(impl));
+    } catch (const std::exception& e) {
+        return Error{prefixed(path, e.what())};
+    }
+}
+
+Status TraceStore::write_meta(const TraceMeta& meta) {
+    try {
+        if (!impl_) return Error{"trace store: used after move"};
+        if (auto s = impl_->conn.write_meta(meta, to_jsonl(meta)); !s) return s;
+        // Records are numbered as lines of this trace's export: the meta line is line 1.
+        if (!impl_->appended) impl_->next_seq = 2;
+        return {};
+    } catch (const std::exception& e) {
+        return Error{prefixed(impl_->conn.path, e.what())};
+    }
+}
+
+Status TraceStore::append(const Record& record, std::string_view line) {
+    try {
+        if (!impl_) return Error{"trace store: used after move"};
+        Impl& im = *impl_;
+        std::string own;
+        if (line.empty()) {
+            own = to_jsonl(record);
+            line = own;
+        }
+        if (!im.in_transaction) {
+            if (auto s = im.conn.exec("BEGIN"); !s) return s;
+            im.in_transaction = true;
+        }
+        if (auto s = im.conn.insert_row(im.next_seq, to_string(record.kind), true, record.t, &record.device, line);
+            !s) {
+            return s;
+        }
+        ++im.next_seq;
+        im.appended = true;
+        if (++im.pending >= std::max<std::size_t>(batch_, 1)) return im.commit();
+        return {};
+    } catch (const std::exception& e) {
+        return Error{prefixed(impl_->conn.path, e.what())};
+    }
+}
+
+Status TraceStore::commit() {
+    if (!impl_) return Error{"trace store: used after move"};
+    return impl_->commit();
+}
+
+Status TraceStore::create_index() {
+    if (!impl_) return Error{"trace store: used after move"};
+    if (auto s = impl_->commit(); !s) return s;
+    return impl_->conn.exec(kIndex);
+}
+
+// ───────────────────────────── import / export ─────────────────────────────
+
+namespace {
+
+Result<std::uint64_t> import_impl(const std::filesystem::path& jsonl, Connection& conn) {
+    auto reader = JsonlLineReader::open(jsonl);
+    if (!reader) return reader.error();
+    const auto in_error = [&](std::string_view message) { return Error{prefixed(jsonl, message)}; };
+
+    if (auto s = conn.create(true); !s) return s.error();
+    if (auto s = conn.exec("BEGIN"); !s) return s.error();
+    std::uint64_t count = 0;
+    bool first = true;
+    for (;;) {
+        auto line = reader->next();
+        if (!line) return line.error();
+        if (!*line) break;
+        const std::string_view text = **line;
+        if (is_blank_line(text)) continue;
+        const std::uint64_t no = reader->line_no();
+        auto info = detail::inspect_line(text, no);  // the same checks as parse_record
+        if (!info) return in_error(info.error().message);
+        if (info->kind == RecordKind::meta && first) {
+            auto meta = parse_meta(text, no);
+            if (!meta) return in_error(meta.error().message);
+            if (auto s = conn.write_meta(*meta, text); !s) return s.error();
+            first = false;
+            continue;
+        }
+        // Unknown kinds, and a meta line that is not first, are kept verbatim in place so that
+        // export gives the file back; readers skip them with a warning.
+        const Status stored = conn.insert_row(no, info->kind_name, info->t.has_value(), info->t.value_or(0),
+                                              info->device ? &*info->device : nullptr, text);
+        if (!stored) return stored.error();
+        first = false;
+        ++count;
+    }
+    if (auto s = conn.exec("COMMIT"); !s) return s.error();
+    if (auto s = conn.finish_bulk(); !s) return s.error();
+    return count;
+}
+
+}  // namespace
+
+Result<std::uint64_t> import_jsonl(const std::filesystem::path& jsonl, const std::filesystem::path& db) {
+    bool existed = false;
+    try {
+        if (auto s = check_new_file(db, existed); !s) return s.error();
+        Result<std::uint64_t> r = Error{};
+        {
+            Connection conn;
+            conn.path = db;
+            r = import_impl(jsonl, conn);
+        }
+        if (!r) remove_db_files(db, existed);
+        return r;
+    } catch (const std::exception& e) {
+        remove_db_files(db, existed);
+        return Error{prefixed(jsonl, std::string("import failed: ") + e.what())};
+    }
+}
+
+namespace {
+
+struct File {
+    std::FILE* f = nullptr;
+    File() = default;
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    ~File() {
+        if (f != nullptr) std::fclose(f);
+    }
+};
+
+Result<std::uint64_t> export_impl(const std::filesystem::path& db_path, const std::filesystem::path& tmp) {
+    Connection conn;
+    conn.path = db_path;
+    int rc = sqlite3_open_v2(db_path.c_str(), &conn.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) return conn.fail(rc);
+    sqlite3_busy_timeout(conn.db, 5000);
+
+    File out;
+    out.f = std::fopen(tmp.c_str(), "wb");
+    if (out.f == nullptr) return Error{prefixed(tmp, std::string("cannot create: ") + std::strerror(errno))};
+    std::setvbuf(out.f, nullptr, _IOFBF, std::size_t{1} << 20);
+    const auto write_line = [&](const void* data, std::size_t size) -> Status {
+        if ((size > 0 && std::fwrite(data, 1, size, out.f) != size) || std::fputc('\n', out.f) == EOF) {
+            return Error{prefixed(tmp, std::string("write error: ") + std::strerror(errno))};
+        }
+        return {};
+    };
+
+    sqlite3_stmt* st = nullptr;
+    rc = sqlite3_prepare_v2(conn.db, "SELECT value FROM meta WHERE key = 'line'", -1, &st, nullptr);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        Status s;
+        if (rc == SQLITE_ROW) {
+            s = write_line(sqlite3_column_text(st, 0), static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+        } else if (rc != SQLITE_DONE) {
+            s = conn.fail(rc);
+        }
+        sqlite3_finalize(st);
+        if (!s) return s.error();
+    } else if (std::string_view(sqlite3_errmsg(conn.db)).rfind("no such table", 0) != 0) {
+        return conn.fail(rc);
+    }
+
+    rc = sqlite3_prepare_v2(conn.db, "SELECT line FROM records ORDER BY seq", -1, &st, nullptr);
+    if (rc != SQLITE_OK) {
+        if (std::string_view(sqlite3_errmsg(conn.db)).rfind("no such table", 0) == 0) {
+            return Error{prefixed(db_path, "not a consentrig trace (it has no \"records\" table)")};
+        }
+        return conn.fail(rc);
+    }
+    std::uint64_t count = 0;
+    Status s;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        s = write_line(sqlite3_column_text(st, 0), static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+        if (!s) break;
+        ++count;
+    }
+    if (s && rc != SQLITE_DONE) s = conn.fail(rc);
+    sqlite3_finalize(st);
+    if (!s) return s.error();
+    std::FILE* f = std::exchange(out.f, nullptr);
+    if (std::fflush(f) != 0 || std::fclose(f) != 0) {
+        return Error{prefixed(tmp, std::string("write error: ") + std::strerror(errno))};
+    }
+    return count;
+}
+
+}  // namespace
+
+Result<std::uint64_t> export_jsonl(const std::filesystem::path& db, const std::filesystem::path& jsonl) {
+    // Written beside the target and renamed at the end: a failed export leaves no partial file.
+    auto tmp = jsonl;
+    tmp += ".part";
+    std::error_code ec;
+    try {
+        auto r = export_impl(db, tmp);
+        if (!r) {
+            std::filesystem::remove(tmp, ec);
+            return r;
+        }
+        std::filesystem::rename(tmp, jsonl, ec);
+        if (ec) {
+            std::filesystem::remove(tmp, ec);
+            return Error{prefixed(jsonl, "cannot write: " + ec.message())};
+        }
+        return r;
+    } catch (const std::exception& e) {
+        std::filesystem::remove(tmp, ec);
+        return Error{prefixed(db, std::string("export failed: ") + e.what())};
+    }
+}
+
+}  // namespace consentrig::core
