@@ -1094,8 +1094,10 @@ Status Loader::read_recipients(const Entry& e) {
         if (s_.recipients.contains(name)) return fail(key_at(item), "recipient " + quote_text(name) + " is declared twice");
         auto format = choice<WireFormat>(item, kWireFormatNames);
         if (!format) {
-            return fail(value_at(item), "recipient " + quote_text(name) + ": unknown wire format " +
-                                            (item.value.IsScalar() ? quote_text(item.value.Scalar()) : describe(item.value)) +
+            const bool written = item.value.IsScalar() && !trim(item.value.Scalar()).empty();
+            return fail(value_at(item), "recipient " + quote_text(name) +
+                                            (written ? ": unknown wire format " + quote_text(item.value.Scalar())
+                                                     : " has no wire format, found " + describe(item.value)) +
                                             " (expected " + one_of(kWireFormatNames) + ")");
         }
         s_.recipients.emplace(name, *format);

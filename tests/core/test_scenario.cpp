@@ -744,6 +744,9 @@ TEST(ScenarioErrors, GivenMissingOrBadTopLevelValuesWhenLoadedThenEachIsNamed) {
                 HasSubstr("unknown timezone \"Mars/Olympus\""));
     EXPECT_THAT(error_of(full_with("  vendor-cloud: json\n", "  vendor-cloud: xml\n")),
                 StartsWith("scenario.yaml:18:17: recipient \"vendor-cloud\": unknown wire format \"xml\""));
+    EXPECT_EQ(error_of(full_with("  vendor-cloud: json\n", "  vendor-cloud:\n")),
+              "scenario.yaml:18:3: recipient \"vendor-cloud\" has no wire format, found no value (expected alexa, "
+              "google, matter or json)");
     EXPECT_THAT(error_of(R"(name: x
 start: 2026-01-05T00:00:00Z
 duration: 1h
