@@ -63,15 +63,24 @@ public:
     [[nodiscard]] DecodedMessage decode(std::string_view format, std::string_view body_json) const;
 
 private:
-    // Mapping tables, filled from YAML.
-    std::map<std::string, Category, std::less<>> alexa_;    ///< "Namespace.name" → category
-    std::map<std::string, Category, std::less<>> google_;   ///< state key → category
-    std::map<std::string, Category, std::less<>> matter_;   ///< "cluster/attribute" → category
-    std::map<std::string, Category, std::less<>> json_;     ///< key path "a.b.c" → category
-    std::vector<std::string> json_ignore_;                  ///< key paths that carry no state
-    std::vector<std::string> google_ignore_;                ///< state keys that carry no state
-    std::string json_cause_path_ = "cause";                 ///< key path of a declared cause
-    std::string json_sample_time_path_ = "sampled_at";      ///< key path of an RFC 3339 sample time
+    /// Orders keys by length, then bytes: most lookups are settled by the length alone.
+    struct ShortLex {
+        using is_transparent = void;
+        bool operator()(std::string_view a, std::string_view b) const noexcept {
+            return a.size() != b.size() ? a.size() < b.size() : a < b;
+        }
+    };
+    /// Mapping tables, filled from YAML. A key mapped to nullopt is listed under `ignore`: it is
+    /// known to carry no device state and produces no field.
+    using Table = std::map<std::string, std::optional<Category>, ShortLex>;
+    Table alexa_;   ///< "Namespace.name" or "Namespace:instance.name"
+    Table google_;  ///< Report State key (or notification name)
+    Table matter_;  ///< "cluster/attribute" in decimal; "*/attribute" matches any cluster
+    Table json_;    ///< key path "a.b.c"; an entry also covers every key path below it
+    std::string json_cause_path_ = "cause";             ///< key path of a declared cause
+    std::string json_sample_time_path_ = "sampled_at";  ///< key path of an RFC 3339 sample time
+
+    struct Impl;  ///< loading and decoding helpers (taxonomy.cpp); a member, so it sees the tables
 };
 
 }  // namespace consentrig::core
