@@ -374,3 +374,37 @@ TEST(FwProfiles, GivenProfileCommandWhenAppliedThenTheDeviceReportsTheNewProfile
         EXPECT_EQ(fw_get_profile(&h.dev), p) << name;
     }
 }
+
+TEST(FwCompliant, GivenVoiceUnlockWhenTheMotorFinishesThenTheVoicePartnerGetsTheNewLockStateWithVoiceCause) {
+    Harness h(FW_KIND_LOCK);
+    h.id = "lock-front";
+    h.cfg.auto_relock_ms = 0;
+    h.boot();
+    h.run_until(10 * kS);
+    h.command(R"({"id":1,"op":"interact","via":"voice","recipient":"voice-partner","action":"unlock"})");
+    EXPECT_TRUE(h.uplinks.empty()) << "nothing before the bolt has moved";
+    h.run_until(20 * kS);
+    const auto v = h.to("voice-partner");
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].t, 12 * kS);
+    EXPECT_EQ(cause_of(v[0]), "VOICE_INTERACTION");
+    EXPECT_EQ(v[0].json.at("event").at("payload").at("change").at("properties").at(0).at("value"),
+              "UNLOCKED");
+    EXPECT_EQ(categories_in(v[0]), (std::vector<std::string>{"lock_state"}));
+    EXPECT_EQ(h.uplinks.size(), 1u) << "no other partner had a basis";
+}
+
+TEST(FwScopeCreep, GivenLockStateOnlyConsentWhenLockStateIsReportedThenTheDoorContactRidesAlong) {
+    for (fw_profile p : {FW_PROFILE_SCOPE_CREEP, FW_PROFILE_COMPLIANT}) {
+        Harness h(FW_KIND_LOCK, p);
+        h.cfg.auto_relock_ms = 0;
+        h.boot();
+        h.allow(kGoogle, FW_CAT_BIT(FW_CAT_LOCK_STATE));
+        h.sensor(FW_SENSOR_THUMB_TURN, 0);
+        const auto g = h.to("google-partner");
+        ASSERT_EQ(g.size(), 1u);
+        EXPECT_EQ(has(categories_in(g[0]), "door_state"), p == FW_PROFILE_SCOPE_CREEP)
+            << fw_profile_name(p) << ": " << g[0].body;
+        EXPECT_TRUE(has(categories_in(g[0]), "lock_state"));
+    }
+}
