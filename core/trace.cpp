@@ -1106,7 +1106,8 @@ public:
         int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
         if (rc != SQLITE_OK) return fail(rc);
         sqlite3_busy_timeout(db_, 5000);
-        if (pages && pages->in_file < pages->in_header) {
+        truncated_ = pages && pages->in_file < pages->in_header;
+        if (truncated_) {
             // SQLite refuses a file shorter than its header says outright. With writable_schema
             // (harmless: the connection is read-only) it reads what is there and reports
             // "malformed" at the first missing page, so every readable record still comes out.
@@ -1139,6 +1140,7 @@ public:
         rc = sqlite3_prepare_v2(db_, "SELECT seq, line FROM records ORDER BY seq", -1, &records_, nullptr);
         if (rc != SQLITE_OK) {
             if (std::string_view(sqlite3_errmsg(db_)).rfind("no such table", 0) == 0) {
+                if (truncated_) return fail(SQLITE_CORRUPT);  // the schema itself was cut off
                 return Error{prefixed(name_, "not a consentrig trace (it has no \"records\" table)")};
             }
             return fail(rc);
@@ -1230,6 +1232,7 @@ private:
     TraceMeta meta_;
     std::vector<std::string> warnings_;
     bool done_ = false;
+    bool truncated_ = false;
 };
 
 constexpr char kSqliteHeader[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f',
@@ -1242,8 +1245,12 @@ Result<std::unique_ptr<TraceSource>> open_trace(const std::filesystem::path& pat
         auto reader = JsonlLineReader::open(path);
         if (!reader) return reader.error();
         // Sniff the header through a separate descriptor; the reader has not read anything yet.
+        // Only regular files: a pipe (/dev/stdin) would lose what the sniff reads, and SQLite
+        // cannot read a pipe anyway.
         bool is_sqlite = false;
-        if (const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        struct stat st {};
+        const bool regular = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+        if (const int fd = regular ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC) : -1; fd >= 0) {
             char head[16] = {};
             std::size_t got = 0;
             while (got < sizeof head) {
