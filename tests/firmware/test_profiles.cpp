@@ -408,3 +408,17 @@ TEST(FwScopeCreep, GivenLockStateOnlyConsentWhenLockStateIsReportedThenTheDoorCo
         EXPECT_TRUE(has(categories_in(g[0]), "lock_state"));
     }
 }
+
+TEST(FwCompliant, GivenVoiceQueryAtTenSecondsWhenChangesComeNearTheWindowEndThenTheWindowNeverOutlastsW) {
+    // W = 120 s: the policy covers [10 s, 130 s). The device ends its window early (guard
+    // 500 ms, whole seconds) so latency between the rig and the board cannot stretch it.
+    for (std::uint64_t at : {128900ULL, 129200ULL}) {
+        Harness h(FW_KIND_THERMOSTAT);
+        h.boot();
+        h.run_until(10 * kS);
+        h.command(R"({"id":1,"op":"interact","via":"voice","recipient":"voice-partner","action":"query"})");
+        h.run_until(at);
+        h.sensor(FW_SENSOR_TEMPERATURE, 2100);
+        EXPECT_EQ(h.to("voice-partner").size(), at < 129 * kS ? 2u : 1u) << at;
+    }
+}

@@ -88,6 +88,7 @@ void fw_config_defaults(fw_config* cfg, fw_kind kind) {
                                                    FW_CAT_BIT(FW_CAT_DOOR_STATE) |
                                                    FW_CAT_BIT(FW_CAT_OCCUPANCY));
     cfg->flush_delay_ms = 1000;
+    cfg->interaction_guard_ms = 500;
     for (unsigned r = 0; r < FW_MAX_RECIPIENTS; ++r) cfg->recipients[r].linked_at_boot = true;
 }
 
@@ -136,6 +137,7 @@ const char* fw_config_check(const fw_config* c) {
         c->keepalive_max_delay_ms > 60000)
         return "keepalive delays: need min <= max <= 60000";
     if (c->flush_delay_ms > 60000) return "flush_delay_ms > 60000";
+    if (c->interaction_guard_ms > 60000) return "interaction_guard_ms > 60000";
     return NULL;
 }
 
@@ -878,8 +880,10 @@ const char* fw_on_command(fw_device* d, uint64_t host, const fw_command* cmd) {
         st.cause = cause;
         if (r >= 0) { /* opens the interaction window for r */
             const fw_recipient* rc = &d->cfg->recipients[r];
-            if (rc->interaction_window_ms > 0) {
-                const uint32_t until = (uint32_t)((st.now + rc->interaction_window_ms) / 1000u);
+            if (rc->interaction_window_ms > d->cfg->interaction_guard_ms) {
+                /* window end in whole seconds, rounded down, minus the latency guard */
+                const uint32_t until = (uint32_t)(
+                    (st.now + rc->interaction_window_ms - d->cfg->interaction_guard_ms) / 1000u);
                 if (until > d->ia_until_s[r]) d->ia_until_s[r] = until;
             }
         }

@@ -223,6 +223,8 @@ typedef struct fw_config {
     fw_profile profile_at_boot;   /* default compliant */
     bool allow_time_scale;        /* board cap "time_scale"; default false */
     uint64_t boot_epoch_ms;       /* wall clock at fw_init until set_clock (default 0) */
+    uint32_t interaction_guard_ms;/* interaction windows end this much before W is over, so
+                                     command latency never stretches them (default 500) */
 
     /* thermostat */
     fw_hvac_mode mode_at_boot;            /* default heat */
