@@ -422,3 +422,48 @@ TEST(FwCompliant, GivenVoiceQueryAtTenSecondsWhenChangesComeNearTheWindowEndThen
         EXPECT_EQ(h.to("voice-partner").size(), at < 129 * kS ? 2u : 1u) << at;
     }
 }
+
+TEST(FwCompliant, GivenVoiceSetpointWhenOtherPartnersAlsoGetTheChangeThenOnlyTheVoicePartnerIsToldItWasVoice) {
+    Harness h(FW_KIND_THERMOSTAT);
+    h.boot();
+    h.allow(kVendor, FW_CATS_ALL);
+    h.allow(kMatter, FW_CATS_ALL);
+    h.run_until(50 * kS);
+    h.command(R"({"id":1,"op":"interact","via":"voice","recipient":"voice-partner","action":"set_setpoint","value":22})");
+    ASSERT_EQ(h.to("voice-partner").size(), 1u);
+    ASSERT_EQ(h.to("vendor-cloud").size(), 1u);
+    EXPECT_EQ(cause_of(h.to("voice-partner")[0]), "VOICE_INTERACTION");
+    EXPECT_EQ(cause_of(h.to("vendor-cloud")[0]), "PERIODIC_POLL")
+        << "no voice interaction went through vendor-cloud";
+    EXPECT_EQ(h.to("matter-ctrl").size(), 1u);
+}
+
+TEST(FwCompliant, GivenAppUnlockViaGoogleWhenTheMotorFinishesThenOnlyGoogleIsToldItWasTheApp) {
+    Harness h(FW_KIND_LOCK);
+    h.id = "lock-front";
+    h.cfg.auto_relock_ms = 0;
+    h.boot();
+    h.allow(kVendor, FW_CATS_ALL);
+    h.command(R"({"id":1,"op":"interact","via":"app","recipient":"google-partner","action":"unlock"})");
+    h.run_until(5 * kS);
+    ASSERT_EQ(h.to("vendor-cloud").size(), 1u);
+    EXPECT_EQ(cause_of(h.to("vendor-cloud")[0]), "PERIODIC_POLL");
+    const auto g = h.to("google-partner");
+    ASSERT_EQ(g.size(), 1u);  // google has no cause field; the report itself must arrive
+    EXPECT_EQ(g[0].json.at("payload").at("devices").at("states").at("lock-front").at("isLocked"), false);
+}
+
+TEST(FwLock, GivenOpenDoorWhenAskedToLockThenTheLockRefusesAndTheMotorStaysStill) {
+    Harness h(FW_KIND_LOCK);
+    h.cfg.auto_relock_ms = 0;
+    h.boot();
+    h.sensor(FW_SENSOR_THUMB_TURN, 0);
+    h.sensor(FW_SENSOR_DOOR, 0);
+    EXPECT_STREQ(h.command_result(R"({"id":1,"op":"interact","via":"app","recipient":"google-partner","action":"lock"})"),
+                 "cannot lock: the door is open");
+    EXPECT_STREQ(fw_on_sensor(&h.dev, h.now, FW_SENSOR_KEYPAD, 1), "cannot lock: the door is open");
+    EXPECT_TRUE(h.actuations_of(FW_ACT_LOCK_MOTOR).empty());
+    h.sensor(FW_SENSOR_DOOR, 1);
+    h.sensor(FW_SENSOR_KEYPAD, 1);
+    EXPECT_TRUE(fw_motor_running(&h.dev));
+}

@@ -271,11 +271,26 @@ static void emit_truth(const fw_device* d, uint64_t host) {
 /* one unit of work: what changed, why                                                       */
 /* ---------------------------------------------------------------------------------------- */
 
+/* A cause tag: the cause (3 bits) and the recipient an interaction came through (+1, 3 bits;
+   0 = none). An interaction cause is claimed only towards that recipient: the others did not
+   take part in it, so they get a report that claims no interaction (PERIODIC_POLL). */
+static uint8_t cause_tag(fw_cause c, int via_recipient) {
+    return (uint8_t)((unsigned)c | ((unsigned)(via_recipient + 1) << 3));
+}
+
+static fw_cause cause_for(uint8_t tag, unsigned r) {
+    const fw_cause c = (fw_cause)(tag & 7u);
+    const int via = (int)(tag >> 3) - 1;
+    if ((c == FW_CAUSE_VOICE_INTERACTION || c == FW_CAUSE_APP_INTERACTION) && via != (int)r)
+        return FW_CAUSE_PERIODIC_POLL;
+    return c;
+}
+
 typedef struct step {
     uint64_t host;    /* host time */
     uint64_t now;     /* device time */
     uint16_t changed; /* categories whose value changed (to report) */
-    fw_cause cause;
+    uint8_t cause;    /* cause tag */
     bool truth;       /* emit TRUTH */
 } step;
 
@@ -284,7 +299,7 @@ static step step_begin(const fw_device* d, uint64_t host, fw_cause cause) {
     st.host = host;
     st.now = dev_time(d, host);
     st.changed = 0;
-    st.cause = cause;
+    st.cause = cause_tag(cause, -1);
     st.truth = false;
     return st;
 }
@@ -296,7 +311,7 @@ typedef enum { D_CHANGE, D_STATE, D_QUEUED } dmode;
    D_STATE:  an answer to an interaction (all state r may receive).
    D_QUEUED: flush_after_revoke's queue: consent and link were checked when it was queued. */
 static void deliver(fw_device* d, const step* st, unsigned r, const fw_snapshot* s,
-                    uint64_t sample_dev_ms, uint16_t changed, fw_cause cause, dmode mode) {
+                    uint64_t sample_dev_ms, uint16_t changed, uint8_t cause, dmode mode) {
     const fw_config* cfg = d->cfg;
     const fw_recipient* rc = &cfg->recipients[r];
     uint16_t allowed;
@@ -318,7 +333,7 @@ static void deliver(fw_device* d, const step* st, unsigned r, const fw_snapshot*
     memset(&in, 0, sizeof in);
     in.kind = cfg->kind;
     in.format = rc->format;
-    in.cause = d->profile == FW_PROFILE_CAUSE_LIE ? FW_CAUSE_VOICE_INTERACTION : cause;
+    in.cause = d->profile == FW_PROFILE_CAUSE_LIE ? FW_CAUSE_VOICE_INTERACTION : cause_for(cause, r);
     in.snap = s;
     in.sample_wall_ms = wall(d, sample_dev_ms);
     in.agent_user_id = rc->agent_user_id;
@@ -399,7 +414,7 @@ static void saf_push(fw_device* d, uint64_t now, const fw_snapshot* s, uint16_t 
     d->saf[slot].changed = changed;
 }
 
-static void queue_for_flush(fw_device* d, const step* st, uint16_t changed, fw_cause cause) {
+static void queue_for_flush(fw_device* d, const step* st, uint16_t changed, uint8_t cause) {
     const fw_snapshot s = snapshot(d);
     const uint16_t present = fw_snapshot_present(d->cfg->kind, &s);
     for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
@@ -408,7 +423,7 @@ static void queue_for_flush(fw_device* d, const step* st, uint16_t changed, fw_c
                                       fw_format_categories(d->cfg->recipients[r].format));
         if (q == 0) continue;
         d->outbox[r] |= q;
-        d->outbox_cause = (uint8_t)cause;
+        d->outbox_cause = cause;
     }
 }
 
@@ -416,7 +431,7 @@ static void flush_outbox(fw_device* d, const step* st) {
     const fw_snapshot s = snapshot(d);
     for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
         if (d->outbox[r] == 0) continue;
-        deliver(d, st, r, &s, st->now, d->outbox[r], (fw_cause)d->outbox_cause, D_QUEUED);
+        deliver(d, st, r, &s, st->now, d->outbox[r], d->outbox_cause, D_QUEUED);
         d->outbox[r] = 0;
     }
 }
@@ -562,9 +577,12 @@ static const char* set_mode(fw_device* d, step* st, int32_t v) {
     return NULL;
 }
 
+/* Sensor observations (occupancy, door contact) claim no interaction: the trace has none
+   behind them, so their cause is PERIODIC_POLL. */
 static void set_occupied(fw_device* d, step* st, bool occ) {
     if (d->k.t.occupied != (uint8_t)occ) {
         d->k.t.occupied = (uint8_t)occ;
+        st->cause = cause_tag(FW_CAUSE_PERIODIC_POLL, -1);
         st->changed |= FW_CAT_BIT(FW_CAT_OCCUPANCY);
         st->truth = true;
     }
@@ -586,14 +604,15 @@ static void relock_update(fw_device* d, const step* st) {
 }
 
 /* Starts the motor towards target. NULL when started or nothing to do (*started tells). */
-static const char* lock_request(fw_device* d, step* st, fw_lock_state target, fw_cause cause,
+static const char* lock_request(fw_device* d, step* st, fw_lock_state target, uint8_t cause,
                                 bool* started) {
     *started = false;
     if (d->k.l.flags & LF_MOTOR) return "lock motor busy";
     if (d->k.l.lock_state == target) return NULL;
+    if (target == FW_LOCK_LOCKED && !d->k.l.door_closed) return "cannot lock: the door is open";
     d->k.l.flags = (uint8_t)((d->k.l.flags | LF_MOTOR) & ~LF_RELOCK);
     d->k.l.motor_target = (uint8_t)target;
-    d->k.l.motor_cause = (uint8_t)cause;
+    d->k.l.motor_cause = cause;
     d->k.l.mech_due_ms =
         st->now + (d->cfg->motor_done_by_host ? d->cfg->motor_timeout_ms : d->cfg->motor_ms);
     actuate(d, st->host, FW_ACT_LOCK_MOTOR,
@@ -613,7 +632,7 @@ static void motor_complete(fw_device* d, step* st, bool jammed) {
     d->k.l.flags &= (uint8_t)~LF_MOTOR;
     actuate(d, st->host, FW_ACT_LOCK_MOTOR, FW_MOTOR_STOP);
     const uint8_t ns = jammed ? (uint8_t)FW_LOCK_JAMMED : d->k.l.motor_target;
-    st->cause = (fw_cause)d->k.l.motor_cause;
+    st->cause = d->k.l.motor_cause;
     if (ns != d->k.l.lock_state) {
         d->k.l.lock_state = ns;
         st->changed |= FW_CAT_BIT(FW_CAT_LOCK_STATE);
@@ -630,6 +649,7 @@ static void motor_complete(fw_device* d, step* st, bool jammed) {
 static void set_door(fw_device* d, step* st, bool closed) {
     if (d->k.l.door_closed == (uint8_t)closed) return;
     d->k.l.door_closed = (uint8_t)closed;
+    st->cause = cause_tag(FW_CAUSE_PERIODIC_POLL, -1);
     st->changed |= FW_CAT_BIT(FW_CAT_DOOR_STATE);
     st->truth = true;
     d->k.l.flags &= (uint8_t)~LF_RELOCK; /* closing restarts the relock delay */
@@ -719,7 +739,8 @@ static void run_due(fw_device* d, uint64_t host) {
         } else {
             bool started;
             d->k.l.flags &= (uint8_t)~LF_RELOCK;
-            (void)lock_request(d, &st, FW_LOCK_LOCKED, FW_CAUSE_RULE_TRIGGER, &started);
+            (void)lock_request(d, &st, FW_LOCK_LOCKED, cause_tag(FW_CAUSE_RULE_TRIGGER, -1),
+                               &started);
         }
         step_finish(d, &st);
     }
@@ -810,14 +831,14 @@ const char* fw_init(fw_device* d, const fw_config* cfg, uint32_t host_tag, uint3
 /* entry points                                                                              */
 /* ---------------------------------------------------------------------------------------- */
 
-static void answer(fw_device* d, const step* st, int r, fw_cause cause) {
+static void answer(fw_device* d, const step* st, int r) {
     if (r < 0) return;
     if (!(d->flags & DF_NET_UP)) {
         logmsg(d, st->host, FW_LOG_INFO, "network down: interaction answer dropped");
         return;
     }
     const fw_snapshot s = snapshot(d);
-    deliver(d, st, (unsigned)r, &s, st->now, 0, cause, D_STATE);
+    deliver(d, st, (unsigned)r, &s, st->now, 0, st->cause, D_STATE);
 }
 
 static void network_restored(fw_device* d, step* st) {
@@ -828,7 +849,7 @@ static void network_restored(fw_device* d, step* st) {
             const fw_saf_entry* e = &d->saf[(d->saf_head + i) % FW_SAF_SLOTS];
             for (unsigned r = 0; r < d->cfg->recipient_count; ++r)
                 deliver(d, st, r, &e->snap, d->saf_base_ms + e->t_off_ms, e->changed,
-                        FW_CAUSE_PERIODIC_POLL, D_CHANGE);
+                        cause_tag(FW_CAUSE_PERIODIC_POLL, -1), D_CHANGE);
         }
         d->saf_count = 0;
         d->saf_head = 0;
@@ -838,7 +859,7 @@ static void network_restored(fw_device* d, step* st) {
         break;
     default:
         if (d->dirty != 0) {
-            st->cause = FW_CAUSE_PERIODIC_POLL;
+            st->cause = cause_tag(FW_CAUSE_PERIODIC_POLL, -1);
             st->changed |= d->dirty; /* fresh sample, today's consent */
         }
         break;
@@ -877,7 +898,7 @@ const char* fw_on_command(fw_device* d, uint64_t host, const fw_command* cmd) {
                           : "interact: a lock has no setpoint or mode";
         if (thermo_action && !cmd->has_value)
             return "interact: missing value";
-        st.cause = cause;
+        st.cause = cause_tag(cause, r);
         if (r >= 0) { /* opens the interaction window for r */
             const fw_recipient* rc = &d->cfg->recipients[r];
             if (rc->interaction_window_ms > d->cfg->interaction_guard_ms) {
@@ -903,13 +924,13 @@ const char* fw_on_command(fw_device* d, uint64_t host, const fw_command* cmd) {
             bool started;
             err = lock_request(d, &st,
                                cmd->action == FW_ACTION_LOCK ? FW_LOCK_LOCKED : FW_LOCK_UNLOCKED,
-                               cause, &started);
+                               st.cause, &started);
             if (err != NULL) return err;
             answer_now = !started; /* else the report follows when the motor is done */
             break;
         }
         }
-        if (answer_now) answer(d, &st, r, cause);
+        if (answer_now) answer(d, &st, r);
         break;
     }
 
@@ -986,10 +1007,11 @@ const char* fw_on_sensor(fw_device* d, uint64_t host, fw_sensor sensor, int32_t 
             d->k.t.temp_centi_c = (int16_t)v;
             st.truth = true;
         }
-        st.cause = FW_CAUSE_PERIODIC_POLL;
+        st.cause = cause_tag(FW_CAUSE_PERIODIC_POLL, -1);
         thermo_control(d, &st);
         thermo_sensor_report(d, &st);
-        if (st.changed & FW_CAT_BIT(FW_CAT_HVAC_STATE)) st.cause = FW_CAUSE_RULE_TRIGGER;
+        if (st.changed & FW_CAT_BIT(FW_CAT_HVAC_STATE))
+            st.cause = cause_tag(FW_CAUSE_RULE_TRIGGER, -1);
         break;
     case FW_SENSOR_HUMIDITY:
         if (!thermo) return "sensor not fitted to a lock";
@@ -998,7 +1020,7 @@ const char* fw_on_sensor(fw_device* d, uint64_t host, fw_sensor sensor, int32_t 
             d->k.t.humidity_pct = (uint8_t)v;
             st.truth = true;
         }
-        st.cause = FW_CAUSE_PERIODIC_POLL;
+        st.cause = cause_tag(FW_CAUSE_PERIODIC_POLL, -1);
         thermo_sensor_report(d, &st);
         break;
     case FW_SENSOR_OCCUPANCY:
@@ -1016,7 +1038,7 @@ const char* fw_on_sensor(fw_device* d, uint64_t host, fw_sensor sensor, int32_t 
     case FW_SENSOR_KEYPAD:
         if (thermo) return "sensor not fitted to a thermostat";
         err = lock_request(d, &st, v ? FW_LOCK_LOCKED : FW_LOCK_UNLOCKED,
-                           FW_CAUSE_PHYSICAL_INTERACTION, &started);
+                           cause_tag(FW_CAUSE_PHYSICAL_INTERACTION, -1), &started);
         break;
     case FW_SENSOR_THUMB_TURN: {
         if (thermo) return "sensor not fitted to a thermostat";
@@ -1045,7 +1067,7 @@ const char* fw_on_sensor(fw_device* d, uint64_t host, fw_sensor sensor, int32_t 
             st.truth = true;
         }
         d->k.l.battery_centi_pct = (uint16_t)v;
-        st.cause = FW_CAUSE_PERIODIC_POLL;
+        st.cause = cause_tag(FW_CAUSE_PERIODIC_POLL, -1);
         break;
     case FW_SENSOR_COUNT:
     default: return "unknown sensor";
