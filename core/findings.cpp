@@ -37,6 +37,26 @@ nlohmann::json finding_to_json(const Finding& f) {
     return j;
 }
 
+std::optional<Finding> finding_from_json(const nlohmann::json& j) {
+    if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) return std::nullopt;
+    const auto type = finding_type_from_string(j["type"].get<std::string>());
+    const auto t = j.contains("t") && j["t"].is_string() ? parse_rfc3339(j["t"].get<std::string>()) : std::nullopt;
+    if (!type || !t) return std::nullopt;
+    Finding f;
+    f.type = *type;
+    f.t = *t;
+    f.device = j.value("device", "");
+    f.recipient = j.value("recipient", "");
+    if (j.contains("category") && j["category"].is_string()) {
+        f.category = category_from_string(j["category"].get<std::string>());
+        if (!f.category) return std::nullopt;
+    }
+    f.evidence = j.value("evidence", nlohmann::json::object());
+    if (f.evidence.contains("field") && f.evidence["field"].is_string()) f.field = f.evidence["field"].get<std::string>();
+    if (f.evidence.contains("line") && f.evidence["line"].is_number_unsigned()) f.line = f.evidence["line"].get<std::uint64_t>();
+    return f;
+}
+
 nlohmann::json findings_to_json(const std::vector<Finding>& findings, const nlohmann::json& extra) {
     std::vector<const Finding*> sorted;
     sorted.reserve(findings.size());

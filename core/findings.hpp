@@ -56,6 +56,9 @@ using FindingCounts = std::array<std::uint64_t, kFindingTypeCount>;
 [[nodiscard]] nlohmann::json findings_to_json(const std::vector<Finding>& findings,
                                               const nlohmann::json& extra = nlohmann::json::object());
 [[nodiscard]] nlohmann::json finding_to_json(const Finding& f);
+/// The inverse of finding_to_json (`field` and `line` come back from the evidence), for
+/// merging shard results; nullopt when `j` is not a finding.
+[[nodiscard]] std::optional<Finding> finding_from_json(const nlohmann::json& j);
 [[nodiscard]] FindingCounts count_by_type(const std::vector<Finding>& findings);
 
 }  // namespace consentrig::core

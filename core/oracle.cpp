@@ -137,6 +137,9 @@ double binomial_upper_tail(std::uint64_t n, std::uint64_t k, double p) {
     return std::min(1.0, std::exp(max_term + std::log(sum)));
 }
 
+/// " (line N)" for records read from a file; generated records have no line.
+std::string line_ref(std::uint64_t line) { return line ? " (line " + std::to_string(line) + ")" : std::string(); }
+
 std::optional<std::string> interaction_channel(const std::string& cause) {
     if (cause == "VOICE_INTERACTION") return "voice";
     if (cause == "APP_INTERACTION") return "app";
@@ -327,11 +330,11 @@ struct Oracle::Impl {
         j["linked"] = unlinked == nullptr;
         if (unlinked) {
             j["unlinked_at"] = format_rfc3339(unlinked->t);
-            j["unlinked_line"] = unlinked->line;
+            if (unlinked->line) j["unlinked_line"] = unlinked->line;
         }
         if (const ConsentEvent* w = withdrawal(p, c, when)) {
             j["withdrawn_at"] = format_rfc3339(w->t);
-            j["withdrawn_line"] = w->line;
+            if (w->line) j["withdrawn_line"] = w->line;
         }
         nlohmann::json grants = nlohmann::json::array();
         for (std::size_t gi : p.grants) grants.push_back(explain_grant(policy.grants()[gi], p, c, when));
@@ -428,7 +431,7 @@ struct Oracle::Impl {
         nlohmann::json j;
         j["message"] = parse_or_text(r.payload);
         j["format"] = r.format;
-        j["line"] = r.line;
+        if (r.line) j["line"] = r.line;
         j["sent"] = format_rfc3339(r.t);
         nlohmann::json fields = nlohmann::json::array();
         for (const auto& field : msg.fields) {
@@ -456,6 +459,7 @@ struct Oracle::Impl {
             Finding f = base_finding(FindingType::unclassified, dev, p, r);
             f.field = "body";
             f.evidence = message_evidence(r, msg);
+            f.evidence["field"] = f.field;
             f.evidence["reason"] = "the " + r.format + " body could not be decoded: " + msg.error;
             emit(std::move(f));
         }
@@ -464,7 +468,7 @@ struct Oracle::Impl {
             Finding f = base_finding(FindingType::unclassified, dev, p, r);
             f.field = field.path.empty() ? field.key : field.path;
             f.evidence = message_evidence(r, msg);
-            f.evidence["field"] = field.path;
+            f.evidence["field"] = f.field;
             f.evidence["key"] = field.key;
             f.evidence["reason"] = "the taxonomy has no category for " + field.key;
             emit(std::move(f));
@@ -487,11 +491,11 @@ struct Oracle::Impl {
         const std::string& rname = recipient_names[p.recipient];
         if (const ConsentEvent* u = unlink_event(p, r.t)) {
             type = FindingType::after_revocation;
-            reason = rname + " was unlinked at " + format_rfc3339(u->t) + " (line " + std::to_string(u->line) + ")";
+            reason = rname + " was unlinked at " + format_rfc3339(u->t) + line_ref(u->line);
         } else if (const ConsentEvent* w = withdrawal(p, c, r.t)) {
             type = FindingType::after_revocation;
             reason = "consent for " + cname + " to " + rname + " was withdrawn at " + format_rfc3339(w->t) +
-                     " (line " + std::to_string(w->line) + ") and not granted again";
+                     line_ref(w->line) + " and not granted again";
         } else if (p.grants.empty()) {
             type = FindingType::unconsented_recipient;
             reason = "no grant names " + rname + " for device " + dev.id;
@@ -615,7 +619,7 @@ struct Oracle::Impl {
                 e["lag"] = std::move(lag);
                 e["first_message"] = parse_or_text(s.first_hit_body);
                 e["format"] = s.first_hit_format;
-                e["line"] = s.first_hit_line;
+                if (s.first_hit_line) e["line"] = s.first_hit_line;
                 e["reason"] = std::to_string(s.hits) + " of " + std::to_string(s.messages) +
                               " state-free messages to " + f.recipient + " followed an unconsented state change within " +
                               format_duration(options.side_channel_lag_ms) + "; chance would give " +
@@ -674,10 +678,10 @@ Status Oracle::feed(const Record& r) {
     return {};
 }
 
-std::vector<Finding> Oracle::finish() {
+std::vector<Finding> Oracle::finish(std::optional<TimeMs> end) {
     Impl& m = *impl_;
     m.flush_pending();
-    m.judge_side_channels(m.last_t);
+    m.judge_side_channels(end.value_or(m.last_t));
     std::vector<Finding> out = std::move(m.collected);
     m.collected.clear();
     std::stable_sort(out.begin(), out.end(), finding_less);

@@ -14,6 +14,7 @@
 ///   std::vector<Finding> findings = oracle.finish();
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,9 @@ public:
     /// Records must come in non-decreasing time; an earlier time is an error naming the line.
     [[nodiscard]] Status feed(const Record& record);
     /// Flushes pending records, judges side channels, returns all findings in finding_less
-    /// order (when no sink is set).
-    [[nodiscard]] std::vector<Finding> finish();
+    /// order (when no sink is set). `end` is the end of the observation (a simulated run's
+    /// end); by default the time of the last record. Side-channel chance rates use it.
+    [[nodiscard]] std::vector<Finding> finish(std::optional<TimeMs> end = std::nullopt);
 
     /// Optional: receive findings as they are made instead of collecting them (benchmarks,
     /// huge traces). side_channel findings arrive from finish().

@@ -17,6 +17,9 @@ inline constexpr int kExitError = 2;
 
 void add_check(CLI::App& app, int& exit_code);
 void add_trace(CLI::App& app, int& exit_code);
+void add_run(CLI::App& app, int& exit_code);
+void add_suite(CLI::App& app, int& exit_code);
+void add_merge(CLI::App& app, int& exit_code);
 
 /// Prints `consentrig <command>: <message>` to stderr.
 void print_error(std::string_view command, std::string_view message);

@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("consentrig ") + CONSENTRIG_VERSION);
     app.require_subcommand(1);
     int exit_code = kExitClean;
+    add_run(app, exit_code);
+    add_suite(app, exit_code);
+    add_merge(app, exit_code);
     add_check(app, exit_code);
     add_trace(app, exit_code);
     try {

@@ -1,0 +1,396 @@
+// `consentrig run`, `suite` and `merge`: scenarios on the simulated fleet.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli.hpp"
+#include "core/oracle.hpp"
+#include "core/scenario.hpp"
+#include "reports/escape.hpp"
+#include "reports/junit.hpp"
+#include "reports/summary.hpp"
+#include "sim/fleet.hpp"
+
+namespace consentrig::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Feeds every simulated record to the oracle as it is made and stores it in the trace.
+class CaptureSink final : public sim::RecordSink {
+public:
+    CaptureSink(core::Oracle& oracle, core::TraceStore& store) : oracle_(oracle), store_(store) {}
+    core::Status write(const core::Record& r) override {
+        if (auto st = store_.append(r); !st) return st;
+        return oracle_.feed(r);
+    }
+
+private:
+    core::Oracle& oracle_;
+    core::TraceStore& store_;
+};
+
+/// `i/N`, or from the environment of Open MPI, Slurm array jobs or Kubernetes indexed Jobs.
+std::optional<sim::Shard> parse_shard(const std::string& text, std::string& error) {
+    auto parse = [&](const std::string& s) -> std::optional<sim::Shard> {
+        const auto slash = s.find('/');
+        if (slash == std::string::npos) return std::nullopt;
+        char* end = nullptr;
+        const unsigned long i = std::strtoul(s.c_str(), &end, 10);
+        if (end != s.c_str() + slash) return std::nullopt;
+        const unsigned long n = std::strtoul(s.c_str() + slash + 1, &end, 10);
+        if (*end != '\0' || n == 0 || i >= n) return std::nullopt;
+        return sim::Shard{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(n)};
+    };
+    if (!text.empty()) {
+        auto shard = parse(text);
+        if (!shard) error = "--shard " + text + ": expected i/N with 0 ≤ i < N, e.g. 0/4";
+        return shard;
+    }
+    auto env = [](const char* name) -> std::string {
+        const char* v = std::getenv(name);
+        return v ? v : "";
+    };
+    std::string index, count, source;
+    if (!env("OMPI_COMM_WORLD_RANK").empty()) {
+        index = env("OMPI_COMM_WORLD_RANK"), count = env("OMPI_COMM_WORLD_SIZE"), source = "Open MPI";
+    } else if (!env("SLURM_ARRAY_TASK_ID").empty()) {
+        index = env("SLURM_ARRAY_TASK_ID"), count = env("SLURM_ARRAY_TASK_COUNT"), source = "Slurm";
+        const std::string min = env("SLURM_ARRAY_TASK_MIN");
+        if (!min.empty() && !index.empty()) index = std::to_string(std::stoul(index) - std::stoul(min));
+    } else if (!env("JOB_COMPLETION_INDEX").empty()) {
+        index = env("JOB_COMPLETION_INDEX"), count = env("CONSENTRIG_SHARDS"), source = "Kubernetes";
+    } else {
+        return sim::Shard{};
+    }
+    auto shard = parse(index + "/" + count);
+    if (!shard) error = source + " environment gives shard " + index + "/" + count + ", which is not valid";
+    return shard;
+}
+
+struct RunOptions {
+    std::string scenario;
+    std::string out;
+    std::optional<std::uint64_t> seed;
+    std::string shard;
+    std::vector<std::string> taxonomies;
+    bool quiet = false;
+};
+
+struct RunOutcome {
+    core::Scenario scenario;
+    std::vector<core::Finding> findings;
+    std::vector<std::string> devices;
+    sim::FleetStats stats;
+    fs::path out;
+    double seconds = 0;
+};
+
+std::string progress_line(const sim::FleetProgress& p, std::uint64_t findings) {
+    constexpr int kWidth = 30;
+    const int filled = static_cast<int>(p.fraction * kWidth);
+    std::string bar(static_cast<std::size_t>(std::clamp(filled, 0, kWidth)), '#');
+    bar.resize(kWidth, '.');
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "\r[%s] %3d%%  %s  %llu devices  %llu messages  %llu findings", bar.c_str(),
+                  static_cast<int>(p.fraction * 100), core::format_rfc3339(p.now).substr(0, 16).c_str(),
+                  static_cast<unsigned long long>(p.devices), static_cast<unsigned long long>(p.messages),
+                  static_cast<unsigned long long>(findings));
+    return buf;
+}
+
+/// Simulates one scenario into `out`: trace.db, findings.json, junit.xml, summary.md, run.json.
+core::Result<RunOutcome> run_scenario(const RunOptions& o) {
+    const auto started = std::chrono::steady_clock::now();
+    auto scenario = core::load_scenario(o.scenario);
+    if (!scenario) return scenario.error();
+    std::string error;
+    const auto shard = parse_shard(o.shard, error);
+    if (!shard) return core::Error{error};
+    auto taxonomy = core::Taxonomy::builtin();
+    if (!taxonomy) return core::Error{"built-in taxonomy: " + taxonomy.error().message};
+    for (const auto& extra : o.taxonomies) {
+        if (auto st = taxonomy->merge_file(extra); !st) return st.error();
+    }
+
+    RunOutcome outcome;
+    outcome.scenario = std::move(*scenario);
+    const core::Scenario& s = outcome.scenario;
+    fs::path out = o.out.empty() ? fs::path("out") / s.name : fs::path(o.out);
+    if (shard->count > 1) out /= "shard-" + std::to_string(shard->index) + "-of-" + std::to_string(shard->count);
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec) return core::Error{out.string() + ": cannot create: " + ec.message()};
+    outcome.out = out;
+    // A new run replaces the previous run's trace in the same folder.
+    for (const char* f : {"trace.db", "trace.db-wal", "trace.db-shm"}) fs::remove(out / f, ec);
+    auto store = core::TraceStore::create(out / "trace.db");
+    if (!store) return store.error();
+    core::TraceMeta meta = sim::fleet_meta(s);
+    if (auto st = store->write_meta(meta); !st) return st.error();
+
+    core::Oracle oracle(s.policy, *taxonomy);
+    oracle.begin(meta);
+    std::vector<core::Finding> findings;
+    oracle.set_sink([&](core::Finding&& f) { findings.push_back(std::move(f)); });
+    CaptureSink sink(oracle, *store);
+
+    sim::FleetOptions fo;
+    fo.seed = o.seed;
+    fo.shard = *shard;
+    const bool tty = !o.quiet && isatty(STDERR_FILENO);
+    if (tty) fo.progress = [&](const sim::FleetProgress& p) { std::cerr << progress_line(p, findings.size()) << std::flush; };
+    auto stats = sim::run_fleet(s, sink, fo);
+    if (tty) std::cerr << "\n";
+    if (!stats) return stats.error();
+    if (auto st = store->commit(); !st) return st.error();
+    auto side = oracle.finish(s.end());
+    for (auto& f : side) findings.push_back(std::move(f));
+    std::stable_sort(findings.begin(), findings.end(), core::finding_less);
+    outcome.findings = std::move(findings);
+    outcome.devices = oracle.devices();
+    outcome.stats = *stats;
+    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    // findings.json is deterministic (same scenario + seed ⇒ same bytes, also after merge);
+    // run-specific facts (shard, timings) go to run.json.
+    nlohmann::json head;
+    head["scenario"] = s.name;
+    head["scenario_sha256"] = s.sha256;
+    head["seed"] = o.seed.value_or(s.seed);
+    head["source"] = "sim";
+    const auto json = core::findings_to_json(outcome.findings, head);
+    nlohmann::json run;
+    run["scenario"] = s.name;
+    run["file"] = s.file;
+    run["scenario_sha256"] = s.sha256;
+    run["seed"] = o.seed.value_or(s.seed);
+    run["consentrig_version"] = CONSENTRIG_VERSION;
+    run["shard"] = {{"index", shard->index}, {"count", shard->count}};
+    run["devices"] = stats->devices;
+    run["events"] = stats->events;
+    run["messages"] = stats->messages;
+    run["records"] = stats->records;
+    run["seconds"] = outcome.seconds;
+    reports::JunitSuite suite{s.name, outcome.devices, outcome.findings, outcome.seconds};
+    const auto counts = core::count_by_type(outcome.findings);
+    std::string md = "## consentrig: " + s.name + "\n\n" + std::to_string(stats->devices) + " devices, " +
+                     std::to_string(stats->messages) + " messages, " + std::to_string(outcome.findings.size()) +
+                     " findings\n\n| leak class | findings |\n|---|---|\n";
+    for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
+        md += "| " + std::string(core::kFindingTypeNames[i]) + " | " + std::to_string(counts[i]) + " |\n";
+    }
+    const auto dump = [](const nlohmann::json& j) { return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; };
+    for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump(json)},
+                                     {"run.json", dump(run)},
+                                     {"junit.xml", reports::junit_xml({suite})},
+                                     {"summary.md", md}}) {
+        if (!write_file(out / name, text, error)) return core::Error{error};
+    }
+    return outcome;
+}
+
+int print_outcome(const RunOutcome& r, std::size_t list) {
+    std::cout << r.scenario.name << ": " << r.stats.devices << " devices simulated for "
+              << core::format_duration(r.scenario.duration_ms) << " in " << std::fixed;
+    std::cout.precision(2);
+    std::cout << r.seconds << " s\n";
+    std::cout << reports::text_summary(r.findings, r.stats.devices, r.stats.messages, list);
+    std::vector<std::string> problems;
+    const bool met = core::check_expectations(r.scenario.expect, r.findings, &problems).ok();
+    std::cout << (met ? "expectations: met" : "expectations: NOT met") << "\n";
+    for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
+    std::cout << "reports: " << r.out.string() << "/{findings.json,junit.xml,summary.md,run.json}, trace: "
+              << (r.out / "trace.db").string() << "\n";
+    return r.findings.empty() ? kExitClean : kExitFindings;
+}
+
+void add_run_options(CLI::App* cmd, RunOptions& o) {
+    cmd->add_option("--seed", o.seed, "Override the scenario's seed");
+    cmd->add_option("--taxonomy", o.taxonomies, "Extra taxonomy YAML merged over the built-in one (repeatable)")
+        ->check(CLI::ExistingFile);
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<RunOptions>();
+    auto list = std::make_shared<std::size_t>(10);
+    CLI::App* cmd = app.add_subcommand("run", "Simulate a scenario's fleet, capture and judge every message, write reports.");
+    cmd->footer("Without SCENARIO, runs the built-in default scenarios/default.yaml.\n"
+                "Shards: --shard i/N, or OMPI_COMM_WORLD_RANK/SIZE, SLURM_ARRAY_TASK_ID/COUNT,\n"
+                "JOB_COMPLETION_INDEX with CONSENTRIG_SHARDS. Join shard outputs with `consentrig merge`.\n"
+                "Exit status: 0 no findings, 1 findings, 2 bad input or a failed run.");
+    cmd->add_option("scenario", o->scenario, "Scenario YAML (docs/scenarios.md)")->check(CLI::ExistingFile);
+    cmd->add_option("--out", o->out, "Output folder (default out/<scenario name>)");
+    cmd->add_option("--shard", o->shard, "Simulate only shard i of N (devices whose index ≡ i mod N)");
+    cmd->add_flag("--quiet", o->quiet, "No progress bar");
+    cmd->add_option("--list", *list, "How many findings to list in the summary")->capture_default_str();
+    add_run_options(cmd, *o);
+    cmd->callback([o, list, &exit_code] {
+        if (o->scenario.empty()) o->scenario = std::string(CONSENTRIG_SOURCE_DIR) + "/scenarios/default.yaml";
+        auto r = run_scenario(*o);
+        if (!r) {
+            print_error("run", reports::printable(r.error().message));
+            exit_code = kExitError;
+            return;
+        }
+        exit_code = print_outcome(*r, *list);
+    });
+}
+
+void add_suite(CLI::App& app, int& exit_code) {
+    auto o = std::make_shared<RunOptions>();
+    auto dir = std::make_shared<std::string>();
+    auto junit = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand("suite", "Run every scenario in a folder and compare with its expectations.");
+    cmd->footer("Exit status: 0 when every scenario found exactly what it expects, 1 otherwise, 2 on bad input.");
+    cmd->add_option("dir", *dir, "Folder of scenario YAML files")->required()->check(CLI::ExistingDirectory);
+    cmd->add_option("--junit", *junit, "Write JUnit XML: one testcase per scenario");
+    cmd->add_option("--out", o->out, "Output folder (default out/); each scenario writes to <out>/<name>");
+    add_run_options(cmd, *o);
+    cmd->callback([o, dir, junit, &exit_code] {
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(*dir)) {
+            if (e.is_regular_file() && (e.path().extension() == ".yaml" || e.path().extension() == ".yml")) files.push_back(e.path());
+        }
+        std::sort(files.begin(), files.end());
+        if (files.empty()) {
+            print_error("suite", *dir + ": no .yaml scenarios");
+            exit_code = kExitError;
+            return;
+        }
+        const fs::path base = o->out.empty() ? fs::path("out") : fs::path(o->out);
+        std::string xml_cases;
+        std::size_t failed = 0, errors = 0;
+        for (const auto& file : files) {
+            RunOptions one = *o;
+            one.scenario = file.string();
+            one.quiet = true;
+            one.out.clear();
+            auto name_probe = core::load_scenario(file);
+            if (name_probe) one.out = (base / name_probe->name).string();
+            auto r = run_scenario(one);
+            std::string verdict, detail;
+            double seconds = 0;
+            std::string name = file.stem().string();
+            if (!r) {
+                ++errors;
+                verdict = "ERROR";
+                detail = r.error().message;
+            } else {
+                name = r->scenario.name;
+                seconds = r->seconds;
+                std::vector<std::string> problems;
+                if (core::check_expectations(r->scenario.expect, r->findings, &problems).ok()) {
+                    verdict = "PASS";
+                } else {
+                    ++failed;
+                    verdict = "FAIL";
+                    for (const auto& p : problems) detail += p + "\n";
+                }
+                const auto counts = core::count_by_type(r->findings);
+                std::string found;
+                for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
+                    if (counts[i]) found += (found.empty() ? "" : ", ") + std::to_string(counts[i]) + " " + std::string(core::kFindingTypeNames[i]);
+                }
+                verdict += "  " + std::to_string(r->stats.devices) + " devices, " + std::to_string(r->stats.messages) +
+                           " messages, findings: " + (found.empty() ? "none" : found);
+            }
+            std::cout << (verdict.rfind("PASS", 0) == 0 ? "PASS  " : verdict.rfind("FAIL", 0) == 0 ? "FAIL  " : "ERROR ")
+                      << name << "  " << verdict.substr(verdict.find("  ") == std::string::npos ? verdict.size() : verdict.find("  ") + 2)
+                      << "\n";
+            if (!detail.empty()) {
+                std::istringstream lines(detail);
+                for (std::string line; std::getline(lines, line);) std::cout << "      " << reports::printable(line) << "\n";
+            }
+            char secs[32];
+            std::snprintf(secs, sizeof secs, "%.3f", seconds);
+            xml_cases += "    <testcase classname=\"consentrig.suite\" name=\"" + reports::xml_escape(name, false) +
+                         "\" time=\"" + secs + "\"";
+            if (verdict.rfind("PASS", 0) == 0) {
+                xml_cases += "/>\n";
+            } else {
+                const std::string tag = verdict.rfind("ERROR", 0) == 0 ? "error" : "failure";
+                xml_cases += ">\n      <" + tag + " message=\"" + reports::xml_escape(detail.substr(0, detail.find('\n')), false) +
+                             "\" type=\"expectations\">" + reports::xml_escape(detail) + "</" + tag + ">\n    </testcase>\n";
+            }
+        }
+        std::cout << files.size() - failed - errors << " passed, " << failed << " failed, " << errors << " errors\n";
+        if (!junit->empty()) {
+            const std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"consentrig\">\n"
+                                    "  <testsuite name=\"consentrig.suite\" tests=\"" + std::to_string(files.size()) +
+                                    "\" failures=\"" + std::to_string(failed) + "\" errors=\"" + std::to_string(errors) +
+                                    "\">\n" + xml_cases + "  </testsuite>\n</testsuites>\n";
+            std::string error;
+            if (!write_file(*junit, xml, error)) {
+                print_error("suite", error);
+                exit_code = kExitError;
+                return;
+            }
+        }
+        exit_code = errors ? kExitError : failed ? kExitFindings : kExitClean;
+    });
+}
+
+void add_merge(CLI::App& app, int& exit_code) {
+    auto dirs = std::make_shared<std::vector<std::string>>();
+    auto out = std::make_shared<std::string>();
+    CLI::App* cmd = app.add_subcommand("merge", "Join the findings of shard runs into one result.");
+    cmd->footer("The merged findings.json is byte-identical to that of a single-process run.");
+    cmd->add_option("dirs", *dirs, "Shard output folders (each holding findings.json)")->required()->check(CLI::ExistingDirectory);
+    cmd->add_option("--out", *out, "Folder for the merged findings.json and junit.xml (default: the parent of the first)");
+    cmd->callback([dirs, out, &exit_code] {
+        std::vector<core::Finding> findings;
+        nlohmann::json head;
+        for (const auto& d : *dirs) {
+            std::ifstream in(fs::path(d) / "findings.json");
+            const auto j = nlohmann::json::parse(in, nullptr, false);
+            if (j.is_discarded() || !j.contains("findings")) {
+                print_error("merge", d + "/findings.json: missing or not a findings report");
+                exit_code = kExitError;
+                return;
+            }
+            nlohmann::json this_head = j;
+            this_head.erase("findings");
+            this_head.erase("summary");
+            if (head.is_null()) head = this_head;
+            else if (head != this_head) {
+                print_error("merge", d + ": a different scenario or seed than " + dirs->front());
+                exit_code = kExitError;
+                return;
+            }
+            for (const auto& f : j["findings"]) {
+                auto finding = core::finding_from_json(f);
+                if (!finding) {
+                    print_error("merge", d + "/findings.json: a finding could not be read");
+                    exit_code = kExitError;
+                    return;
+                }
+                findings.push_back(std::move(*finding));
+            }
+        }
+        std::stable_sort(findings.begin(), findings.end(), core::finding_less);
+        head.erase("version");
+        const fs::path target = out->empty() ? fs::path(dirs->front()).parent_path() : fs::path(*out);
+        std::string error;
+        const auto json = core::findings_to_json(findings, head);
+        if (!write_file(target / "findings.json", json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
+            print_error("merge", error);
+            exit_code = kExitError;
+            return;
+        }
+        std::cout << "merged " << dirs->size() << " shards: " << findings.size() << " findings → "
+                  << (target / "findings.json").string() << "\n";
+        exit_code = findings.empty() ? kExitClean : kExitFindings;
+    });
+}
+
+}  // namespace consentrig::app

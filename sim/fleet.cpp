@@ -1,0 +1,909 @@
+#include "sim/fleet.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <deque>
+#include <type_traits>
+#include <limits>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include <date/tz.h>
+
+#include "fw/fw.h"
+#include "fw/band.h"
+#include "sim/interaction.hpp"
+#include "sim/lock.hpp"
+#include "sim/occupancy.hpp"
+#include "sim/rng.hpp"
+#include "sim/sensor.hpp"
+#include "sim/thermal.hpp"
+
+namespace consentrig::sim {
+namespace {
+
+using core::DeviceKind;
+using core::Error;
+using core::Param;
+using core::ParamTable;
+using core::ParamUnit;
+using core::Record;
+using core::RecordKind;
+using core::Result;
+using core::Scenario;
+using core::Status;
+
+constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
+constexpr double kCentiPerUnit = 100.0;
+/// A customer at the door: keypad unlock, the door opens once the bolt is back, then closes.
+constexpr DurationMs kKeypadToDoorMs = 3 * kMsPerSecond;
+constexpr int kProgressSteps = 100;
+
+// ---- parameters ------------------------------------------------------------------------------
+
+/// Where a parameter goes: the shared firmware config of the device's group, or the device's
+/// own plant (drawn per device).
+enum class Target : std::uint8_t {
+    setpoint, hysteresis, min_off, min_on, report_delta, report_min_interval, report_max_silence,
+    heartbeat_interval, motor, auto_relock, battery_drain, keepalive_min_delay, keepalive_max_delay,
+    // per device plant
+    time_constant, heat_rate, initial_temperature, outdoor_mean, outdoor_amplitude, door_opens, door_open,
+};
+
+struct ParamDef {
+    std::string_view name;
+    bool thermostat;
+    bool lock;
+    ParamUnit unit;
+    Target target;
+};
+
+constexpr ParamDef kParams[] = {
+    {"setpoint_c", true, false, ParamUnit::number, Target::setpoint},
+    {"hysteresis_c", true, false, ParamUnit::number, Target::hysteresis},
+    {"min_off", true, false, ParamUnit::duration_ms, Target::min_off},
+    {"min_on", true, false, ParamUnit::duration_ms, Target::min_on},
+    {"report_delta_c", true, false, ParamUnit::number, Target::report_delta},
+    {"report_min_interval", true, false, ParamUnit::duration_ms, Target::report_min_interval},
+    {"report_max_silence", true, false, ParamUnit::duration_ms, Target::report_max_silence},
+    {"heartbeat_interval", true, true, ParamUnit::duration_ms, Target::heartbeat_interval},
+    {"motor", false, true, ParamUnit::duration_ms, Target::motor},
+    {"auto_relock", false, true, ParamUnit::duration_ms, Target::auto_relock},
+    {"battery_drain_pct", false, true, ParamUnit::number, Target::battery_drain},
+    {"keepalive_min_delay", true, true, ParamUnit::duration_ms, Target::keepalive_min_delay},
+    {"keepalive_max_delay", true, true, ParamUnit::duration_ms, Target::keepalive_max_delay},
+    {"time_constant", true, false, ParamUnit::duration_ms, Target::time_constant},
+    {"heat_rate_c_per_h", true, false, ParamUnit::number, Target::heat_rate},
+    {"initial_c", true, false, ParamUnit::number, Target::initial_temperature},
+    {"outdoor_mean_c", true, false, ParamUnit::number, Target::outdoor_mean},
+    {"outdoor_amplitude_c", true, false, ParamUnit::number, Target::outdoor_amplitude},
+    {"door_opens_per_h", false, true, ParamUnit::number, Target::door_opens},
+    {"door_open", false, true, ParamUnit::duration_ms, Target::door_open},
+};
+
+const ParamDef* find_param(std::string_view name) {
+    for (const auto& d : kParams) {
+        if (d.name == name) return &d;
+    }
+    return nullptr;
+}
+
+std::string known_params(DeviceKind kind) {
+    std::string out;
+    for (const auto& d : kParams) {
+        if ((kind == DeviceKind::thermostat ? d.thermostat : d.lock)) out += (out.empty() ? "" : ", ") + std::string(d.name);
+    }
+    return out;
+}
+
+Status check_params(const ParamTable& table, DeviceKind kind) {
+    for (const auto& [name, param] : table) {
+        const ParamDef* def = find_param(name);
+        if (!def || !(kind == DeviceKind::thermostat ? def->thermostat : def->lock)) {
+            return Error{core::to_string(param.where) + ": unknown " + std::string(core::to_string(kind)) +
+                         " parameter \"" + name + "\" (known: " + known_params(kind) + ")"};
+        }
+        if (def->unit != param.unit) {
+            return Error{core::to_string(param.where) + ": " + name +
+                         (def->unit == ParamUnit::duration_ms ? " is a duration: write it with a unit, e.g. 300s"
+                                                              : " is a plain number (its unit is in its name)")};
+        }
+    }
+    return {};
+}
+
+double draw(const core::Distribution& d, Rng& rng) {
+    switch (d.kind) {
+        case core::Distribution::Kind::constant: return d.a;
+        case core::Distribution::Kind::uniform: return rng.uniform(d.a, d.b);
+        case core::Distribution::Kind::normal: return rng.normal(d.a, d.b);
+    }
+    return d.a;
+}
+
+template <class T>
+T clamp_cast(double v) {
+    const double lo = static_cast<double>(std::numeric_limits<T>::min());
+    const double hi = static_cast<double>(std::numeric_limits<T>::max());
+    return static_cast<T>(std::llround(std::clamp(v, lo, hi)));
+}
+
+fw_format to_fw(core::WireFormat f) {
+    switch (f) {
+        case core::WireFormat::alexa: return FW_FMT_ALEXA;
+        case core::WireFormat::google: return FW_FMT_GOOGLE;
+        case core::WireFormat::matter: return FW_FMT_MATTER;
+        case core::WireFormat::json: return FW_FMT_JSON;
+    }
+    return FW_FMT_JSON;
+}
+
+Record make_record(RecordKind kind, TimeMs t, std::string device, std::string recipient) {
+    Record r;
+    r.kind = kind;
+    r.t = t;
+    r.device = std::move(device);
+    r.recipient = std::move(recipient);
+    return r;
+}
+
+std::uint16_t to_mask(const core::CategorySet& set) { return static_cast<std::uint16_t>(set.to_ulong()); }
+
+// ---- per-device state -------------------------------------------------------------------------
+
+/// What the simulator keeps per device besides the firmware's own state.
+struct Device {
+    fw_device fw{};
+    TimeMs due = kNever;           ///< absolute time of the next wake-up (min of the below)
+    TimeMs next_plant = kNever;    ///< thermostat: temperature crossing; lock: door step
+    TimeMs next_occupancy = kNever;
+    TimeMs next_customer = kNever;
+    TimeMs capture_off_from = kNever;  ///< disconnect fault: capture lost from … until
+    TimeMs capture_off_until = kNever;
+    Rng rng{0};
+    OccupancySchedule occupancy{};
+    HouseState house{};            ///< thermostat
+    SensorState sensor{};          ///< thermostat
+    float time_constant_h = 0;     ///< thermostat: drawn per device
+    float heat_rate_c_per_h = 0;
+    float outdoor_override_c = std::numeric_limits<float>::quiet_NaN();  ///< env outdoor_c
+    std::uint32_t group = 0;
+    std::uint32_t global_index = 0;
+    std::uint8_t customer_spec = 0;  ///< which customer spec fires at next_customer
+    std::uint8_t door_phase = 0;     ///< lock: 0 idle, 1 unlocking, 2 open
+    bool occupied = true;
+};
+
+static_assert(std::is_standard_layout_v<Device> && offsetof(Device, fw) == 0,
+              "the HAL gets &Device::fw and recovers the Device from it");
+
+/// Devices sharing one firmware config: a named device, or one profile of a fleet.
+struct Group {
+    fw_config cfg{};
+    DeviceKind kind = DeviceKind::thermostat;
+    HouseParams house;   ///< thermostat; τ and heat rate are replaced per device
+    LockParams lock;
+    const ParamTable* params = nullptr;
+    std::vector<std::string> recipient_names;  ///< storage behind cfg.recipients[].name
+};
+
+struct GlobalEvent {
+    TimeMs at = 0;
+    std::uint64_t order = 0;
+    enum class Kind : std::uint8_t { timeline, fault_clear, network, basis } kind = Kind::timeline;
+    std::size_t index = 0;  ///< timeline event / outage index
+    bool up = false;        ///< network
+    friend bool operator>(const GlobalEvent& a, const GlobalEvent& b) {
+        return std::tie(a.at, a.order) > std::tie(b.at, b.order);
+    }
+};
+
+struct Wake {
+    TimeMs at;
+    std::uint32_t device;
+    friend bool operator>(const Wake& a, const Wake& b) { return std::tie(a.at, a.device) > std::tie(b.at, b.device); }
+};
+
+class Runner {
+public:
+    Runner(const Scenario& s, RecordSink& sink, const FleetOptions& o)
+        : s_(s), sink_(sink), options_(o), seed_(o.seed.value_or(s.seed)) {}
+
+    Result<FleetStats> run();
+
+    // HAL callbacks
+    static void hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const char* recipient, const char* format,
+                           const char* body, size_t len);
+    static void hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const char* state, size_t len);
+    static void hal_actuate(void* ctx, const fw_device* dev, uint64_t t_ms, fw_actuator a, int32_t value);
+    static size_t hal_device_id(void* ctx, const fw_device* dev, char* buf, size_t cap);
+
+private:
+    Status build();
+    Status build_group(const std::string& key, DeviceKind kind, core::Profile profile, const ParamTable& params,
+                       const std::vector<std::string>& linked, const std::string& representative);
+    Status add_device(std::uint32_t global_index, std::uint32_t group, const ParamTable& params);
+    void boot(std::size_t i);
+
+    [[nodiscard]] std::string device_id(std::uint32_t global_index) const;
+    [[nodiscard]] Device& dev_of(const fw_device* fw) { return *reinterpret_cast<Device*>(const_cast<fw_device*>(fw)); }
+    [[nodiscard]] std::uint64_t host(TimeMs t) const { return static_cast<std::uint64_t>(t - s_.start); }
+    [[nodiscard]] DurationMs utc_offset(TimeMs t) const;
+    [[nodiscard]] HouseParams house_params(const Device& d) const;
+
+    void write(const Record& r);
+    void reschedule(std::size_t i, TimeMs now);
+    void plan_temperature(std::size_t i, TimeMs now);
+    void plan_customer(std::size_t i, TimeMs now);
+    void plan_occupancy(std::size_t i, TimeMs now);
+    void plan_door(std::size_t i, TimeMs now);
+    void wake(std::size_t i, TimeMs now);
+    void command(std::size_t i, TimeMs now, const fw_command& cmd);
+    void customer_interaction(std::size_t i, TimeMs now, const core::Interaction& ia);
+    void apply_timeline(const core::TimelineEvent& e, TimeMs now);
+    void apply_basis(TimeMs now);
+    [[nodiscard]] std::uint16_t basis_mask(const std::string& device, const std::string& recipient, TimeMs t) const;
+    void collect_basis_boundaries();
+    [[nodiscard]] bool selected(const core::DeviceSelector& sel, std::size_t i) const;
+
+    const Scenario& s_;
+    RecordSink& sink_;
+    const FleetOptions& options_;
+    std::uint64_t seed_;
+    const date::time_zone* zone_ = nullptr;
+    std::deque<Group> groups_;  ///< deque: devices and configs point into it
+    std::vector<Device> devices_;
+    std::vector<ParamTable> params_store_;  ///< per named device, then per fleet
+    std::priority_queue<Wake, std::vector<Wake>, std::greater<>> wakes_;
+    std::priority_queue<GlobalEvent, std::vector<GlobalEvent>, std::greater<>> globals_;
+    std::uint64_t order_ = 0;
+    std::vector<std::string> recipients_;  ///< scenario recipients, in fw index order
+    FleetStats stats_;
+    Status failure_;  ///< first sink error; stops the run
+    TimeMs now_ = 0;
+};
+
+// ---- construction ------------------------------------------------------------------------------
+
+std::string Runner::device_id(std::uint32_t global_index) const {
+    if (global_index < s_.devices.size()) return s_.devices[global_index].id;
+    std::uint64_t base = s_.devices.size();
+    for (const auto& fleet : s_.fleets) {
+        if (global_index < base + fleet.count) return fleet.device_id(global_index - base + 1);
+        base += fleet.count;
+    }
+    return "?";
+}
+
+DurationMs Runner::utc_offset(TimeMs t) const {
+    if (!zone_) return 0;
+    const auto info = zone_->get_info(date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{t}});
+    return std::chrono::duration_cast<std::chrono::milliseconds>(info.offset).count();
+}
+
+Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profile profile, const ParamTable& params,
+                           const std::vector<std::string>& linked, const std::string& representative) {
+    if (auto st = check_params(params, kind); !st) return st;
+    Group& g = groups_.emplace_back();
+    g.kind = kind;
+    g.params = &params;
+    fw_config& c = g.cfg;
+    fw_config_defaults(&c, kind == DeviceKind::thermostat ? FW_KIND_THERMOSTAT : FW_KIND_LOCK);
+    c.hal = fw_hal{this, &Runner::hal_uplink, &Runner::hal_truth, nullptr, &Runner::hal_actuate, &Runner::hal_device_id};
+    c.profile_at_boot = static_cast<fw_profile>(profile);
+    c.boot_epoch_ms = static_cast<std::uint64_t>(s_.start);
+    g.house.utc_offset_ms = utc_offset(s_.start);
+
+    // Firmware parameters are drawn once per group, plant parameters per device (add_device).
+    Rng rng(seed_, key, "params");
+    for (const auto& [name, param] : params) {
+        const double v = draw(param.value, rng);
+        switch (find_param(name)->target) {
+            case Target::setpoint: c.setpoint_at_boot_centi_c = clamp_cast<std::int16_t>(v * kCentiPerUnit); break;
+            case Target::hysteresis: c.hysteresis_centi_c = clamp_cast<std::int16_t>(v * kCentiPerUnit); break;
+            case Target::min_off: c.min_off_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::min_on: c.min_on_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::report_delta: c.report_delta_centi_c = clamp_cast<std::int16_t>(v * kCentiPerUnit); break;
+            case Target::report_min_interval: c.report_min_interval_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::report_max_silence: c.report_max_silence_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::heartbeat_interval: c.heartbeat_interval_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::motor: c.motor_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::auto_relock: c.auto_relock_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::battery_drain: c.battery_drain_centi_pct = clamp_cast<std::uint16_t>(v * kCentiPerUnit); break;
+            case Target::keepalive_min_delay: c.keepalive_min_delay_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::keepalive_max_delay: c.keepalive_max_delay_ms = clamp_cast<std::uint32_t>(v); break;
+            case Target::outdoor_mean: g.house.outdoor_mean_c = v; break;
+            case Target::outdoor_amplitude: g.house.outdoor_amplitude_c = v; break;
+            case Target::door_opens: g.lock.door_opens_per_h_occupied = v; break;
+            case Target::door_open: g.lock.door_open_ms = static_cast<DurationMs>(v); break;
+            case Target::time_constant:
+            case Target::heat_rate:
+            case Target::initial_temperature: break;  // per device
+        }
+    }
+
+    // Partners: the scenario's recipients; the policy tells the firmware its interaction grants.
+    if (recipients_.size() > FW_MAX_RECIPIENTS) {
+        return Error{s_.file + ": at most " + std::to_string(FW_MAX_RECIPIENTS) + " recipients are supported, " +
+                     std::to_string(recipients_.size()) + " given"};
+    }
+    g.recipient_names = recipients_;
+    c.recipient_count = static_cast<std::uint8_t>(recipients_.size());
+    for (std::size_t r = 0; r < recipients_.size(); ++r) {
+        fw_recipient& fr = c.recipients[r];
+        fr.name = g.recipient_names[r].c_str();
+        fr.format = to_fw(s_.recipients.find(recipients_[r])->second);
+        fr.linked_at_boot = std::find(linked.begin(), linked.end(), recipients_[r]) != linked.end();
+        fr.heartbeat = fr.format == FW_FMT_JSON;
+        for (const auto& grant : s_.policy.grants()) {
+            if (grant.recipient != recipients_[r] || grant.basis != core::Basis::interaction ||
+                !grant.applies_to_device(representative)) {
+                continue;
+            }
+            fr.interaction_window_ms = std::max<std::uint32_t>(fr.interaction_window_ms, clamp_cast<std::uint32_t>(
+                                                                                             static_cast<double>(grant.within_ms)));
+            fr.interaction_categories |= to_mask(grant.categories);
+        }
+    }
+    if (const char* why = fw_config_check(&c)) {
+        const std::string where = params.empty() ? s_.file : core::to_string(params.begin()->second.where);
+        return Error{where + ": parameters of " + key + " are out of range: " + why};
+    }
+    return {};
+}
+
+Status Runner::add_device(std::uint32_t global_index, std::uint32_t group, const ParamTable& params) {
+    Device& d = devices_.emplace_back();
+    d.global_index = global_index;
+    d.group = group;
+    const std::string id = device_id(global_index);
+    d.rng = Rng(seed_, id);
+    Rng prng(seed_, id, "params");
+    d.time_constant_h = static_cast<float>(static_cast<double>(kDefaultTimeConstantMs) / kMsPerHour);
+    d.heat_rate_c_per_h = static_cast<float>(kDefaultHeatRateCPerH);
+    d.house.temperature_c = kDefaultIndoorC;
+    for (const auto& [name, param] : params) {
+        const ParamDef* def = find_param(name);
+        if (def->target == Target::time_constant) {
+            d.time_constant_h = static_cast<float>(std::max(1.0, draw(param.value, prng)) / kMsPerHour);
+        } else if (def->target == Target::heat_rate) {
+            d.heat_rate_c_per_h = static_cast<float>(std::max(0.0, draw(param.value, prng)));
+        } else if (def->target == Target::initial_temperature) {
+            d.house.temperature_c = static_cast<float>(draw(param.value, prng));
+        }
+    }
+    OccupancyParams occ;
+    d.occupancy = make_occupancy(occ, prng);
+    return {};
+}
+
+HouseParams Runner::house_params(const Device& d) const {
+    HouseParams p = groups_[d.group].house;
+    p.time_constant_ms = static_cast<DurationMs>(static_cast<double>(d.time_constant_h) * kMsPerHour);
+    p.heat_rate_c_per_h = d.heat_rate_c_per_h;
+    if (!std::isnan(d.outdoor_override_c)) {
+        p.outdoor_mean_c = d.outdoor_override_c;
+        p.outdoor_amplitude_c = 0;
+    }
+    return p;
+}
+
+Status Runner::build() {
+    try {
+        zone_ = date::locate_zone(s_.timezone);
+    } catch (const std::exception&) {
+        zone_ = nullptr;  // the policy loader has already accepted it; UTC is the fallback
+    }
+    for (const auto& [name, format] : s_.recipients) recipients_.push_back(name);
+
+    const Shard shard = options_.shard;
+    // Groups point at their ParamTables: keep them alive, unmoved, for the run.
+    params_store_.clear();
+    params_store_.reserve(s_.devices.size() + s_.fleets.size());
+    std::uint32_t global = 0;
+    for (const auto& spec : s_.devices) {
+        params_store_.push_back(s_.params_for(spec));
+        if (auto st = check_params(params_store_.back(), spec.kind); !st) return st;
+        const bool mine = global % shard.count == shard.index;
+        if (mine) {
+            const auto gi = static_cast<std::uint32_t>(groups_.size());
+            if (auto st = build_group(spec.id, spec.kind, spec.profile, params_store_.back(), spec.linked, spec.id); !st)
+                return st;
+            if (auto st = add_device(global, gi, params_store_.back()); !st) return st;
+        }
+        ++global;
+    }
+    for (const auto& fleet : s_.fleets) {
+        params_store_.push_back(s_.params_for(fleet));
+        const ParamTable& params = params_store_.back();
+        if (auto st = check_params(params, fleet.kind); !st) return st;
+        // One group per profile of the fleet; members pick theirs with a per-device draw.
+        std::array<std::uint32_t, core::kProfileCount> group_of{};
+        for (const auto& pw : fleet.profiles) {
+            group_of[static_cast<std::size_t>(pw.profile)] = static_cast<std::uint32_t>(groups_.size());
+            if (auto st = build_group(fleet.prefix + "/" + std::string(core::to_string(pw.profile)), fleet.kind,
+                                      pw.profile, params, fleet.linked, fleet.device_id(1));
+                !st)
+                return st;
+        }
+        for (std::uint64_t m = 1; m <= fleet.count; ++m, ++global) {
+            if (global % shard.count != shard.index) continue;
+            Rng pick(seed_, fleet.device_id(m), "profile");
+            const core::Profile profile = fleet.pick_profile(pick.uniform());
+            if (auto st = add_device(global, group_of[static_cast<std::size_t>(profile)], params); !st) return st;
+        }
+    }
+    return {};
+}
+
+// ---- HAL -----------------------------------------------------------------------------------------
+
+void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const char* recipient, const char* format,
+                        const char* body, size_t len) {
+    auto* self = static_cast<Runner*>(ctx);
+    Device& d = self->dev_of(dev);
+    const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
+    if (t >= d.capture_off_from && t < d.capture_off_until) return;  // the capture link is down
+    Record r;
+    r.kind = RecordKind::egress;
+    r.t = t;
+    r.device = self->device_id(d.global_index);
+    r.recipient = recipient;
+    r.format = format;
+    r.payload.assign(body, len);
+    ++self->stats_.messages;
+    self->write(r);
+}
+
+void Runner::hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const char* state, size_t len) {
+    auto* self = static_cast<Runner*>(ctx);
+    Device& d = self->dev_of(dev);
+    const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
+    if (t >= d.capture_off_from && t < d.capture_off_until) return;
+    Record r;
+    r.kind = RecordKind::truth;
+    r.t = t;
+    r.device = self->device_id(d.global_index);
+    r.payload.assign(state, len);
+    self->write(r);
+}
+
+void Runner::hal_actuate(void* ctx, const fw_device* dev, uint64_t t_ms, fw_actuator a, int32_t value) {
+    auto* self = static_cast<Runner*>(ctx);
+    if (a != FW_ACT_HVAC_RELAY) return;  // the lock motor is timed by the firmware itself
+    Device& d = self->dev_of(dev);
+    // Heating only: the house model has no cooling (docs/sim-models.md).
+    set_heating(d.house, self->house_params(d), self->s_.start + static_cast<TimeMs>(t_ms), value == FW_RELAY_HEAT);
+}
+
+size_t Runner::hal_device_id(void* ctx, const fw_device* dev, char* buf, size_t cap) {
+    auto* self = static_cast<Runner*>(ctx);
+    const std::string id = self->device_id(self->dev_of(dev).global_index);
+    const size_t n = std::min(cap, id.size());
+    std::memcpy(buf, id.data(), n);
+    return n;
+}
+
+void Runner::write(const Record& r) {
+    if (!failure_.ok()) return;
+    ++stats_.records;
+    if (auto st = sink_.write(r); !st) failure_ = st;
+}
+
+// ---- scheduling ---------------------------------------------------------------------------------
+
+void Runner::reschedule(std::size_t i, TimeMs now) {
+    Device& d = devices_[i];
+    const std::uint64_t fw_next = fw_next_wakeup(&d.fw);
+    TimeMs due = fw_next == FW_NO_WAKEUP ? kNever : s_.start + static_cast<TimeMs>(fw_next);
+    due = std::max(due, now);  // firmware may report a deadline that is already due
+    due = std::min({due, d.next_plant, d.next_occupancy, d.next_customer});
+    if (due >= s_.end()) due = kNever;
+    if (due != d.due) {
+        d.due = due;
+        if (due != kNever) wakes_.push(Wake{due, static_cast<std::uint32_t>(i)});
+    }
+}
+
+void Runner::plan_temperature(std::size_t i, TimeMs now) {
+    Device& d = devices_[i];
+    std::int16_t lo = 0, hi = 0;
+    fw_temperature_band(&d.fw, &lo, &hi);
+    const HouseParams hp = house_params(d);
+    advance(d.house, hp, now);
+    const DurationMs horizon = s_.end() - now;
+    TimeMs next = kNever;
+    for (const std::int16_t edge : {lo, hi}) {
+        if (edge == INT16_MIN || edge == INT16_MAX) continue;
+        const auto t = time_to_reading(d.house, hp, d.sensor, now + 1, edge / kCentiPerUnit, horizon);
+        if (t) next = std::min(next, *t);
+    }
+    d.next_plant = next;
+}
+
+void Runner::plan_customer(std::size_t i, TimeMs now) {
+    Device& d = devices_[i];
+    d.next_customer = kNever;
+    const auto kind = groups_[d.group].kind;
+    for (std::size_t c = 0; c < s_.customers.size(); ++c) {
+        const auto& spec = s_.customers[c];
+        if (!core::action_applies(spec.interaction.action, kind) || !selected(spec.devices, i)) continue;
+        const auto t = next_interaction_where(d.rng, spec.rate_per_day, now, s_.end() - now,
+                                              [&](TimeMs at) { return spec.in_hours(s_.policy, at); });
+        if (t && *t < d.next_customer) {
+            d.next_customer = *t;
+            d.customer_spec = static_cast<std::uint8_t>(c);
+        }
+    }
+}
+
+void Runner::plan_occupancy(std::size_t i, TimeMs now) {
+    Device& d = devices_[i];
+    const DurationMs offset = utc_offset(now);
+    const auto next_local = next_change(d.occupancy, OccupancyParams{}, now + offset);
+    d.next_occupancy = next_local ? *next_local - offset : kNever;
+}
+
+void Runner::plan_door(std::size_t i, TimeMs now) {
+    Device& d = devices_[i];
+    const Group& g = groups_[d.group];
+    const auto offset = [this](TimeMs t) { return utc_offset(t); };
+    const auto t = next_door_open(d.rng, g.lock, d.occupancy, OccupancyParams{}, now, OffsetRef(offset), s_.end() - now);
+    d.next_plant = t ? *t : kNever;
+    d.door_phase = 0;
+}
+
+void Runner::boot(std::size_t i) {
+    Device& d = devices_[i];
+    const Group& g = groups_[d.group];
+    const TimeMs now = s_.start;
+    const std::uint32_t seed32 = static_cast<std::uint32_t>(mix64(seed_ ^ fnv1a64(device_id(d.global_index))));
+    static_cast<void>(fw_init(&d.fw, &g.cfg, d.global_index, seed32, 0));
+    const DurationMs offset = utc_offset(now);
+    d.occupied = occupied_at(d.occupancy, OccupancyParams{}, now + offset);
+    if (g.kind == DeviceKind::thermostat) {
+        d.house.updated_ms = now;
+        static_cast<void>(fw_on_sensor(&d.fw, 0, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
+        static_cast<void>(fw_on_sensor(&d.fw, 0, FW_SENSOR_TEMPERATURE,
+                                       clamp_cast<std::int32_t>(d.house.temperature_c * kCentiPerUnit)));
+        plan_temperature(i, now);
+    } else {
+        plan_door(i, now);
+    }
+    plan_occupancy(i, now);
+    plan_customer(i, now);
+    reschedule(i, now);
+}
+
+void Runner::wake(std::size_t i, TimeMs now) {
+    Device& d = devices_[i];
+    const Group& g = groups_[d.group];
+    const std::uint64_t h = host(now);
+    fw_on_timer(&d.fw, h);
+    if (d.next_occupancy <= now) {
+        d.occupied = !d.occupied;
+        if (g.kind == DeviceKind::thermostat) {
+            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
+        }
+        plan_occupancy(i, now);
+    }
+    if (d.next_customer <= now) {
+        customer_interaction(i, now, s_.customers[d.customer_spec].interaction);
+        plan_customer(i, now);
+    }
+    if (d.next_plant <= now) {
+        if (g.kind == DeviceKind::thermostat) {
+            const HouseParams hp = house_params(d);
+            advance(d.house, hp, now);
+            std::int16_t lo = 0, hi = 0;
+            fw_temperature_band(&d.fw, &lo, &hi);
+            auto centi = clamp_cast<std::int32_t>(noiseless_reading(d.sensor, d.house.temperature_c, now) * kCentiPerUnit);
+            // Rounding must not leave the reading inside the band it has just crossed.
+            if (centi > lo && centi < hi) centi = (centi - lo < hi - centi) ? lo : hi;
+            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_TEMPERATURE, centi));
+        } else if (d.door_phase == 0) {  // someone at the door: keypad unlock, a physical interaction
+            Record r = make_record(RecordKind::interaction, now, device_id(d.global_index), "");
+            r.via = std::string(core::to_string(core::Via::physical));
+            r.action = std::string(core::to_string(core::Action::unlock));
+            write(r);
+            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_KEYPAD, 0));
+            d.door_phase = 1;
+            d.next_plant = now + kKeypadToDoorMs;
+        } else if (d.door_phase == 1) {
+            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_DOOR, 0));
+            d.door_phase = 2;
+            d.next_plant = now + g.lock.door_open_ms;
+        } else {
+            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_DOOR, 1));
+            plan_door(i, now);
+        }
+    }
+    if (g.kind == DeviceKind::thermostat) plan_temperature(i, now);
+}
+
+void Runner::command(std::size_t i, TimeMs now, const fw_command& cmd) {
+    static_cast<void>(fw_on_command(&devices_[i].fw, host(now), &cmd));
+}
+
+void Runner::customer_interaction(std::size_t i, TimeMs now, const core::Interaction& ia) {
+    Device& d = devices_[i];
+    fw_command cmd{};
+    cmd.op = FW_OP_INTERACT;
+    cmd.via = static_cast<fw_via>(ia.via);
+    cmd.action = static_cast<fw_action>(ia.action);
+    std::snprintf(cmd.recipient, sizeof cmd.recipient, "%s", ia.recipient.c_str());
+    if (ia.action == core::Action::set_setpoint && ia.setpoint_c) {
+        cmd.has_value = true;
+        cmd.value = clamp_cast<std::int32_t>(draw(*ia.setpoint_c, d.rng) * kCentiPerUnit);
+    } else if (ia.action == core::Action::set_mode) {
+        static constexpr std::array<std::string_view, FW_MODE_COUNT> kModes = {"off", "heat", "cool", "auto", "eco"};
+        const auto it = std::find(kModes.begin(), kModes.end(), ia.mode);
+        cmd.has_value = true;
+        cmd.value = static_cast<std::int32_t>(it - kModes.begin());
+    }
+    Record r;
+    r.kind = RecordKind::interaction;
+    r.t = now;
+    r.device = device_id(d.global_index);
+    r.via = std::string(core::to_string(ia.via));
+    r.recipient = ia.recipient;
+    r.action = std::string(core::to_string(ia.action));
+    write(r);
+    command(i, now, cmd);
+}
+
+bool Runner::selected(const core::DeviceSelector& sel, std::size_t i) const {
+    if (sel.all()) return true;
+    return s_.selects(sel, device_id(devices_[i].global_index));
+}
+
+// ---- global events ------------------------------------------------------------------------------
+
+void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
+    const bool everyone = e.devices.all();
+    // Consent and link lines for "*" are written once, as the trace format allows.
+    if (const auto* c = std::get_if<core::ConsentEvent>(&e.action); c && everyone) {
+        Record r = make_record(RecordKind::consent, now, "*", c->recipient);
+        r.categories = c->all_categories ? core::all_categories() : c->categories;
+        r.flag = c->granted;
+        write(r);
+    }
+    if (const auto* l = std::get_if<core::LinkEvent>(&e.action); l && everyone) {
+        Record r = make_record(RecordKind::link, now, "*", l->recipient);
+        r.flag = l->linked;
+        write(r);
+    }
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+        if (!selected(e.devices, i)) continue;
+        Device& d = devices_[i];
+        const std::uint64_t h = host(now);
+        fw_command cmd{};
+        std::visit(
+            [&](const auto& a) {
+                using T = std::decay_t<decltype(a)>;
+                if constexpr (std::is_same_v<T, core::InteractEvent>) {
+                    if (core::action_applies(a.interaction.action, groups_[d.group].kind)) {
+                        customer_interaction(i, now, a.interaction);
+                    }
+                } else if constexpr (std::is_same_v<T, core::ConsentEvent>) {
+                    if (!everyone) {
+                        Record r = make_record(RecordKind::consent, now, device_id(d.global_index), a.recipient);
+                        r.categories = a.all_categories ? core::all_categories() : a.categories;
+                        r.flag = a.granted;
+                        write(r);
+                    }
+                    cmd.op = FW_OP_CONSENT;
+                    std::snprintf(cmd.recipient, sizeof cmd.recipient, "%s", a.recipient.c_str());
+                    cmd.categories = a.all_categories ? FW_CATS_ALL : to_mask(a.categories);
+                    cmd.granted = a.granted;
+                    command(i, now, cmd);
+                } else if constexpr (std::is_same_v<T, core::LinkEvent>) {
+                    if (!everyone) {
+                        Record r = make_record(RecordKind::link, now, device_id(d.global_index), a.recipient);
+                        r.flag = a.linked;
+                        write(r);
+                    }
+                    cmd.op = FW_OP_LINK;
+                    std::snprintf(cmd.recipient, sizeof cmd.recipient, "%s", a.recipient.c_str());
+                    cmd.linked = a.linked;
+                    command(i, now, cmd);
+                } else if constexpr (std::is_same_v<T, core::NetworkEvent>) {
+                    cmd.op = FW_OP_NETWORK;
+                    cmd.up = a.up;
+                    command(i, now, cmd);
+                } else if constexpr (std::is_same_v<T, core::EnvEvent>) {
+                    if (a.outdoor_c) {
+                        advance(d.house, house_params(d), now);
+                        d.outdoor_override_c = static_cast<float>(*a.outdoor_c);
+                    }
+                    if (a.occupied) {
+                        d.occupied = *a.occupied;
+                        static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
+                    }
+                    if (a.door) {
+                        static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_DOOR, *a.door == core::DoorPosition::closed ? 1 : 0));
+                    }
+                } else if constexpr (std::is_same_v<T, core::FaultEvent>) {
+                    const TimeMs until = a.duration_ms ? now + *a.duration_ms : s_.end();
+                    if (a.kind == core::FaultKind::disconnect) {
+                        d.capture_off_from = now;
+                        d.capture_off_until = until;
+                        Record r = make_record(RecordKind::gap, now, device_id(d.global_index), "");
+                        r.t_end = std::min(until, s_.end());
+                        r.payload = "simulated disconnect (scenario fault)";
+                        write(r);
+                    } else if (groups_[d.group].kind == DeviceKind::thermostat) {
+                        const double reading = noiseless_reading(d.sensor, temperature_at(d.house, house_params(d), now), now);
+                        if (a.kind == core::FaultKind::stuck) inject_stuck(d.sensor, now, static_cast<float>(reading));
+                        else inject_drift(d.sensor, now, a.rate_c_per_h);
+                    }
+                } else if constexpr (std::is_same_v<T, core::ProfileEvent>) {
+                    cmd.op = FW_OP_PROFILE;
+                    cmd.profile = static_cast<fw_profile>(a.profile);
+                    command(i, now, cmd);
+                }
+            },
+            e.action);
+        if (groups_[d.group].kind == DeviceKind::thermostat) plan_temperature(i, now);
+        reschedule(i, now);
+    }
+}
+
+std::uint16_t Runner::basis_mask(const std::string& device, const std::string& recipient, TimeMs t) const {
+    std::uint16_t mask = 0;
+    for (const auto& g : s_.policy.grants()) {
+        if (g.recipient != recipient || !g.applies_to_device(device)) continue;
+        if (g.basis != core::Basis::always && g.basis != core::Basis::schedule) continue;
+        if (auto from = g.from.resolve(s_.start); from && t < *from) continue;
+        if (auto until = g.until.resolve(s_.start); until && t >= *until) continue;
+        if (g.basis == core::Basis::schedule && !s_.policy.in_schedule(g, t)) continue;
+        mask |= to_mask(g.categories);
+    }
+    return mask;
+}
+
+void Runner::apply_basis(TimeMs now) {
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+        Device& d = devices_[i];
+        const std::string id = device_id(d.global_index);
+        for (std::size_t r = 0; r < recipients_.size(); ++r) {
+            static_cast<void>(fw_set_basis_allowed(&d.fw, host(now), static_cast<unsigned>(r),
+                                                   basis_mask(id, recipients_[r], now)));
+        }
+        if (groups_[d.group].kind == DeviceKind::thermostat) plan_temperature(i, now);
+        reschedule(i, now);
+    }
+}
+
+/// Instants at which a standing basis may start or stop holding: grant validity bounds and
+/// schedule window edges. Windows are minute-granular in local time and zone offsets are whole
+/// minutes, so scanning UTC minutes finds every edge.
+void Runner::collect_basis_boundaries() {
+    std::vector<TimeMs> at;
+    bool any_schedule = false;
+    for (const auto& g : s_.policy.grants()) {
+        if (auto from = g.from.resolve(s_.start)) at.push_back(*from);
+        if (auto until = g.until.resolve(s_.start)) at.push_back(*until);
+        any_schedule |= g.basis == core::Basis::schedule;
+    }
+    if (any_schedule) {
+        const TimeMs first = s_.start - (s_.start % kMsPerMinute + kMsPerMinute) % kMsPerMinute;
+        std::vector<bool> last;
+        for (TimeMs t = first; t < s_.end(); t += kMsPerMinute) {
+            std::vector<bool> now;
+            for (const auto& g : s_.policy.grants()) now.push_back(g.basis == core::Basis::schedule && s_.policy.in_schedule(g, t));
+            if (!last.empty() && now != last) at.push_back(t);
+            last = std::move(now);
+        }
+    }
+    for (TimeMs t : at) {
+        if (t > s_.start && t < s_.end()) globals_.push(GlobalEvent{t, order_++, GlobalEvent::Kind::basis, 0, false});
+    }
+}
+
+// ---- the run ------------------------------------------------------------------------------------
+
+Result<FleetStats> Runner::run() {
+    if (options_.shard.count == 0 || options_.shard.index >= options_.shard.count) {
+        return Error{"shard " + std::to_string(options_.shard.index) + "/" + std::to_string(options_.shard.count) +
+                     " is not valid (want i/N with 0 ≤ i < N)"};
+    }
+    if (auto st = build(); !st) return st.error();
+    stats_.devices = devices_.size();
+    stats_.bytes_per_device = sizeof(Device) + sizeof(Wake);
+
+    for (std::size_t k = 0; k < s_.timeline.size(); ++k) {
+        const auto& e = s_.timeline[k];
+        globals_.push(GlobalEvent{s_.start + e.at_ms, order_++, GlobalEvent::Kind::timeline, k, false});
+        if (const auto* f = std::get_if<core::FaultEvent>(&e.action); f && f->duration_ms && f->kind != core::FaultKind::disconnect) {
+            globals_.push(GlobalEvent{s_.start + e.at_ms + *f->duration_ms, order_++, GlobalEvent::Kind::fault_clear, k, false});
+        }
+    }
+    for (std::size_t k = 0; k < s_.network.outages.size(); ++k) {
+        const auto& o = s_.network.outages[k];
+        globals_.push(GlobalEvent{s_.start + o.at_ms, order_++, GlobalEvent::Kind::network, k, false});
+        globals_.push(GlobalEvent{s_.start + o.at_ms + o.duration_ms, order_++, GlobalEvent::Kind::network, k, true});
+    }
+    collect_basis_boundaries();
+
+    for (std::size_t i = 0; i < devices_.size(); ++i) boot(i);
+    apply_basis(s_.start);
+
+    const DurationMs step = std::max<DurationMs>(1, s_.duration_ms / kProgressSteps);
+    TimeMs next_progress = s_.start + step;
+    auto report = [&](TimeMs now) {
+        if (!options_.progress) return;
+        options_.progress(FleetProgress{now, static_cast<double>(now - s_.start) / static_cast<double>(s_.duration_ms),
+                                        stats_.devices, stats_.events, stats_.messages});
+    };
+    while (failure_.ok()) {
+        const TimeMs g = globals_.empty() ? kNever : globals_.top().at;
+        while (!wakes_.empty() && wakes_.top().at != devices_[wakes_.top().device].due) wakes_.pop();  // stale
+        const TimeMs w = wakes_.empty() ? kNever : wakes_.top().at;
+        const TimeMs now = std::min(g, w);
+        if (now >= s_.end()) break;
+        while (now >= next_progress) {
+            report(next_progress);
+            next_progress += step;
+        }
+        ++stats_.events;
+        if (g <= w) {
+            const GlobalEvent e = globals_.top();
+            globals_.pop();
+            switch (e.kind) {
+                case GlobalEvent::Kind::timeline: apply_timeline(s_.timeline[e.index], now); break;
+                case GlobalEvent::Kind::fault_clear:
+                    for (std::size_t i = 0; i < devices_.size(); ++i) {
+                        if (!selected(s_.timeline[e.index].devices, i)) continue;
+                        advance(devices_[i].house, house_params(devices_[i]), now);
+                        clear_fault(devices_[i].sensor);
+                        if (groups_[devices_[i].group].kind == DeviceKind::thermostat) plan_temperature(i, now);
+                        reschedule(i, now);
+                    }
+                    break;
+                case GlobalEvent::Kind::network: {
+                    fw_command cmd{};
+                    cmd.op = FW_OP_NETWORK;
+                    cmd.up = e.up;
+                    for (std::size_t i = 0; i < devices_.size(); ++i) {
+                        if (!selected(s_.network.outages[e.index].devices, i)) continue;
+                        command(i, now, cmd);
+                        reschedule(i, now);
+                    }
+                    break;
+                }
+                case GlobalEvent::Kind::basis: apply_basis(now); break;
+            }
+            continue;
+        }
+        const std::uint32_t i = wakes_.top().device;
+        wakes_.pop();
+        devices_[i].due = kNever;
+        wake(i, now);
+        reschedule(i, now);
+    }
+    if (!failure_.ok()) return failure_.error();
+    report(s_.end());
+    return stats_;
+}
+
+}  // namespace
+
+core::TraceMeta fleet_meta(const core::Scenario& scenario) {
+    core::TraceMeta meta;
+    meta.scenario = scenario.name;
+    meta.source = "sim";
+    meta.start = scenario.start;
+    meta.timezone = scenario.timezone;
+    return meta;
+}
+
+core::Result<FleetStats> run_fleet(const core::Scenario& scenario, RecordSink& sink, const FleetOptions& options) {
+    Runner runner(scenario, sink, options);
+    return runner.run();
+}
+
+}  // namespace consentrig::sim
