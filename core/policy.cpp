@@ -101,7 +101,7 @@ std::string quote_text(std::string_view s) {
 }
 
 std::string clock_text(std::int32_t minute) {
-    constexpr std::size_t kClockBuffer = 8;
+    constexpr std::size_t kClockBuffer = 24;  // room for any int32 pair; minutes are < 1441
     std::array<char, kClockBuffer> buf{};
     std::snprintf(buf.data(), buf.size(), "%02d:%02d", minute / kMinutesPerHour, minute % kMinutesPerHour);
     return buf.data();

@@ -15,6 +15,7 @@
 
 #include "fw/fw.h"
 #include "fw/band.h"
+#include "sim/event_queue.hpp"
 #include "sim/interaction.hpp"
 #include "sim/lock.hpp"
 #include "sim/occupancy.hpp"
@@ -201,12 +202,6 @@ struct GlobalEvent {
     }
 };
 
-struct Wake {
-    TimeMs at;
-    std::uint32_t device;
-    friend bool operator>(const Wake& a, const Wake& b) { return std::tie(a.at, a.device) > std::tie(b.at, b.device); }
-};
-
 class Runner {
 public:
     Runner(const Scenario& s, RecordSink& sink, const FleetOptions& o)
@@ -257,7 +252,7 @@ private:
     std::deque<Group> groups_;  ///< deque: devices and configs point into it
     std::vector<Device> devices_;
     std::vector<ParamTable> params_store_;  ///< per named device, then per fleet
-    std::priority_queue<Wake, std::vector<Wake>, std::greater<>> wakes_;
+    EventQueue wakes_;
     std::priority_queue<GlobalEvent, std::vector<GlobalEvent>, std::greater<>> globals_;
     std::uint64_t order_ = 0;
     std::vector<std::string> recipients_;  ///< scenario recipients, in fw index order
@@ -504,7 +499,7 @@ void Runner::reschedule(std::size_t i, TimeMs now) {
     if (due >= s_.end()) due = kNever;
     if (due != d.due) {
         d.due = due;
-        if (due != kNever) wakes_.push(Wake{due, static_cast<std::uint32_t>(i)});
+        if (due != kNever) wakes_.push(due, static_cast<std::uint32_t>(i));
     }
 }
 
@@ -829,6 +824,7 @@ Result<FleetStats> Runner::run() {
     }
     collect_basis_boundaries();
 
+    wakes_.reserve(devices_.size() * 2);
     for (std::size_t i = 0; i < devices_.size(); ++i) boot(i);
     apply_basis(s_.start);
 
@@ -841,7 +837,7 @@ Result<FleetStats> Runner::run() {
     };
     while (failure_.ok()) {
         const TimeMs g = globals_.empty() ? kNever : globals_.top().at;
-        while (!wakes_.empty() && wakes_.top().at != devices_[wakes_.top().device].due) wakes_.pop();  // stale
+        while (!wakes_.empty() && wakes_.top().at != devices_[wakes_.top().id].due) wakes_.pop();  // stale
         const TimeMs w = wakes_.empty() ? kNever : wakes_.top().at;
         const TimeMs now = std::min(g, w);
         if (now >= s_.end()) break;
@@ -879,7 +875,7 @@ Result<FleetStats> Runner::run() {
             }
             continue;
         }
-        const std::uint32_t i = wakes_.top().device;
+        const std::uint32_t i = wakes_.top().id;
         wakes_.pop();
         devices_[i].due = kNever;
         wake(i, now);
