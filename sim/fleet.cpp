@@ -556,11 +556,11 @@ void Runner::boot(std::size_t i) {
     const Group& g = groups_[d.group];
     const TimeMs now = s_.start;
     const std::uint32_t seed32 = static_cast<std::uint32_t>(mix64(seed_ ^ fnv1a64(device_id(d.global_index))));
+    d.house.updated_ms = now;  // before fw_init: booting may already switch the relay
     static_cast<void>(fw_init(&d.fw, &g.cfg, d.global_index, seed32, 0));
     const DurationMs offset = utc_offset(now);
     d.occupied = occupied_at(d.occupancy, OccupancyParams{}, now + offset);
     if (g.kind == DeviceKind::thermostat) {
-        d.house.updated_ms = now;
         static_cast<void>(fw_on_sensor(&d.fw, 0, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
         static_cast<void>(fw_on_sensor(&d.fw, 0, FW_SENSOR_TEMPERATURE,
                                        clamp_cast<std::int32_t>(d.house.temperature_c * kCentiPerUnit)));
