@@ -375,13 +375,20 @@ ParamTable merge_params(const ParamTable& base, const ParamTable& overrides) {
     return out;
 }
 
-std::string fleet_device_id(std::string_view prefix, std::uint64_t count, std::uint64_t member) {
-    std::string digits = std::to_string(member);
+void assign_fleet_device_id(std::string& out, std::string_view prefix, std::uint64_t count, std::uint64_t member) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, member);
+    const auto n = static_cast<std::size_t>(end - digits);
     const std::size_t width = digit_count(count);
-    if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
-    std::string out(prefix);
+    out.assign(prefix);
     out += '-';
-    out += digits;
+    if (n < width) out.append(width - n, '0');
+    out.append(digits, n);
+}
+
+std::string fleet_device_id(std::string_view prefix, std::uint64_t count, std::uint64_t member) {
+    std::string out;
+    assign_fleet_device_id(out, prefix, count, member);
     return out;
 }
 

@@ -147,6 +147,8 @@ struct FleetSpec {
 
 /// `<prefix>-<member>` zero-padded to the number of digits of `count`.
 [[nodiscard]] std::string fleet_device_id(std::string_view prefix, std::uint64_t count, std::uint64_t member);
+/// The same into `out`, reusing its storage (the simulator names devices on every message).
+void assign_fleet_device_id(std::string& out, std::string_view prefix, std::uint64_t count, std::uint64_t member);
 /// Inverse of fleet_device_id: the member number (1…count) or nullopt.
 [[nodiscard]] std::optional<std::uint64_t> fleet_member(std::string_view prefix, std::uint64_t count,
                                                         std::string_view id);

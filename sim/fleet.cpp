@@ -171,6 +171,12 @@ struct Device {
     float time_constant_h = 0;     ///< thermostat: drawn per device
     float heat_rate_c_per_h = 0;
     float outdoor_override_c = std::numeric_limits<float>::quiet_NaN();  ///< env outdoor_c
+    /// The band and heating state next_plant was planned for: while both hold, the planned
+    /// crossing stays exact and need not be solved again.
+    std::int16_t planned_lo = 0;
+    std::int16_t planned_hi = 0;
+    bool planned_heating = false;
+    bool plan_valid = false;
     std::uint32_t group = 0;
     std::uint32_t global_index = 0;
     std::uint8_t customer_spec = 0;  ///< which customer spec fires at next_customer
@@ -224,6 +230,9 @@ private:
     void boot(std::size_t i);
 
     [[nodiscard]] std::string device_id(std::uint32_t global_index) const;
+    void device_id_into(std::string& out, std::uint32_t global_index) const;
+    /// A reused record (its strings keep their storage): the hot path makes no allocations.
+    Record& scratch(RecordKind kind, TimeMs t, std::uint32_t global_index);
     [[nodiscard]] Device& dev_of(const fw_device* fw) { return *reinterpret_cast<Device*>(const_cast<fw_device*>(fw)); }
     [[nodiscard]] std::uint64_t host(TimeMs t) const { return static_cast<std::uint64_t>(t - s_.start); }
     [[nodiscard]] DurationMs utc_offset(TimeMs t) const;
@@ -258,19 +267,49 @@ private:
     std::vector<std::string> recipients_;  ///< scenario recipients, in fw index order
     FleetStats stats_;
     Status failure_;  ///< first sink error; stops the run
-    TimeMs now_ = 0;
+    Record scratch_;
+    std::string id_buffer_;
 };
 
 // ---- construction ------------------------------------------------------------------------------
 
 std::string Runner::device_id(std::uint32_t global_index) const {
-    if (global_index < s_.devices.size()) return s_.devices[global_index].id;
+    std::string out;
+    device_id_into(out, global_index);
+    return out;
+}
+
+void Runner::device_id_into(std::string& out, std::uint32_t global_index) const {
+    if (global_index < s_.devices.size()) {
+        out.assign(s_.devices[global_index].id);
+        return;
+    }
     std::uint64_t base = s_.devices.size();
     for (const auto& fleet : s_.fleets) {
-        if (global_index < base + fleet.count) return fleet.device_id(global_index - base + 1);
+        if (global_index < base + fleet.count) {
+            core::assign_fleet_device_id(out, fleet.prefix, fleet.count, global_index - base + 1);
+            return;
+        }
         base += fleet.count;
     }
-    return "?";
+    out.assign("?");
+}
+
+Record& Runner::scratch(RecordKind kind, TimeMs t, std::uint32_t global_index) {
+    Record& r = scratch_;
+    r.kind = kind;
+    r.t = t;
+    r.t_end = 0;
+    device_id_into(r.device, global_index);
+    r.recipient.clear();
+    r.format.clear();
+    r.via.clear();
+    r.action.clear();
+    r.categories.reset();
+    r.flag = false;
+    r.payload.clear();
+    r.line = 0;
+    return r;
 }
 
 DurationMs Runner::utc_offset(TimeMs t) const {
@@ -442,12 +481,9 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     Device& d = self->dev_of(dev);
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
     if (t >= d.capture_off_from && t < d.capture_off_until) return;  // the capture link is down
-    Record r;
-    r.kind = RecordKind::egress;
-    r.t = t;
-    r.device = self->device_id(d.global_index);
-    r.recipient = recipient;
-    r.format = format;
+    Record& r = self->scratch(RecordKind::egress, t, d.global_index);
+    r.recipient.assign(recipient);
+    r.format.assign(format);
     r.payload.assign(body, len);
     ++self->stats_.messages;
     self->write(r);
@@ -458,10 +494,7 @@ void Runner::hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const cha
     Device& d = self->dev_of(dev);
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
     if (t >= d.capture_off_from && t < d.capture_off_until) return;
-    Record r;
-    r.kind = RecordKind::truth;
-    r.t = t;
-    r.device = self->device_id(d.global_index);
+    Record& r = self->scratch(RecordKind::truth, t, d.global_index);
     r.payload.assign(state, len);
     self->write(r);
 }
@@ -476,9 +509,9 @@ void Runner::hal_actuate(void* ctx, const fw_device* dev, uint64_t t_ms, fw_actu
 
 size_t Runner::hal_device_id(void* ctx, const fw_device* dev, char* buf, size_t cap) {
     auto* self = static_cast<Runner*>(ctx);
-    const std::string id = self->device_id(self->dev_of(dev).global_index);
-    const size_t n = std::min(cap, id.size());
-    std::memcpy(buf, id.data(), n);
+    self->device_id_into(self->id_buffer_, self->dev_of(dev).global_index);
+    const size_t n = std::min(cap, self->id_buffer_.size());
+    std::memcpy(buf, self->id_buffer_.data(), n);
     return n;
 }
 
@@ -507,16 +540,24 @@ void Runner::plan_temperature(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
     std::int16_t lo = 0, hi = 0;
     fw_temperature_band(&d.fw, &lo, &hi);
+    if (d.plan_valid && lo == d.planned_lo && hi == d.planned_hi && d.house.heating == d.planned_heating &&
+        d.next_plant > now) {
+        return;
+    }
     const HouseParams hp = house_params(d);
     advance(d.house, hp, now);
     const DurationMs horizon = s_.end() - now;
     TimeMs next = kNever;
     for (const std::int16_t edge : {lo, hi}) {
         if (edge == INT16_MIN || edge == INT16_MAX) continue;
-        const auto t = time_to_reading(d.house, hp, d.sensor, now + 1, edge / kCentiPerUnit, horizon);
+        const auto t = time_to_reading(d.house, hp, d.sensor, now + 1, edge / kCentiPerUnit, std::min(horizon, next - now));
         if (t) next = std::min(next, *t);
     }
     d.next_plant = next;
+    d.planned_lo = lo;
+    d.planned_hi = hi;
+    d.planned_heating = d.house.heating;
+    d.plan_valid = true;
 }
 
 void Runner::plan_customer(std::size_t i, TimeMs now) {
@@ -713,6 +754,7 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                     if (a.outdoor_c) {
                         advance(d.house, house_params(d), now);
                         d.outdoor_override_c = static_cast<float>(*a.outdoor_c);
+                        d.plan_valid = false;
                     }
                     if (a.occupied) {
                         d.occupied = *a.occupied;
@@ -734,6 +776,7 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                         const double reading = noiseless_reading(d.sensor, temperature_at(d.house, house_params(d), now), now);
                         if (a.kind == core::FaultKind::stuck) inject_stuck(d.sensor, now, static_cast<float>(reading));
                         else inject_drift(d.sensor, now, a.rate_c_per_h);
+                        d.plan_valid = false;
                     }
                 } else if constexpr (std::is_same_v<T, core::ProfileEvent>) {
                     cmd.op = FW_OP_PROFILE;
@@ -856,6 +899,7 @@ Result<FleetStats> Runner::run() {
                         if (!selected(s_.timeline[e.index].devices, i)) continue;
                         advance(devices_[i].house, house_params(devices_[i]), now);
                         clear_fault(devices_[i].sensor);
+                        devices_[i].plan_valid = false;
                         if (groups_[devices_[i].group].kind == DeviceKind::thermostat) plan_temperature(i, now);
                         reschedule(i, now);
                     }

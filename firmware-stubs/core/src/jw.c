@@ -1,6 +1,8 @@
 /* jw.c — bounded JSON writer, RFC 3339 formatter (integer only). */
 #include "jw.h"
 
+#include <string.h>
+
 #include "fw/fw.h"
 
 void jw_init(jw* w, char* buf, size_t cap) {
@@ -16,15 +18,11 @@ void jw_raw(jw* w, const char* s, size_t n) {
         w->overflow = true;
         return;
     }
-    for (size_t i = 0; i < n; ++i) w->buf[w->len + i] = s[i];
+    memcpy(w->buf + w->len, s, n);
     w->len += n;
 }
 
-void jw_lit(jw* w, const char* s) {
-    size_t n = 0;
-    while (s[n] != '\0') ++n;
-    jw_raw(w, s, n);
-}
+void jw_lit(jw* w, const char* s) { jw_raw(w, s, strlen(s)); }
 
 void jw_char(jw* w, char c) { jw_raw(w, &c, 1); }
 
