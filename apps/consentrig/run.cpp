@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "collective.hpp"
 #include "core/oracle.hpp"
 #include "core/scenario.hpp"
 #include "reports/escape.hpp"
@@ -36,6 +37,10 @@ private:
     core::Oracle& oracle_;
     core::TraceStore& store_;
 };
+
+std::string dump_report(const nlohmann::json& j) {
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
 
 /// `i/N`, or from the environment of Open MPI, Slurm array jobs or Kubernetes indexed Jobs.
 std::optional<sim::Shard> parse_shard(const std::string& text, std::string& error) {
@@ -187,9 +192,8 @@ core::Result<RunOutcome> run_scenario(const RunOptions& o) {
     for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
         md += "| " + std::string(core::kFindingTypeNames[i]) + " | " + std::to_string(counts[i]) + " |\n";
     }
-    const auto dump = [](const nlohmann::json& j) { return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; };
-    for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump(json)},
-                                     {"run.json", dump(run)},
+    for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump_report(json)},
+                                     {"run.json", dump_report(run)},
                                      {"junit.xml", reports::junit_xml({suite})},
                                      {"summary.md", md}}) {
         if (!write_file(out / name, text, error)) return core::Error{error};
@@ -218,6 +222,84 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
         ->check(CLI::ExistingFile);
 }
 
+/// Joins shard findings reports (findings.json of each shard) into one report, identical to
+/// the report of a single-process run. Errors name the offending shard.
+core::Result<nlohmann::json> merge_reports(const std::vector<std::pair<std::string, nlohmann::json>>& reports,
+                                           std::vector<core::Finding>* merged = nullptr) {
+    std::vector<core::Finding> findings;
+    nlohmann::json head;
+    for (const auto& [name, j] : reports) {
+        if (!j.is_object() || !j.contains("findings") || !j["findings"].is_array()) {
+            return core::Error{name + ": not a findings report"};
+        }
+        nlohmann::json this_head = j;
+        this_head.erase("findings");
+        this_head.erase("summary");
+        this_head.erase("version");
+        if (head.is_null()) head = this_head;
+        else if (head != this_head) return core::Error{name + ": a different scenario or seed than " + reports.front().first};
+        for (const auto& f : j["findings"]) {
+            auto finding = core::finding_from_json(f);
+            if (!finding) return core::Error{name + ": a finding could not be read"};
+            findings.push_back(std::move(*finding));
+        }
+    }
+    std::stable_sort(findings.begin(), findings.end(), core::finding_less);
+    auto json = core::findings_to_json(findings, head);
+    if (merged) *merged = std::move(findings);
+    return json;
+}
+
+/// Under mpirun: every rank simulates its shard, rank 0 gathers the shard reports and writes
+/// the merged findings.json (identical to a single-process run's) next to the shard folders.
+int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
+    o.shard = std::to_string(job.rank) + "/" + std::to_string(job.size);
+    o.quiet = o.quiet || job.rank != 0;
+    auto r = run_scenario(o);
+    nlohmann::json mine;
+    mine["ok"] = r.ok();
+    if (r) {
+        std::ifstream in(r->out / "findings.json");
+        mine["report"] = nlohmann::json::parse(in, nullptr, false);
+        mine["devices"] = r->stats.devices;
+        mine["messages"] = r->stats.messages;
+    } else {
+        mine["error"] = r.error().message;
+    }
+    const auto all = gather_to_root(mine.dump());
+    if (job.rank != 0) return r ? kExitClean : kExitError;
+
+    std::vector<std::pair<std::string, nlohmann::json>> reports;
+    std::uint64_t devices = 0, messages = 0;
+    for (std::size_t rank = 0; rank < all.size(); ++rank) {
+        const auto j = nlohmann::json::parse(all[rank], nullptr, false);
+        if (j.is_discarded() || !j.value("ok", false)) {
+            print_error("run", "rank " + std::to_string(rank) + ": " +
+                                   reports::printable(j.is_discarded() ? "no report" : j.value("error", "failed")));
+            return kExitError;
+        }
+        reports.emplace_back("rank " + std::to_string(rank), j["report"]);
+        devices += j.value("devices", std::uint64_t{0});
+        messages += j.value("messages", std::uint64_t{0});
+    }
+    RunOutcome merged = std::move(*r);
+    auto json = merge_reports(reports, &merged.findings);
+    if (!json) {
+        print_error("run", json.error().message);
+        return kExitError;
+    }
+    merged.out = merged.out.parent_path();
+    merged.stats.devices = devices;
+    merged.stats.messages = messages;
+    std::string error;
+    if (!write_file(merged.out / "findings.json", dump_report(*json), error)) {
+        print_error("run", error);
+        return kExitError;
+    }
+    std::cout << "mpi: " << job.size << " ranks, shard reports in " << merged.out.string() << "/shard-*/\n";
+    return print_outcome(merged, list);
+}
+
 }  // namespace
 
 void add_run(CLI::App& app, int& exit_code) {
@@ -236,13 +318,20 @@ void add_run(CLI::App& app, int& exit_code) {
     add_run_options(cmd, *o);
     cmd->callback([o, list, &exit_code] {
         if (o->scenario.empty()) o->scenario = std::string(CONSENTRIG_SOURCE_DIR) + "/scenarios/default.yaml";
-        auto r = run_scenario(*o);
-        if (!r) {
-            print_error("run", reports::printable(r.error().message));
-            exit_code = kExitError;
+        const Collective job = collective_start();
+        if (job.size == 1) {
+            auto r = run_scenario(*o);
+            if (!r) {
+                print_error("run", reports::printable(r.error().message));
+                exit_code = kExitError;
+            } else {
+                exit_code = print_outcome(*r, *list);
+            }
+            collective_stop();
             return;
         }
-        exit_code = print_outcome(*r, *list);
+        exit_code = run_mpi(*o, job, *list);
+        collective_stop();
     });
 }
 
@@ -348,41 +437,22 @@ void add_merge(CLI::App& app, int& exit_code) {
     cmd->add_option("dirs", *dirs, "Shard output folders (each holding findings.json)")->required()->check(CLI::ExistingDirectory);
     cmd->add_option("--out", *out, "Folder for the merged findings.json and junit.xml (default: the parent of the first)");
     cmd->callback([dirs, out, &exit_code] {
-        std::vector<core::Finding> findings;
-        nlohmann::json head;
+        std::vector<std::pair<std::string, nlohmann::json>> reports;
         for (const auto& d : *dirs) {
-            std::ifstream in(fs::path(d) / "findings.json");
-            const auto j = nlohmann::json::parse(in, nullptr, false);
-            if (j.is_discarded() || !j.contains("findings")) {
-                print_error("merge", d + "/findings.json: missing or not a findings report");
-                exit_code = kExitError;
-                return;
-            }
-            nlohmann::json this_head = j;
-            this_head.erase("findings");
-            this_head.erase("summary");
-            if (head.is_null()) head = this_head;
-            else if (head != this_head) {
-                print_error("merge", d + ": a different scenario or seed than " + dirs->front());
-                exit_code = kExitError;
-                return;
-            }
-            for (const auto& f : j["findings"]) {
-                auto finding = core::finding_from_json(f);
-                if (!finding) {
-                    print_error("merge", d + "/findings.json: a finding could not be read");
-                    exit_code = kExitError;
-                    return;
-                }
-                findings.push_back(std::move(*finding));
-            }
+            const fs::path file = fs::path(d) / "findings.json";
+            std::ifstream in(file);
+            reports.emplace_back(file.string(), nlohmann::json::parse(in, nullptr, false));
         }
-        std::stable_sort(findings.begin(), findings.end(), core::finding_less);
-        head.erase("version");
+        std::vector<core::Finding> findings;
+        auto merged = merge_reports(reports, &findings);
+        if (!merged) {
+            print_error("merge", merged.error().message);
+            exit_code = kExitError;
+            return;
+        }
         const fs::path target = out->empty() ? fs::path(dirs->front()).parent_path() : fs::path(*out);
         std::string error;
-        const auto json = core::findings_to_json(findings, head);
-        if (!write_file(target / "findings.json", json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
+        if (!write_file(target / "findings.json", dump_report(*merged), error)) {
             print_error("merge", error);
             exit_code = kExitError;
             return;

@@ -12,7 +12,9 @@ struct ProcessResult {
     std::string err;
 };
 
-[[nodiscard]] ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = {});
+/// `env` entries (`NAME=value`) are added to this process's environment for the child.
+[[nodiscard]] ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = {},
+                                        const std::vector<std::string>& env = {});
 
 /// Path of a program built by this tree (build/<preset>/bin/<name>).
 [[nodiscard]] std::string built_program(const std::string& name);

@@ -1,0 +1,79 @@
+// Scale-out end to end: the same findings, byte for byte, from one process, from shards picked
+// by a batch system's environment and merged, and from `mpirun -np 2`.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "process.hpp"
+
+namespace fs = std::filesystem;
+using consentrig::testing::built_program;
+using consentrig::testing::run_process;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+class ScaleOut : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("consentrig-scaleout-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        const auto single = run_process({exe_, "run", scenario_, "--out", (dir_ / "single").string(), "--quiet"});
+        ASSERT_LE(single.exit_code, 1) << single.err;
+        expected_ = slurp(dir_ / "single" / "findings.json");
+        ASSERT_THAT(expected_, ::testing::HasSubstr("\"findings\""));
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    fs::path dir_;
+    std::string expected_;
+    const std::string exe_ = built_program("consentrig");
+    const std::string scenario_ = std::string(CONSENTRIG_SOURCE_DIR) + "/scenarios/default.yaml";
+};
+
+}  // namespace
+
+TEST_F(ScaleOut, GivenSlurmArrayEnvironment_WhenEveryTaskRunsAndIsMerged_ThenFindingsAreByteIdentical) {
+    std::vector<std::string> shards;
+    for (int task = 0; task < 2; ++task) {
+        const auto r = run_process({exe_, "run", scenario_, "--out", (dir_ / "slurm").string(), "--quiet"}, {},
+                                   {"SLURM_ARRAY_TASK_ID=" + std::to_string(task), "SLURM_ARRAY_TASK_COUNT=2",
+                                    "SLURM_ARRAY_TASK_MIN=0"});
+        ASSERT_LE(r.exit_code, 1) << r.err;
+        shards.push_back((dir_ / "slurm" / ("shard-" + std::to_string(task) + "-of-2")).string());
+        EXPECT_TRUE(fs::exists(fs::path(shards.back()) / "findings.json"));
+    }
+    const auto merge = run_process({exe_, "merge", shards[0], shards[1], "--out", (dir_ / "slurm").string()});
+    ASSERT_LE(merge.exit_code, 1) << merge.err;
+    EXPECT_EQ(slurp(dir_ / "slurm" / "findings.json"), expected_);
+}
+
+TEST_F(ScaleOut, GivenKubernetesIndexWithoutShardCount_WhenRun_ThenExit2ExplainingWhatIsMissing) {
+    const auto r = run_process({exe_, "run", scenario_, "--out", (dir_ / "k8s").string(), "--quiet"}, {},
+                               {"JOB_COMPLETION_INDEX=1"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, ::testing::HasSubstr("Kubernetes"));
+}
+
+#ifdef CONSENTRIG_MPIRUN
+TEST_F(ScaleOut, GivenMpirunWithTwoRanks_WhenRun_ThenRankZeroWritesByteIdenticalFindings) {
+    const auto r = run_process({CONSENTRIG_MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2", exe_, "run",
+                                scenario_, "--out", (dir_ / "mpi").string(), "--quiet"},
+                               {}, {"OMPI_MCA_rmaps_base_oversubscribe=1"});
+    ASSERT_LE(r.exit_code, 1) << r.out << r.err;
+    EXPECT_THAT(r.out, ::testing::HasSubstr("mpi: 2 ranks"));
+    EXPECT_TRUE(fs::exists(dir_ / "mpi" / "shard-1-of-2" / "findings.json"));
+    EXPECT_EQ(slurp(dir_ / "mpi" / "findings.json"), expected_);
+}
+#endif
