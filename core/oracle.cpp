@@ -220,14 +220,18 @@ struct Oracle::Impl {
         }
         PairState& p = dev.pairs.emplace_back();
         p.recipient = recipient;
+        collect_grants(p, dev.id, recipient_names[recipient]);
+        return p;
+    }
+
+    void collect_grants(PairState& p, std::string_view device, std::string_view recipient) const {
         const auto& grants = policy.grants();
         for (std::size_t i = 0; i < grants.size(); ++i) {
-            if (grants[i].recipient == recipient_names[recipient] && grants[i].applies_to_device(dev.id)) {
+            if (grants[i].recipient == recipient && grants[i].applies_to_device(device)) {
                 p.grants.push_back(i);
                 p.listed |= grants[i].categories;
             }
         }
-        return p;
     }
 
     // ---- consent state -------------------------------------------------------------------
@@ -642,6 +646,67 @@ void Oracle::begin(const TraceMeta& meta) {
 void Oracle::set_sink(std::function<void(Finding&&)> sink) { impl_->sink = std::move(sink); }
 
 const Oracle::Stats& Oracle::stats() const { return impl_->stats; }
+
+namespace {
+const PairState* find_pair(const std::vector<DeviceState>& devices, const StringIndex& device_index,
+                           const StringIndex& recipient_index, std::string_view device, std::string_view recipient) {
+    const auto d = device_index.find(device);
+    const auto r = recipient_index.find(recipient);
+    if (d == device_index.end() || r == recipient_index.end() || d->second >= devices.size()) return nullptr;
+    for (const auto& p : devices[d->second].pairs) {
+        if (p.recipient == r->second) return &p;
+    }
+    return nullptr;
+}
+}  // namespace
+
+bool Oracle::consented_at(std::string_view device, std::string_view recipient, Category c, TimeMs t) const {
+    if (const PairState* p = find_pair(impl_->devices, impl_->device_index, impl_->recipient_index, device, recipient)) {
+        return !impl_->unlink_event(*p, t) && impl_->covered(*p, c, t);
+    }
+    // Nothing in the trace touched this pair: only the policy and "*" lines bear on it.
+    const auto r = impl_->recipient_index.find(recipient);
+    if (r == impl_->recipient_index.end()) {
+        PairState p;
+        impl_->collect_grants(p, device, recipient);
+        for (std::size_t gi : p.grants) {
+            const Grant& g = impl_->policy.grants()[gi];
+            if (contains(g.categories, c) && impl_->basis_holds(g, p, t)) return true;
+        }
+        return false;
+    }
+    PairState p;
+    p.recipient = r->second;
+    impl_->collect_grants(p, device, recipient);
+    return !impl_->unlink_event(p, t) && impl_->covered(p, c, t);
+}
+
+bool Oracle::linked_at(std::string_view device, std::string_view recipient, TimeMs t) const {
+    const PairState* p = find_pair(impl_->devices, impl_->device_index, impl_->recipient_index, device, recipient);
+    if (p) return impl_->unlink_event(*p, t) == nullptr;
+    const auto r = impl_->recipient_index.find(recipient);
+    if (r == impl_->recipient_index.end()) return true;
+    const ConsentEvent* e = latest_event({}, &impl_->wildcard_links[r->second], t, std::nullopt);
+    return !e || e->value;
+}
+
+std::vector<TimeMs> Oracle::interactions(std::string_view device, std::string_view recipient) const {
+    const PairState* p = find_pair(impl_->devices, impl_->device_index, impl_->recipient_index, device, recipient);
+    return p ? p->interactions : std::vector<TimeMs>{};
+}
+
+std::vector<std::string> Oracle::recipients(std::string_view device) const {
+    std::vector<std::string> out;
+    for (const auto& g : impl_->policy.grants()) {
+        if (g.applies_to_device(device)) out.push_back(g.recipient);
+    }
+    if (const auto d = impl_->device_index.find(device); d != impl_->device_index.end() && d->second < impl_->devices.size()) {
+        for (const auto& p : impl_->devices[d->second].pairs) out.push_back(impl_->recipient_names[p.recipient]);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
 
 std::vector<std::string> Oracle::devices() const {
     std::vector<std::string> out = impl_->device_names;

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/findings.hpp"
@@ -67,6 +68,17 @@ public:
     [[nodiscard]] const Stats& stats() const;
     /// Every device the trace mentioned (except "*"), sorted.
     [[nodiscard]] std::vector<std::string> devices() const;
+
+    // The consent state the oracle derived, for reports and the GUI (timelines). Valid for any
+    // time up to the last record fed; answers exactly what the rules of PROTOCOL.md §4 used.
+    /// A grant covers `c` for `recipient` at `t` (validity, basis, not withdrawn) and the
+    /// recipient is linked.
+    [[nodiscard]] bool consented_at(std::string_view device, std::string_view recipient, Category c, TimeMs t) const;
+    [[nodiscard]] bool linked_at(std::string_view device, std::string_view recipient, TimeMs t) const;
+    /// Interactions with `device` through `recipient`, in time order.
+    [[nodiscard]] std::vector<TimeMs> interactions(std::string_view device, std::string_view recipient) const;
+    /// Recipients the trace or the policy names for `device`, sorted.
+    [[nodiscard]] std::vector<std::string> recipients(std::string_view device) const;
 
 private:
     struct Impl;

@@ -520,3 +520,36 @@ TEST(OracleDeterminism, GivenSameTrace_WhenJudgedTwice_ThenJsonIdentical) {
     EXPECT_EQ(first, build());
     EXPECT_THAT(first, testing::HasSubstr("unconsented_recipient"));
 }
+
+// ---- consent state queries (timelines in reports) ----------------------------------------
+
+TEST(OracleQueries, GivenInteractionAndUnlink_WhenAskedAfterFinish_ThenConsentedAtFollowsTheRules) {
+    auto policy = parse_policy(kInteractionPolicy, "policy.yaml");
+    auto taxonomy = Taxonomy::builtin();
+    ASSERT_TRUE(policy.ok() && taxonomy.ok());
+    Oracle oracle(*policy, *taxonomy);
+    TraceMeta meta;
+    meta.start = at(kStart);
+    oracle.begin(meta);
+    const TimeMs i = at("2026-01-05T10:00:00.000Z");
+    const TimeMs unlink = at("2026-01-05T12:00:00.000Z");
+    std::uint64_t n = 0;
+    for (const json& line : {json{{"kind", "interaction"}, {"t", iso(i)}, {"device", "thermo-1"}, {"via", "voice"},
+                                  {"recipient", "voice-partner"}, {"action", "query"}},
+                             json{{"kind", "link"}, {"t", iso(unlink)}, {"device", "*"}, {"recipient", "voice-partner"},
+                                  {"linked", false}}}) {
+        auto r = parse_record(line.dump(), ++n);
+        ASSERT_TRUE(r.ok());
+        ASSERT_TRUE(oracle.feed(*r).ok());
+    }
+    (void)oracle.finish();
+    EXPECT_TRUE(oracle.consented_at("thermo-1", "voice-partner", Category::temperature, i));
+    EXPECT_TRUE(oracle.consented_at("thermo-1", "voice-partner", Category::temperature, i + 119'999));
+    EXPECT_FALSE(oracle.consented_at("thermo-1", "voice-partner", Category::temperature, i + 120'000));
+    EXPECT_FALSE(oracle.consented_at("thermo-1", "voice-partner", Category::occupancy, i + 1));
+    EXPECT_TRUE(oracle.linked_at("thermo-1", "voice-partner", unlink - 1));
+    EXPECT_FALSE(oracle.linked_at("thermo-1", "voice-partner", unlink));
+    EXPECT_FALSE(oracle.linked_at("lock-front", "voice-partner", unlink));  // "*" reaches unseen devices
+    EXPECT_THAT(oracle.interactions("thermo-1", "voice-partner"), testing::ElementsAre(i));
+    EXPECT_THAT(oracle.recipients("thermo-1"), testing::ElementsAre("voice-partner"));
+}
