@@ -7,6 +7,7 @@
 #include <deque>
 #include <type_traits>
 #include <limits>
+#include <map>
 #include <queue>
 #include <string>
 #include <vector>
@@ -377,8 +378,10 @@ Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profil
                 !grant.applies_to_device(representative)) {
                 continue;
             }
-            fr.interaction_window_ms = std::max<std::uint32_t>(fr.interaction_window_ms, clamp_cast<std::uint32_t>(
-                                                                                             static_cast<double>(grant.within_ms)));
+            // The firmware keeps one window per partner: with several interaction grants it
+            // uses the shortest for all their categories (never longer than any grant allows).
+            const auto within = clamp_cast<std::uint32_t>(static_cast<double>(grant.within_ms));
+            fr.interaction_window_ms = fr.interaction_window_ms == 0 ? within : std::min(fr.interaction_window_ms, within);
             fr.interaction_categories |= to_mask(grant.categories);
         }
     }
@@ -454,20 +457,27 @@ Status Runner::build() {
         params_store_.push_back(s_.params_for(fleet));
         const ParamTable& params = params_store_.back();
         if (auto st = check_params(params, fleet.kind); !st) return st;
-        // One group per profile of the fleet; members pick theirs with a per-device draw.
-        std::array<std::uint32_t, core::kProfileCount> group_of{};
-        for (const auto& pw : fleet.profiles) {
-            group_of[static_cast<std::size_t>(pw.profile)] = static_cast<std::uint32_t>(groups_.size());
-            if (auto st = build_group(fleet.prefix + "/" + std::string(core::to_string(pw.profile)), fleet.kind,
-                                      pw.profile, params, fleet.linked, fleet.device_id(1));
-                !st)
-                return st;
-        }
+        // Members sharing a profile and the same interaction grants share a firmware config;
+        // each member picks its profile with a per-device draw.
+        std::map<std::pair<core::Profile, std::vector<bool>>, std::uint32_t> group_of;
+        std::string id;
         for (std::uint64_t m = 1; m <= fleet.count; ++m, ++global) {
             if (global % shard.count != shard.index) continue;
-            Rng pick(seed_, fleet.device_id(m), "profile");
+            core::assign_fleet_device_id(id, fleet.prefix, fleet.count, m);
+            Rng pick(seed_, id, "profile");
             const core::Profile profile = fleet.pick_profile(pick.uniform());
-            if (auto st = add_device(global, group_of[static_cast<std::size_t>(profile)], params); !st) return st;
+            std::vector<bool> signature;
+            for (const auto& g : s_.policy.grants()) {
+                if (g.basis == core::Basis::interaction) signature.push_back(g.applies_to_device(id));
+            }
+            auto [it, fresh] = group_of.try_emplace({profile, std::move(signature)}, static_cast<std::uint32_t>(groups_.size()));
+            if (fresh) {
+                if (auto st = build_group(fleet.prefix + "/" + std::string(core::to_string(profile)), fleet.kind, profile,
+                                          params, fleet.linked, id);
+                    !st)
+                    return st;
+            }
+            if (auto st = add_device(global, it->second, params); !st) return st;
         }
     }
     return {};
@@ -546,6 +556,17 @@ void Runner::plan_temperature(std::size_t i, TimeMs now) {
     }
     const HouseParams hp = house_params(d);
     advance(d.house, hp, now);
+    d.planned_lo = lo;
+    d.planned_hi = hi;
+    d.planned_heating = d.house.heating;
+    d.plan_valid = true;
+    // A new setpoint or mode can move the band past the room: then the reading is due at once
+    // (next millisecond, so a reading the firmware ignores cannot loop).
+    const double reading = noiseless_reading(d.sensor, d.house.temperature_c, now) * kCentiPerUnit;
+    if ((lo != INT16_MIN && reading <= lo) || (hi != INT16_MAX && reading >= hi)) {
+        d.next_plant = now + 1;
+        return;
+    }
     const DurationMs horizon = s_.end() - now;
     TimeMs next = kNever;
     for (const std::int16_t edge : {lo, hi}) {
@@ -554,10 +575,6 @@ void Runner::plan_temperature(std::size_t i, TimeMs now) {
         if (t) next = std::min(next, *t);
     }
     d.next_plant = next;
-    d.planned_lo = lo;
-    d.planned_hi = hi;
-    d.planned_heating = d.house.heating;
-    d.plan_valid = true;
 }
 
 void Runner::plan_customer(std::size_t i, TimeMs now) {

@@ -210,3 +210,96 @@ TEST(Fleet, GivenUnknownParameter_WhenRun_ThenErrorNamesFileLineAndTheKnownNames
     EXPECT_THAT(r.error().message, HasSubstr("setpiont_c"));
     EXPECT_THAT(r.error().message, HasSubstr("setpoint_c"));
 }
+
+// ---- regressions found by the scenario suite ----------------------------------------------
+
+namespace {
+std::vector<core::Finding> run_and_judge(const std::string& yaml, std::vector<core::Record>* records = nullptr) {
+    const auto s = scenario(yaml);
+    Collect sink;
+    auto stats = sim::run_fleet(s, sink);
+    EXPECT_TRUE(stats.ok()) << (stats.ok() ? "" : stats.error().message);
+    if (records) *records = sink.records;
+    return judge(s, sink.records);
+}
+const std::string kVendorAlways = R"(
+name: regression
+start: 2026-01-05T00:00:00Z
+duration: 6h
+timezone: Europe/Berlin
+recipients: {vendor-cloud: json}
+consent:
+  - {recipient: vendor-cloud, categories: [all], basis: always}
+)";
+}  // namespace
+
+TEST(FleetRegression, GivenReportDueInTheUnlinkMillisecond_WhenCompliantDeviceRuns_ThenNothingIsSentAfterTheUnlink) {
+    // The sensor is stuck, so the only reports are the 15-minute full reports: one falls due
+    // exactly at 3 h, the unlink's millisecond.
+    const auto findings = run_and_judge(kVendorAlways + R"(
+devices:
+  - {id: t1, kind: thermostat}
+timeline:
+  - {at: 1h, fault: {device: t1, kind: stuck}}
+  - {at: 1h30m, network: {device: t1, up: false}}
+  - {at: 2h, network: {device: t1, up: true}}
+  - {at: 3h, link: {device: t1, recipient: vendor-cloud, linked: false}}
+)");
+    EXPECT_TRUE(findings.empty()) << core::findings_to_json(findings).dump().substr(0, 600);
+}
+
+TEST(FleetRegression, GivenSetpointLoweredBelowTheRoom_WhenSimulated_ThenReadingsContinueAndHeatingStops) {
+    std::vector<core::Record> records;
+    (void)run_and_judge(kVendorAlways + R"(
+devices:
+  - {id: t1, kind: thermostat, params: {setpoint_c: 20, initial_c: 18}}
+timeline:
+  - {at: 40m, interact: {device: t1, via: physical, action: set_setpoint, value: 18.2}}
+)", &records);
+    int readings_after = 0;
+    bool idle_after = false;
+    const auto start = *core::parse_rfc3339("2026-01-05T00:40:00.000Z");
+    for (const auto& r : records) {
+        if (r.kind != core::RecordKind::truth || r.t <= start) continue;
+        const auto state = nlohmann::json::parse(r.payload);
+        if (state.contains("temperature")) ++readings_after;
+        if (state.value("hvac_state", "") == "idle") idle_after = true;
+    }
+    EXPECT_GT(readings_after, 5);
+    EXPECT_TRUE(idle_after);
+}
+
+TEST(FleetRegression, GivenGrantForOneFleetMember_WhenCompliantFleetRuns_ThenOtherMembersSendNothingToThatPartner) {
+    const auto findings = run_and_judge(R"(
+name: member-grant
+start: 2026-01-05T00:00:00Z
+duration: 24h
+timezone: Europe/Berlin
+recipients: {voice-partner: alexa}
+consent:
+  - {recipient: voice-partner, devices: [t-1], categories: [all], basis: interaction, within: 120s}
+fleets:
+  - {prefix: t, count: 3, kind: thermostat}
+customers:
+  - {via: voice, recipient: voice-partner, action: query, rate: 6/day}
+)");
+    EXPECT_TRUE(findings.empty()) << core::findings_to_json(findings).dump().substr(0, 600);
+}
+
+TEST(FleetRegression, GivenKeepaliveLeakWithoutStateChanges_WhenFullReportsGoOut_ThenNoKeepalive) {
+    std::vector<core::Record> records;
+    (void)run_and_judge(kVendorAlways + R"(
+devices:
+  - {id: t1, kind: thermostat, profile: keepalive_leak}
+timeline:
+  - {at: 1m, fault: {device: t1, kind: stuck}}
+)", &records);
+    int full_reports = 0, keepalives = 0;
+    for (const auto& r : records) {
+        if (r.kind != core::RecordKind::egress) continue;
+        if (r.payload.find("keepalive") != std::string::npos) ++keepalives;
+        else ++full_reports;
+    }
+    EXPECT_GT(full_reports, 10);
+    EXPECT_EQ(keepalives, 0);
+}

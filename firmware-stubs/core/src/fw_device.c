@@ -672,7 +672,8 @@ static void step_finish(fw_device* d, step* st) {
         if (st->changed & FW_CAT_BIT(FW_CAT_HUMIDITY))
             d->k.t.reported_humidity_pct = d->k.t.humidity_pct;
     }
-    if (d->profile == FW_PROFILE_KEEPALIVE_LEAK &&
+    /* only a real change of state gives the keep-alive away, not a periodic full report */
+    if (d->profile == FW_PROFILE_KEEPALIVE_LEAK && st->truth &&
         (st->changed & d->cfg->keepalive_trigger_categories) && !(d->flags & DF_SOON)) {
         const uint32_t span = d->cfg->keepalive_max_delay_ms - d->cfg->keepalive_min_delay_ms;
         arm_soon(d, st->now + d->cfg->keepalive_min_delay_ms + rnd(d) % (span + 1u));
@@ -752,6 +753,14 @@ static void run_due(fw_device* d, uint64_t host) {
         step st = step_begin(d, host, FW_CAUSE_PERIODIC_POLL);
         heartbeat(d, &st);
     }
+}
+
+/* Consent changes take effect at their own millisecond, before anything the device would
+   send in it (PROTOCOL.md §4: a send in the same millisecond as an unlink is after it). So a
+   command or basis change first runs only the timers due strictly before `host`; timers due
+   at `host` itself run on the host's next fw_on_timer, which fw_next_wakeup asks for. */
+static void run_due_before(fw_device* d, uint64_t host) {
+    if (host > 0) run_due(d, host - 1);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -873,7 +882,7 @@ static const char* recipient_arg(const fw_device* d, const char* name, int* r) {
 }
 
 const char* fw_on_command(fw_device* d, uint64_t host, const fw_command* cmd) {
-    run_due(d, host);
+    run_due_before(d, host);
     const bool thermo = d->cfg->kind == FW_KIND_THERMOSTAT;
     step st = step_begin(d, host, FW_CAUSE_PHYSICAL_INTERACTION);
     const char* err = NULL;
@@ -1079,7 +1088,7 @@ const char* fw_on_sensor(fw_device* d, uint64_t host, fw_sensor sensor, int32_t 
 void fw_on_timer(fw_device* d, uint64_t host) { run_due(d, host); }
 
 const char* fw_set_basis_allowed(fw_device* d, uint64_t host, unsigned r, uint16_t mask) {
-    run_due(d, host);
+    run_due_before(d, host);
     if (r >= d->cfg->recipient_count) return "recipient index out of range";
     d->basis[r] = (uint16_t)(mask & FW_CATS_ALL);
     return NULL;
