@@ -1,5 +1,7 @@
 #include "core/scenario.hpp"
 
+#include "core/text_file.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -1929,20 +1931,9 @@ Result<Scenario> parse_scenario(std::string_view yaml_text, std::string_view fil
 
 Result<Scenario> load_scenario(const std::filesystem::path& path) {
     const std::string name = path.string();
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-        return Error{name + ": cannot open: " + std::make_error_code(std::errc::is_a_directory).message()};
-    }
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        const int err = errno != 0 ? errno : static_cast<int>(std::errc::no_such_file_or_directory);
-        return Error{name + ": cannot open: " + std::generic_category().message(err)};
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) return Error{name + ": cannot read: " + std::generic_category().message(errno)};
-    return parse_scenario(text.str(), name);
+    auto text = read_text_file(path);
+    if (!text) return text.error();
+    return parse_scenario(*text, name);
 }
 
 }  // namespace consentrig::core
