@@ -81,4 +81,20 @@ std::string xml_escape(std::string_view bytes, bool keep_newlines) {
     });
 }
 
+std::string markdown_escape(std::string_view bytes) {
+    return sanitise(bytes, false, [](std::string& out, char c) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '\\': case '`': case '*': case '_': case '{': case '}': case '[': case ']': case '(': case ')':
+            case '#': case '+': case '-': case '.': case '!': case '|': case '~': case ':': case '$':
+                out += '\\';
+                out += c;
+                break;
+            default: out += c;
+        }
+    });
+}
+
 }  // namespace consentrig::reports

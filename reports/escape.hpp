@@ -16,4 +16,10 @@ namespace consentrig::reports {
 /// XML 1.0 text and attribute values (also HTML): printable + `& < > " '` as entities.
 [[nodiscard]] std::string xml_escape(std::string_view bytes, bool keep_newlines = true);
 
+/// Markdown (CommonMark / GitHub) inline text, also inside table cells: printable on one line,
+/// the ASCII punctuation with a Markdown (or GitHub: `$` math, `:` emoji) meaning backslash-escaped
+/// (\\ ` * _ { } [ ] ( ) # + - . ! | ~ : $), and `< > &` as entities, so device text can open no
+/// tag, link, code span, emphasis, list, heading or table cell.
+[[nodiscard]] std::string markdown_escape(std::string_view bytes);
+
 }  // namespace consentrig::reports

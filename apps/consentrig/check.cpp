@@ -17,6 +17,7 @@ struct CheckOptions {
     std::string trace;
     std::string json_out;
     std::string junit_out;
+    std::string out;  ///< report.html, report.json, summary.md (+ report.pdf)
     std::vector<std::string> taxonomies;
     std::size_t list = 10;
 };
@@ -80,6 +81,14 @@ int run_check(const CheckOptions& o) {
             return kExitError;
         }
     }
+    if (!o.out.empty()) {
+        nlohmann::json info = {{"command", "check"}, {"trace", o.trace}, {"policy", o.policy}, {"scenario", result->meta.scenario},
+                               {"source", result->meta.source}, {"seconds", seconds}};
+        if (!write_reports_for(info, *policy, *taxonomy, nullptr, result->findings, o.trace, nullptr, o.out, error)) {
+            print_error("check", reports::printable(error));
+            return kExitError;
+        }
+    }
     return result->findings.empty() ? kExitClean : kExitFindings;
 }
 
@@ -96,6 +105,7 @@ void add_check(CLI::App& app, int& exit_code) {
         ->required()->check(CLI::ExistingFile);
     cmd->add_option("--json", opts->json_out, "Write the findings as JSON (PROTOCOL.md §4) to this file");
     cmd->add_option("--junit", opts->junit_out, "Write JUnit XML (one testcase per device × leak class) to this file");
+    cmd->add_option("--out", opts->out, "Write report.html, report.json, summary.md (and report.pdf) into this folder");
     cmd->add_option("--taxonomy", opts->taxonomies, "Extra taxonomy YAML merged over the built-in one (repeatable)")
         ->check(CLI::ExistingFile);
     cmd->add_option("--list", opts->list, "How many findings to list in the summary")->capture_default_str();

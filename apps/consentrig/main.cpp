@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
     add_run(app, exit_code);
     add_suite(app, exit_code);
     add_merge(app, exit_code);
+    add_report(app, exit_code);
+    add_bench(app, exit_code);
     add_check(app, exit_code);
     add_trace(app, exit_code);
     try {

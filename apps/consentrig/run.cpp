@@ -111,7 +111,7 @@ std::string progress_line(const sim::FleetProgress& p, std::uint64_t findings) {
     return buf;
 }
 
-/// Simulates one scenario into `out`: trace.db, findings.json, junit.xml, summary.md, run.json.
+/// Simulates one scenario into `out`: trace.db, findings.json, junit.xml, run.json and the reports.
 core::Result<RunOutcome> run_scenario(const RunOptions& o) {
     const auto started = std::chrono::steady_clock::now();
     auto scenario = core::load_scenario(o.scenario);
@@ -185,18 +185,15 @@ core::Result<RunOutcome> run_scenario(const RunOptions& o) {
     run["records"] = stats->records;
     run["seconds"] = outcome.seconds;
     reports::JunitSuite suite{s.name, outcome.devices, outcome.findings, outcome.seconds};
-    const auto counts = core::count_by_type(outcome.findings);
-    std::string md = "## consentrig: " + s.name + "\n\n" + std::to_string(stats->devices) + " devices, " +
-                     std::to_string(stats->messages) + " messages, " + std::to_string(outcome.findings.size()) +
-                     " findings\n\n| leak class | findings |\n|---|---|\n";
-    for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
-        md += "| " + std::string(core::kFindingTypeNames[i]) + " | " + std::to_string(counts[i]) + " |\n";
-    }
     for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump_report(json)},
                                      {"run.json", dump_report(run)},
-                                     {"junit.xml", reports::junit_xml({suite})},
-                                     {"summary.md", md}}) {
+                                     {"junit.xml", reports::junit_xml({suite})}}) {
         if (!write_file(out / name, text, error)) return core::Error{error};
+    }
+    // report.html, report.json, summary.md (+ report.pdf): reports/ (report_cmd.cpp).
+    run["command"] = "run";
+    if (!write_reports_for(run, s.policy, *taxonomy, &oracle, outcome.findings, out / "trace.db", &s, out, error)) {
+        return core::Error{error};
     }
     return outcome;
 }
@@ -211,7 +208,8 @@ int print_outcome(const RunOutcome& r, std::size_t list) {
     const bool met = core::check_expectations(r.scenario.expect, r.findings, &problems).ok();
     std::cout << (met ? "expectations: met" : "expectations: NOT met") << "\n";
     for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
-    std::cout << "reports: " << r.out.string() << "/{findings.json,junit.xml,summary.md,run.json}, trace: "
+    std::cout << "reports: " << r.out.string() << "/{report.html,report.json,summary.md,findings.json,junit.xml,run.json"
+              << (fs::exists(r.out / "report.pdf") ? ",report.pdf" : "") << "}, trace: "
               << (r.out / "trace.db").string() << "\n";
     return r.findings.empty() ? kExitClean : kExitFindings;
 }
