@@ -125,6 +125,13 @@ void Plant::use_manual_time() {
     manual_ = true;
 }
 
+void Plant::use_real_time() {
+    std::lock_guard lock(m_);
+    if (!manual_) return;
+    manual_ = false;
+    rebase_clock_locked(manual_ms_);
+}
+
 void Plant::advance(DurationMs d) {
     std::lock_guard lock(m_);
     if (manual_ && d > 0) manual_ms_ += d;

@@ -166,6 +166,8 @@ public:
     void use_manual_time();
     /// Manual time only: plant time += d (d ≥ 0). Ignored in real-time mode.
     void advance(DurationMs d);
+    /// Back to the wall clock (at the current time scale), continuing from the manual time.
+    void use_real_time();
 
     // ---- stimuli (scenario events, tests) ---------------------------------------------------
     void set_occupied(bool occupied);

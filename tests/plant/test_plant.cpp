@@ -88,6 +88,12 @@ TEST(PlantClock, ManualTimeMovesOnlyByAdvance) {
     EXPECT_EQ(p.now(), t0 + 1234);
     p.advance(-5);  // time never goes back
     EXPECT_EQ(p.now(), t0 + 1234);
+    // Back to the wall clock: it continues from the manual time.
+    p.use_real_time();
+    EXPECT_GE(p.now(), t0 + 1234);
+    EXPECT_LT(p.now(), t0 + 1234 + 60'000);
+    p.advance(3'600'000);  // ignored on the wall clock
+    EXPECT_LT(p.now(), t0 + 1234 + 60'000);
 }
 
 TEST(PlantClock, RealTimeRunsScaledAndStaysContinuous) {
