@@ -754,7 +754,7 @@ std::vector<Finding> Oracle::finish(std::optional<TimeMs> end) {
 }
 
 Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy, TraceSource& source,
-                                OracleOptions options) {
+                                OracleOptions options, const std::function<void(std::uint64_t)>& progress) {
     CheckResult result;
     result.meta = source.meta();
     Oracle oracle(policy, taxonomy, options);
@@ -764,6 +764,7 @@ Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy, 
         if (!next) return next.error();
         if (!next.value()) break;
         if (Status s = oracle.feed(*next.value()); !s) return s.error();
+        if (progress && oracle.stats().records % kProgressRecords == 0) progress(oracle.stats().records);
     }
     result.findings = oracle.finish();
     result.warnings = source.warnings();

@@ -93,7 +93,10 @@ struct CheckResult {
     std::vector<std::string> devices;  ///< sorted
     Oracle::Stats stats;
 };
+/// `progress`, when set, is called every kProgressRecords records with the count so far.
+inline constexpr std::uint64_t kProgressRecords = 100'000;
 [[nodiscard]] Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy,
-                                              TraceSource& source, OracleOptions options = {});
+                                              TraceSource& source, OracleOptions options = {},
+                                              const std::function<void(std::uint64_t)>& progress = {});
 
 }  // namespace consentrig::core

@@ -1,4 +1,7 @@
+#include <unistd.h>
+
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -45,7 +48,12 @@ int run_check(const CheckOptions& o) {
         print_error("check", source.error().message);
         return kExitError;
     }
-    auto result = core::check_trace(*policy, *taxonomy, **source);
+    std::function<void(std::uint64_t)> progress;
+    if (isatty(STDERR_FILENO)) {
+        progress = [](std::uint64_t records) { std::cerr << "\r" << records << " records judged…" << std::flush; };
+    }
+    auto result = core::check_trace(*policy, *taxonomy, **source, {}, progress);
+    if (progress) std::cerr << "\r\033[K" << std::flush;
     for (const auto& w : (*source)->warnings()) std::cerr << "consentrig check: warning: " << reports::printable(w) << "\n";
     if (!result) {
         print_error("check", reports::printable(result.error().message));
