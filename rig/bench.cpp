@@ -181,6 +181,14 @@ class Bench {
 public:
     Bench(const core::Scenario& s, const BenchSink& sink, const BenchOptions& o, const LogSink& logs)
         : s_(s), sink_(sink), o_(o), logs_(logs) {}
+    Bench(const Bench&) = delete;
+    Bench& operator=(const Bench&) = delete;
+    ~Bench() {
+        // the sessions' reader threads call into this object: stop them before anything goes
+        for (auto& b : boards_) {
+            if (b.session) b.session->stop();
+        }
+    }
     Result<BenchStats> run();
 
 private:

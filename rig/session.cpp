@@ -110,7 +110,11 @@ bool minify_into(std::string_view raw, std::string& out) {
     while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
         raw.remove_suffix(1);
     }
-    out.resize(raw.size());
+    if (std::none_of(raw.begin(), raw.end(), [](char ch) { return ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t'; })) {
+        out.assign(raw);  // the firmware's bodies are compact already
+        return true;
+    }
+    out.resize(raw.size() + simdjson::SIMDJSON_PADDING);  // simdjson writes whole blocks
     std::size_t n = 0;
     if (simdjson::minify(raw.data(), raw.size(), out.data(), n) != simdjson::SUCCESS) return false;
     out.resize(n);
