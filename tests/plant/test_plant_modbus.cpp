@@ -403,3 +403,23 @@ TEST(PlantTcp, ServesSeveralClientsAndUnits) {
     server->stop();
     EXPECT_EQ(server->stats().connections, 2U);
 }
+
+// ---- RTU on a device that vanishes (QEMU killed, USB unplugged) -------------------------------
+
+TEST(PlantRtuDevice, AVanishingDeviceIsALinkErrorNotAHang) {
+    auto pty = std::make_unique<plant_test::PtyPair>();
+    auto s = cp::Server::rtu(pty->path);
+    ASSERT_TRUE(s) << s.error().message;
+    auto server = std::move(*s);
+    server->add_plant(1, std::make_shared<cp::Plant>(quiet_config(), kStart));
+    ASSERT_TRUE(server->start());
+    modbus_t* c = plant_test::rtu_client_on_fd(pty->master);
+    std::uint16_t v = 0;
+    EXPECT_EQ(modbus_read_input_registers(c, cp::kRegMapVersion, 1, &v), 1);
+    modbus_free(c);
+    pty.reset();  // both ends of the pair closed: the device is gone
+    EXPECT_TRUE(wait_for([&] { return server->stats().link_errors >= 1; }, 10s));
+    server->stop();  // still stops promptly while it retries opening the path
+    EXPECT_FALSE(server->running());
+    EXPECT_EQ(server->stats().connections, 1U);
+}
