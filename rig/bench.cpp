@@ -198,6 +198,7 @@ private:
     void execute(Stimulus& st, Clock::time_point due);
     void apply_link_events();
     void reapply(Board& b);
+    Status set_clock(Board& b);
     Status release(bool all);
     void push(Record r, TimeMs t);
     [[nodiscard]] TimeMs to_scenario(Clock::time_point tp) const {
@@ -518,12 +519,28 @@ void Bench::execute(Stimulus& st, Clock::time_point due) {
     push(*st.record, t);
 }
 
+/// Sets the board's wall clock to scenario time. The COMMAND takes a moment to arrive, so a
+/// clock set to "now" would lag by that delay (× the time scale) and date the board's samples
+/// before the rig's records of the same instant. A first set_clock measures the round trip; the
+/// second sets the clock as of one round trip later: the board then runs at most one round trip
+/// ahead (well inside the firmware's 500 ms interaction guard), never behind.
+Status Bench::set_clock(Board& b) {
+    auto first = b.session->command("set_clock", {{"epoch_ms", to_scenario(Clock::now())}});
+    if (!first) return first.error();
+    if (!first->ok) return Error{b.device + ": set_clock refused: " + first->error};
+    const auto rtt = first->received - first->sent;
+    auto second = b.session->command("set_clock", {{"epoch_ms", to_scenario(Clock::now() + rtt)}});
+    if (!second) return second.error();
+    if (!second->ok) return Error{b.device + ": set_clock refused: " + second->error};
+    return {};
+}
+
 void Bench::reapply(Board& b) {
     if (scale_ > 1) {
         auto r = b.session->command("time_scale", {{"factor", scale_}});
         if (!r || !r->ok) error(b, "re-handshake time_scale: " + (r ? r->error : r.error().message));
     }
-    if (auto st = b.session->set_clock(to_scenario(Clock::now())); !st) error(b, "re-handshake set_clock: " + st.error().message);
+    if (auto st = set_clock(b); !st) error(b, "re-handshake set_clock: " + st.error().message);
     for (const auto& [op, args] : b.state) {
         auto r = b.session->command(op, args);
         if (!r || !r->ok) error(b, "re-handshake " + op + ": " + (r ? r->error : r.error().message));
@@ -547,6 +564,10 @@ void Bench::apply_link_events() {
             continue;
         }
         // restored: the board re-handshook (HELLO); it may have rebooted — give it back its state
+        {
+            std::lock_guard lock(m_);
+            clocks_[i].reset();  // board time may have started again
+        }
         reapply(b);
         if (b.gap_from) {
             Record g;
@@ -605,7 +626,7 @@ Result<BenchStats> Bench::run() {
     }
     t0_ = Clock::now();
     for (auto& b : boards_) {
-        if (auto st = b.session->set_clock(to_scenario(Clock::now())); !st) return st.error();
+        if (auto st = set_clock(b); !st) return st.error();
     }
 
     const DurationMs span = end_ - s_.start;

@@ -1,0 +1,194 @@
+// `consentrig bench` end to end over host stubs on real ptys, time-compressed: each leaky
+// profile is detected as its leak class, the compliant boards stay clean, and a board killed
+// mid-run leaves a gap while every record captured before it stays in the trace.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "../e2e/process.hpp"
+#include "core/trace.hpp"
+
+namespace consentrig {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_process;
+
+fs::path temp_dir(const std::string& name) {
+    const fs::path d = fs::temp_directory_path() / ("consentrig-bench-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+}
+
+const char* kHead = R"(seed: 5
+start: 2026-01-05T08:00:00Z
+timezone: UTC
+recipients:
+  voice-partner: alexa
+  vendor-cloud: json
+)";
+
+struct Outcome {
+    int exit_code = -1;
+    std::string out, err;
+    nlohmann::json findings, run;
+    std::multiset<std::string> types;
+    fs::path dir;
+};
+
+Outcome bench(const std::string& name, const std::string& body, const std::vector<std::string>& extra = {}) {
+    Outcome o;
+    o.dir = temp_dir(name);
+    const fs::path yaml = o.dir / "scenario.yaml";
+    std::ofstream(yaml) << "name: " << name << "\n" << kHead << body;
+    std::vector<std::string> argv = {testing::built_program("consentrig"), "bench", yaml.string(), "--out",
+                                     (o.dir / "out").string(), "--quiet"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const auto r = run_process(argv);
+    o.exit_code = r.exit_code;
+    o.out = r.out;
+    o.err = r.err;
+    std::ifstream f(o.dir / "out" / "findings.json");
+    o.findings = nlohmann::json::parse(f, nullptr, false);
+    std::ifstream g(o.dir / "out" / "run.json");
+    o.run = nlohmann::json::parse(g, nullptr, false);
+    if (o.findings.is_object()) {
+        for (const auto& x : o.findings["findings"]) o.types.insert(x["type"].get<std::string>());
+    }
+    return o;
+}
+
+std::string describe(const Outcome& o) { return o.out + "\n" + o.err; }
+
+/// Vendor cloud: everything but occupancy, always; voice partner: answers within 2 minutes.
+const char* kConsent = R"(consent:
+  - {recipient: voice-partner, categories: [all], basis: interaction, within: 120s}
+  - {recipient: vendor-cloud, categories: [temperature, humidity, setpoint, hvac_mode, hvac_state, lock_state, battery, connectivity], basis: always}
+)";
+
+std::string thermostat(const std::string& profile, const std::string& extra_params = "") {
+    return "devices:\n  - {id: thermo-1, kind: thermostat, profile: " + profile +
+           ", params: {setpoint_c: 21, initial_c: 18, heat_rate_c_per_h: 6" + extra_params + "}}\n";
+}
+
+TEST(BenchE2E, CompliantBoardsAreClean) {
+    const auto o = bench("compliant", std::string("duration: 80m\n") + kConsent +
+                                          "devices:\n  - {id: thermo-1, kind: thermostat, params: {setpoint_c: 21, initial_c: 18, heat_rate_c_per_h: 6}}\n"
+                                          "  - {id: lock-front, kind: lock}\n"
+                                          "timeline:\n"
+                                          "  - {at: 10m, interact: {device: \"*\", via: voice, recipient: voice-partner, action: query}}\n"
+                                          "  - {at: 20m, interact: {device: thermo-1, via: voice, recipient: voice-partner, action: set_setpoint, value: 22}}\n"
+                                          "  - {at: 30m, interact: {device: lock-front, via: voice, recipient: voice-partner, action: unlock}}\n"
+                                          "  - {at: 40m, consent: {device: \"*\", recipient: vendor-cloud, categories: [temperature], granted: false}}\n"
+                                          "  - {at: 50m, network: {device: \"*\", up: false}}\n"
+                                          "  - {at: 55m, network: {device: \"*\", up: true}}\n"
+                                          "  - {at: 70m, link: {device: \"*\", recipient: voice-partner, linked: false}}\n",
+                         {"--time-scale", "200"});
+    ASSERT_EQ(o.exit_code, 0) << describe(o);
+    ASSERT_TRUE(o.findings.is_object()) << describe(o);
+    EXPECT_TRUE(o.findings["findings"].empty());
+    EXPECT_GT(o.run["messages"].get<int>(), 0) << describe(o);
+    EXPECT_EQ(o.run["stimulus_lateness"]["count"].get<int>(), 12);  // "*" events: one per board
+    for (const auto& b : o.run["boards"]) {
+        EXPECT_EQ(b["command_errors"].get<int>(), 0) << b.dump();
+        EXPECT_EQ(b["frames"]["bad_crc"].get<int>(), 0);
+        EXPECT_EQ(b["frames"]["lost_by_sequence_gap"].get<int>(), 0);
+    }
+}
+
+TEST(BenchE2E, ProactiveIsOutOfWindow) {
+    const auto o = bench("proactive", std::string("duration: 1h\n") + kConsent + thermostat("proactive"));
+    ASSERT_EQ(o.exit_code, 1) << describe(o);
+    EXPECT_TRUE(o.types.count("out_of_window")) << describe(o);
+}
+
+TEST(BenchE2E, ScopeCreepIsOutsideScope) {
+    const auto o = bench("scope-creep", std::string("duration: 1h\n") + kConsent + thermostat("scope_creep"));
+    ASSERT_EQ(o.exit_code, 1) << describe(o);
+    EXPECT_TRUE(o.types.count("outside_scope")) << describe(o);
+}
+
+TEST(BenchE2E, CauseLieIsCauseMismatch) {
+    const auto o = bench("cause-lie", std::string("duration: 1h\n") + kConsent + thermostat("cause_lie"));
+    ASSERT_EQ(o.exit_code, 1) << describe(o);
+    EXPECT_TRUE(o.types.count("cause_mismatch")) << describe(o);
+}
+
+TEST(BenchE2E, FlushAfterRevokeIsAfterRevocation) {
+    // The app changes the setpoint and the customer withdraws the vendor cloud's consent at once
+    // (sent right after the change's REPLY); the firmware's send queue flushes 1 s after the
+    // change anyway. Time scale 20: the withdrawal must reach the board within 50 ms (wall).
+    const auto o = bench("flush", std::string("duration: 10m\n") + kConsent + thermostat("flush_after_revoke") +
+                                      "timeline:\n"
+                                      "  - {at: 5m, interact: {device: thermo-1, via: app, recipient: vendor-cloud, action: set_setpoint, value: 23}}\n"
+                                      "  - {at: 5m, consent: {device: thermo-1, recipient: vendor-cloud, categories: [all], granted: false}}\n",
+                         {"--time-scale", "20", "--duration", "6m"});
+    ASSERT_EQ(o.exit_code, 1) << describe(o);
+    EXPECT_TRUE(o.types.count("after_revocation")) << describe(o);
+}
+
+TEST(BenchE2E, StoreAndForwardIsStaleSample) {
+    // Offline for 15 min while the room warms; the customer asks the voice assistant just
+    // before the uplink returns: the buffered samples go to it with their old sample times.
+    const auto o = bench("saf", std::string("duration: 40m\n") + kConsent + thermostat("store_and_forward") +
+                                    "timeline:\n"
+                                    "  - {at: 5m, network: {device: thermo-1, up: false}}\n"
+                                    "  - {at: 12m, env: {device: thermo-1, occupied: false}}\n"
+                                    "  - {at: 19m50s, interact: {device: thermo-1, via: voice, recipient: voice-partner, action: query}}\n"
+                                    "  - {at: 20m, network: {device: thermo-1, up: true}}\n",
+                         {"--time-scale", "200"});
+    ASSERT_EQ(o.exit_code, 1) << describe(o);
+    EXPECT_TRUE(o.types.count("stale_sample")) << describe(o);
+}
+
+TEST(BenchE2E, KeepaliveLeakIsSideChannel) {
+    const auto o = bench("keepalive", std::string("duration: 3h\n") + kConsent +
+                                          "devices:\n  - {id: lock-front, kind: lock, profile: keepalive_leak}\n"
+                                          "customers:\n"
+                                          "  - {via: app, recipient: vendor-cloud, action: unlock, rate: 200/day}\n");
+    ASSERT_EQ(o.exit_code, 1) << describe(o);
+    EXPECT_TRUE(o.types.count("side_channel")) << describe(o);
+}
+
+TEST(BenchE2E, KilledBoardLeavesAGapAndKeepsEarlierRecords) {
+    const auto o = bench("kill", std::string("duration: 1h\n") + kConsent + thermostat("proactive"),
+                         {"--kill", "thermo-1@20m+10m"});
+    ASSERT_EQ(o.exit_code, 1) << describe(o);
+    ASSERT_TRUE(o.run.is_object()) << describe(o);
+    const auto& b = o.run["boards"][0];
+    EXPECT_EQ(b["gaps"].get<int>(), 1) << b.dump();
+    EXPECT_GE(b["hellos"].get<int>(), 2) << b.dump();  // boot HELLOs and answers to HELLO_REQ
+    auto src = core::open_trace(o.dir / "out" / "trace.db");
+    ASSERT_TRUE(src) << src.error().message;
+    const core::TimeMs start = *core::parse_rfc3339("2026-01-05T08:00:00Z");
+    std::size_t before = 0, after = 0, gaps = 0;
+    while (true) {
+        auto r = (*src)->next();
+        ASSERT_TRUE(r) << r.error().message;
+        if (!*r) break;
+        const core::Record& rec = **r;
+        if (rec.kind == core::RecordKind::gap) {
+            ++gaps;
+            EXPECT_GE(rec.t, start + 20 * 60'000 - 2000);
+            EXPECT_GT(rec.t_end, rec.t);
+            EXPECT_NE(rec.payload.find("disconnected"), std::string::npos);
+            continue;
+        }
+        if (rec.kind != core::RecordKind::egress) continue;
+        if (rec.t < start + 20 * 60'000) ++before;
+        if (rec.t > start + 30 * 60'000) ++after;
+    }
+    EXPECT_EQ(gaps, 1u);
+    EXPECT_GT(before, 0u);  // captured before the kill: kept
+    EXPECT_GT(after, 0u);   // the board came back and was captured again
+}
+
+}  // namespace
+}  // namespace consentrig
