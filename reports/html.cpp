@@ -41,7 +41,7 @@ h2{margin:28px 0 8px;font-size:20px;border-bottom:2px solid #333;padding-bottom:
 h3{margin:4px 0;font-size:16px}
 h4{margin:10px 0 4px;font-size:13px}
 table{border-collapse:collapse;width:100%;background:#fff}
-th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
+th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#eef0f2;font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 table.kv{width:auto}table.kv th{width:180px}

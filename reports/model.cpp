@@ -1150,7 +1150,8 @@ core::Result<Report> build_report(const ReportInput& input, const ReportOptions&
 }
 
 core::Result<JudgedTrace> judge_trace(const core::Policy& policy, const core::Taxonomy& taxonomy,
-                                      const std::filesystem::path& trace, std::optional<TimeMs> end) {
+                                      const std::filesystem::path& trace, std::optional<TimeMs> end,
+                                      bool without_lines) {
     auto src = core::open_trace(trace);
     if (!src) return src.error();
     JudgedTrace out;
@@ -1162,7 +1163,8 @@ core::Result<JudgedTrace> judge_trace(const core::Policy& policy, const core::Ta
         auto next = (*src)->next();
         if (!next) return next.error();
         if (!next.value()) break;
-        const core::Record& rec = **next;
+        core::Record& rec = **next;
+        if (without_lines) rec.line = 0;
         if (first) out.first = rec.t;
         first = false;
         out.last = std::max(out.last, rec.kind == core::RecordKind::gap ? rec.t_end : rec.t);

@@ -254,8 +254,11 @@ struct JudgedTrace {
     core::TimeMs last = 0;
     core::Oracle::Stats stats;
 };
+/// `without_lines`: judge as if the records had no line numbers, as a live simulator run does
+/// (so findings rebuilt from a run's trace.db are byte-identical to the run's findings.json).
 [[nodiscard]] core::Result<JudgedTrace> judge_trace(const core::Policy& policy, const core::Taxonomy& taxonomy,
                                                     const std::filesystem::path& trace,
-                                                    std::optional<core::TimeMs> end = std::nullopt);
+                                                    std::optional<core::TimeMs> end = std::nullopt,
+                                                    bool without_lines = false);
 
 }  // namespace consentrig::reports

@@ -82,7 +82,8 @@ std::vector<std::string> chromium_args(const fs::path& user_data_dir) {
             "--user-data-dir=" + user_data_dir.string()};
 }
 
-int run_process(const std::vector<std::string>& argv, const fs::path& log, int timeout_s, std::string& error) {
+int run_process(const std::vector<std::string>& argv, const fs::path& log, int timeout_s, std::string& error,
+                const fs::path& err_log) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -91,7 +92,9 @@ int run_process(const std::vector<std::string>& argv, const fs::path& log, int t
     const std::string out = log.empty() ? std::string("/dev/null") : log.string();
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    const std::string err = err_log.string();
+    if (err.empty()) posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    else posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);

@@ -44,9 +44,11 @@ private:
     int timeout_s_;
 };
 
-/// Runs `argv` (argv[0] is looked up on PATH when it has no slash) without a shell, stdout and
-/// stderr to `log` (or /dev/null when empty), in a new process group; kills the group after
-/// `timeout_s`. Returns the exit status, or -1 (with `error`) when it could not run or timed out.
-int run_process(const std::vector<std::string>& argv, const std::filesystem::path& log, int timeout_s, std::string& error);
+/// Runs `argv` (argv[0] is looked up on PATH when it has no slash) without a shell, stdout to
+/// `log` (or /dev/null when empty) and stderr to `err_log` (empty: with stdout), in a new process
+/// group; kills the group when the program ends (its helpers) or after `timeout_s`. Returns the
+/// exit status, or -1 (with `error`) when it could not run, was killed or timed out.
+int run_process(const std::vector<std::string>& argv, const std::filesystem::path& log, int timeout_s, std::string& error,
+                const std::filesystem::path& err_log = {});
 
 }  // namespace consentrig::reports

@@ -197,7 +197,15 @@ void add_report(CLI::App& app, int& exit_code) {
                 return;
             }
         }
-        auto judged = reports::judge_trace(policy, *taxonomy, trace, scenario ? std::optional(scenario->end()) : std::nullopt);
+        // A simulated run's records carry no line numbers (its findings.json has none); judge its
+        // trace the same way so the rebuilt findings.json is byte-identical.
+        bool sim_run = false;
+        if (scenario) {
+            auto src = core::open_trace(trace);
+            sim_run = src && (*src)->meta().source == "sim";
+        }
+        auto judged = reports::judge_trace(policy, *taxonomy, trace, scenario ? std::optional(scenario->end()) : std::nullopt,
+                                           sim_run);
         if (!judged) {
             print_error("report", reports::printable(judged.error().message));
             return;
