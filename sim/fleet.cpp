@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstring>
 #include <deque>
+#include <tuple>
 #include <type_traits>
 #include <limits>
 #include <map>
@@ -225,8 +226,10 @@ public:
 
 private:
     Status build();
+    [[nodiscard]] std::vector<double> draw_group_params(const ParamTable& params, const std::string& device) const;
     Status build_group(const std::string& key, DeviceKind kind, core::Profile profile, const ParamTable& params,
-                       const std::vector<std::string>& linked, const std::string& representative);
+                       const std::vector<double>& values, const std::vector<std::string>& linked,
+                       const std::string& representative);
     Status add_device(std::uint32_t global_index, std::uint32_t group, const ParamTable& params);
     void boot(std::size_t i);
 
@@ -319,8 +322,24 @@ DurationMs Runner::utc_offset(TimeMs t) const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(info.offset).count();
 }
 
+std::vector<double> Runner::draw_group_params(const ParamTable& params, const std::string& device) const {
+    // Drawn per device, then quantised (0.01 of a unit, whole seconds) so that members drawing
+    // the same firmware settings share one config instead of one config each.
+    Rng rng(seed_, device, "fw");
+    std::vector<double> values;
+    for (const auto& [name, param] : params) {
+        const ParamDef* def = find_param(name);
+        double v = draw(param.value, rng);
+        v = def->unit == ParamUnit::duration_ms ? std::round(v / kMsPerSecond) * kMsPerSecond
+                                                : std::round(v * kCentiPerUnit) / kCentiPerUnit;
+        values.push_back(v);
+    }
+    return values;
+}
+
 Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profile profile, const ParamTable& params,
-                           const std::vector<std::string>& linked, const std::string& representative) {
+                           const std::vector<double>& values, const std::vector<std::string>& linked,
+                           const std::string& representative) {
     if (auto st = check_params(params, kind); !st) return st;
     Group& g = groups_.emplace_back();
     g.kind = kind;
@@ -332,10 +351,11 @@ Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profil
     c.boot_epoch_ms = static_cast<std::uint64_t>(s_.start);
     g.house.utc_offset_ms = utc_offset(s_.start);
 
-    // Firmware parameters are drawn once per group, plant parameters per device (add_device).
-    Rng rng(seed_, key, "params");
+    // Firmware and group-level plant parameters were drawn for the group's first device
+    // (draw_group_params); house τ, heat rate and start temperature are per device (add_device).
+    std::size_t k = 0;
     for (const auto& [name, param] : params) {
-        const double v = draw(param.value, rng);
+        const double v = values[k++];
         switch (find_param(name)->target) {
             case Target::setpoint: c.setpoint_at_boot_centi_c = clamp_cast<std::int16_t>(v * kCentiPerUnit); break;
             case Target::hysteresis: c.hysteresis_centi_c = clamp_cast<std::int16_t>(v * kCentiPerUnit); break;
@@ -447,7 +467,9 @@ Status Runner::build() {
         const bool mine = global % shard.count == shard.index;
         if (mine) {
             const auto gi = static_cast<std::uint32_t>(groups_.size());
-            if (auto st = build_group(spec.id, spec.kind, spec.profile, params_store_.back(), spec.linked, spec.id); !st)
+            if (auto st = build_group(spec.id, spec.kind, spec.profile, params_store_.back(),
+                                      draw_group_params(params_store_.back(), spec.id), spec.linked, spec.id);
+                !st)
                 return st;
             if (auto st = add_device(global, gi, params_store_.back()); !st) return st;
         }
@@ -457,9 +479,10 @@ Status Runner::build() {
         params_store_.push_back(s_.params_for(fleet));
         const ParamTable& params = params_store_.back();
         if (auto st = check_params(params, fleet.kind); !st) return st;
-        // Members sharing a profile and the same interaction grants share a firmware config;
+        // Members sharing a profile, the same interaction grants and the same drawn settings share
+        // a firmware config;
         // each member picks its profile with a per-device draw.
-        std::map<std::pair<core::Profile, std::vector<bool>>, std::uint32_t> group_of;
+        std::map<std::tuple<core::Profile, std::vector<bool>, std::vector<double>>, std::uint32_t> group_of;
         std::string id;
         for (std::uint64_t m = 1; m <= fleet.count; ++m, ++global) {
             if (global % shard.count != shard.index) continue;
@@ -470,10 +493,12 @@ Status Runner::build() {
             for (const auto& g : s_.policy.grants()) {
                 if (g.basis == core::Basis::interaction) signature.push_back(g.applies_to_device(id));
             }
-            auto [it, fresh] = group_of.try_emplace({profile, std::move(signature)}, static_cast<std::uint32_t>(groups_.size()));
+            std::vector<double> values = draw_group_params(params, id);
+            auto [it, fresh] = group_of.try_emplace({profile, std::move(signature), values},
+                                                    static_cast<std::uint32_t>(groups_.size()));
             if (fresh) {
                 if (auto st = build_group(fleet.prefix + "/" + std::string(core::to_string(profile)), fleet.kind, profile,
-                                          params, fleet.linked, id);
+                                          params, values, fleet.linked, id);
                     !st)
                     return st;
             }

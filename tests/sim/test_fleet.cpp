@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/oracle.hpp"
@@ -302,4 +303,19 @@ timeline:
     }
     EXPECT_GT(full_reports, 10);
     EXPECT_EQ(keepalives, 0);
+}
+
+TEST(FleetRegression, GivenSetpointDistribution_WhenFleetRuns_ThenMembersDrawTheirOwnSetpoints) {
+    std::vector<core::Record> records;
+    (void)run_and_judge(kVendorAlways + R"(
+fleets:
+  - {prefix: t, count: 30, kind: thermostat, params: {setpoint_c: {normal: [21, 1]}}}
+)", &records);
+    std::set<double> setpoints;
+    for (const auto& r : records) {
+        if (r.kind != core::RecordKind::truth) continue;
+        const auto state = nlohmann::json::parse(r.payload);
+        if (state.contains("setpoint")) setpoints.insert(state["setpoint"].get<double>());
+    }
+    EXPECT_GT(setpoints.size(), 20u);  // 30 draws of N(21, 1) rounded to 0.01 °C rarely collide
 }
