@@ -24,21 +24,35 @@ std::string text_summary(const std::vector<core::Finding>& findings, std::size_t
         name.resize(width, ' ');
         out += "  " + name + "  " + std::to_string(counts[i]) + "\n";
     }
-    const std::size_t listed = std::min(max_listed, findings.size());
-    out += "first " + std::to_string(listed) + ":\n";
-    for (std::size_t k = 0; k < listed; ++k) {
+    // One line per message and leak class: the categories of one message are listed together.
+    std::size_t lines = 0, k = 0;
+    std::string body;
+    while (k < findings.size() && lines < max_listed) {
         const core::Finding& f = findings[k];
-        out += "  " + core::format_rfc3339(f.t) + "  " + std::string(core::to_string(f.type)) + "  " +
-               printable(f.device) + " -> " + printable(f.recipient);
-        if (f.category) out += "  " + std::string(core::to_string(*f.category));
-        if (!f.field.empty()) out += "  field " + printable(f.field);
-        if (f.line) out += "  (line " + std::to_string(f.line) + ")";
-        out += "\n";
-        if (f.evidence.contains("reason") && f.evidence["reason"].is_string()) {
-            out += "      " + printable(f.evidence["reason"].get<std::string>()) + "\n";
+        std::string categories;
+        std::size_t next = k;
+        while (next < findings.size() && findings[next].t == f.t && findings[next].type == f.type &&
+               findings[next].device == f.device && findings[next].recipient == f.recipient &&
+               findings[next].line == f.line && findings[next].field == f.field) {
+            if (findings[next].category) {
+                categories += (categories.empty() ? "" : ", ") + std::string(core::to_string(*findings[next].category));
+            }
+            ++next;
         }
+        body += "  " + core::format_rfc3339(f.t) + "  " + std::string(core::to_string(f.type)) + "  " +
+                printable(f.device) + " -> " + printable(f.recipient);
+        if (!categories.empty()) body += "  " + categories;
+        if (!f.field.empty()) body += "  field " + printable(f.field);
+        if (f.line) body += "  (line " + std::to_string(f.line) + ")";
+        body += "\n";
+        if (f.evidence.contains("reason") && f.evidence["reason"].is_string()) {
+            body += "      " + printable(f.evidence["reason"].get<std::string>()) + "\n";
+        }
+        ++lines;
+        k = next;
     }
-    if (findings.size() > listed) out += "  … " + std::to_string(findings.size() - listed) + " more in the JSON report\n";
+    out += "first " + std::to_string(k) + " of " + std::to_string(findings.size()) + ":\n" + body;
+    if (findings.size() > k) out += "  … " + std::to_string(findings.size() - k) + " more in the JSON report\n";
     return out;
 }
 

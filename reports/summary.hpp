@@ -8,8 +8,8 @@
 
 namespace consentrig::reports {
 
-/// Counts per leak class, then the first `max_listed` findings (device, recipient, category,
-/// time, line) and the verdict. Device-supplied text is made printable (no terminal escapes).
+/// Counts per leak class, then the first findings — up to `max_listed` lines, one per message
+/// and leak class with its categories — (device, recipient, time, line, reason) and the verdict. Device-supplied text is made printable (no terminal escapes).
 [[nodiscard]] std::string text_summary(const std::vector<core::Finding>& findings, std::size_t devices,
                                        std::size_t messages, std::size_t max_listed = 10);
 
