@@ -197,6 +197,7 @@ struct Group {
     LockParams lock;
     const ParamTable* params = nullptr;
     std::vector<std::string> recipient_names;  ///< storage behind cfg.recipients[].name
+    std::string representative;  ///< a member: the group shares its interaction grants
 };
 
 struct GlobalEvent {
@@ -232,6 +233,7 @@ private:
                        const std::string& representative);
     Status add_device(std::uint32_t global_index, std::uint32_t group, const ParamTable& params);
     void boot(std::size_t i);
+    void configure_interaction(Group& g, TimeMs now);
 
     [[nodiscard]] std::string device_id(std::uint32_t global_index) const;
     void device_id_into(std::string& out, std::uint32_t global_index) const;
@@ -393,18 +395,9 @@ Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profil
         fr.format = to_fw(s_.recipients.find(recipients_[r])->second);
         fr.linked_at_boot = std::find(linked.begin(), linked.end(), recipients_[r]) != linked.end();
         fr.heartbeat = fr.format == FW_FMT_JSON;
-        for (const auto& grant : s_.policy.grants()) {
-            if (grant.recipient != recipients_[r] || grant.basis != core::Basis::interaction ||
-                !grant.applies_to_device(representative)) {
-                continue;
-            }
-            // The firmware keeps one window per partner: with several interaction grants it
-            // uses the shortest for all their categories (never longer than any grant allows).
-            const auto within = clamp_cast<std::uint32_t>(static_cast<double>(grant.within_ms));
-            fr.interaction_window_ms = fr.interaction_window_ms == 0 ? within : std::min(fr.interaction_window_ms, within);
-            fr.interaction_categories |= to_mask(grant.categories);
-        }
     }
+    g.representative = representative;
+    configure_interaction(g, s_.start);
     if (const char* why = fw_config_check(&c)) {
         const std::string where = params.empty() ? s_.file : core::to_string(params.begin()->second.where);
         return Error{where + ": parameters of " + key + " are out of range: " + why};
@@ -634,6 +627,30 @@ void Runner::plan_door(std::size_t i, TimeMs now) {
     d.door_phase = 0;
 }
 
+/// What the vendor cloud tells the group's firmware about its interaction grants at `now`:
+/// window and categories of the grants valid then (from/until), per partner. Members of a
+/// group share the same interaction grants, so the shared config is the right place.
+void Runner::configure_interaction(Group& g, TimeMs now) {
+    for (std::size_t r = 0; r < recipients_.size(); ++r) {
+        fw_recipient& fr = g.cfg.recipients[r];
+        fr.interaction_window_ms = 0;
+        fr.interaction_categories = 0;
+        for (const auto& grant : s_.policy.grants()) {
+            if (grant.recipient != recipients_[r] || grant.basis != core::Basis::interaction ||
+                !grant.applies_to_device(g.representative)) {
+                continue;
+            }
+            if (auto from = grant.from.resolve(s_.start); from && now < *from) continue;
+            if (auto until = grant.until.resolve(s_.start); until && now >= *until) continue;
+            // The firmware keeps one window per partner: with several interaction grants it
+            // uses the shortest for all their categories (never longer than any grant allows).
+            const auto within = clamp_cast<std::uint32_t>(static_cast<double>(grant.within_ms));
+            fr.interaction_window_ms = fr.interaction_window_ms == 0 ? within : std::min(fr.interaction_window_ms, within);
+            fr.interaction_categories |= to_mask(grant.categories);
+        }
+    }
+}
+
 void Runner::boot(std::size_t i) {
     Device& d = devices_[i];
     const Group& g = groups_[d.group];
@@ -846,6 +863,7 @@ std::uint16_t Runner::basis_mask(const std::string& device, const std::string& r
 }
 
 void Runner::apply_basis(TimeMs now) {
+    for (Group& g : groups_) configure_interaction(g, now);
     for (std::size_t i = 0; i < devices_.size(); ++i) {
         Device& d = devices_[i];
         const std::string id = device_id(d.global_index);

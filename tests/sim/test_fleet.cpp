@@ -319,3 +319,25 @@ fleets:
     }
     EXPECT_GT(setpoints.size(), 20u);  // 30 draws of N(21, 1) rounded to 0.01 °C rarely collide
 }
+
+TEST(FleetRegression, GivenInteractionGrantThatEnds_WhenAskedAfterItsUntil_ThenTheCompliantDeviceStaysSilent) {
+    std::vector<core::Record> records;
+    const auto findings = run_and_judge(R"(
+name: interaction-until
+start: 2026-01-05T00:00:00Z
+duration: 24h
+timezone: Europe/Berlin
+recipients: {voice-partner: alexa}
+consent:
+  - {recipient: voice-partner, categories: [all], basis: interaction, within: 120s, until: 12h}
+devices:
+  - {id: t1, kind: thermostat}
+timeline:
+  - {at: 9h, interact: {device: t1, via: voice, recipient: voice-partner, action: query}}
+  - {at: 15h, interact: {device: t1, via: voice, recipient: voice-partner, action: query}}
+)", &records);
+    EXPECT_TRUE(findings.empty()) << core::findings_to_json(findings).dump().substr(0, 600);
+    const auto answers = std::count_if(records.begin(), records.end(),
+                                       [](const core::Record& r) { return r.kind == core::RecordKind::egress; });
+    EXPECT_EQ(answers, 1);  // the 9 h question is answered, the 15 h one is not
+}
