@@ -34,14 +34,16 @@ header.top{padding:18px 24px;color:#fff}
 header.top h1{margin:0 0 4px;font-size:30px;letter-spacing:.5px}
 header.top p{margin:2px 0}
 .PASS{background:var(--ok)}.FAIL{background:var(--fail)}.INCONCLUSIVE{background:var(--inc)}
-.v{display:inline-block;min-width:92px;text-align:center;padding:1px 8px;border-radius:3px;color:#fff;font-weight:600;font-size:12px}
+.v{display:inline-block;white-space:nowrap;min-width:92px;text-align:center;padding:1px 8px;border-radius:3px;color:#fff;font-weight:600;font-size:12px}
 nav{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);padding:6px 24px;z-index:5}
 nav a{margin-right:16px;color:#0b57d0;text-decoration:none}
 h2{margin:28px 0 8px;font-size:20px;border-bottom:2px solid #333;padding-bottom:2px}
 h3{margin:4px 0;font-size:16px}
 h4{margin:10px 0 4px;font-size:13px}
 table{border-collapse:collapse;width:100%;background:#fff}
-th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+#ftable{table-layout:fixed}
+#ftable td,table.kv td,table.grants td,table.fields td,table.extra td,#ranked td,#by-recipient td,#coverage-items td{overflow-wrap:anywhere}
 th{background:#eef0f2;font-weight:600}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 table.kv{width:auto}table.kv th{width:180px}
@@ -95,6 +97,7 @@ tr.ev>td{background:#fcfcfc;padding:8px 14px}
  article.dev,table.prov tr,tbody.f,.keep{break-inside:avoid}
  h2{break-after:avoid}
  pre{max-height:none}
+ #ftable td.mono{white-space:normal}
  header.top{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
@@ -523,7 +526,10 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
                     "capture gap " + core::format_rfc3339(g.from) + " – " + core::format_rfc3339(g.to) + ": " + g.reason);
     }
     h_ += "<div class=\"tl\"><div class=\"tl-labels\">" + labels + "</div><div class=\"tl-scroll\"><div class=\"tl-inner\"><div class=\"axis\">";
+    // Paper is narrow: beyond two days only the days are labelled.
+    const bool majors_only = o_.print && end - start > 2 * core::kMsPerDay;
     for (const AxisMark& m : r_.axis) {
+        if (majors_only && !m.major) continue;
         h_ += "<span" + std::string(m.major ? " class=\"major\"" : "") + " style=\"left:" + pct(m.t, start, end) + "\">" +
               esc(m.label) + "</span>";
     }
@@ -586,7 +592,9 @@ void Page::findings() {
         h_ += "<p class=\"muted\">The evidence of the first finding of each leak class × device × recipient is shown "
               "below its row (at most " + std::to_string(o_.print_evidence) + "); report.html and report.json hold all of it.</p>\n";
     }
-    h_ += "<table id=\"ftable\"><thead><tr><th class=\"n\">#</th><th>sent (UTC)</th><th>leak class</th><th>device</th>"
+    h_ += "<table id=\"ftable\"><colgroup><col style=\"width:4%\"><col style=\"width:13%\"><col style=\"width:11%\">"
+          "<col style=\"width:14%\"><col style=\"width:12%\"><col style=\"width:9%\"><col style=\"width:11%\">"
+          "<col style=\"width:26%\"></colgroup><thead><tr><th class=\"n\">#</th><th>sent (UTC)</th><th>leak class</th><th>device</th>"
           "<th>recipient</th><th>category</th><th>provisions</th><th>reason</th></tr></thead>\n";
     for (std::size_t k = 0; k < rows; ++k) {
         const std::size_t fi = r_.listed[k];
@@ -804,10 +812,37 @@ void Page::run_meta() {
         for (const auto& p : i.expectations.problems) problems += "; " + p;
         row("scenario expectations", std::string(i.expectations.met ? "met" : "NOT met") + problems);
     }
+    std::vector<std::pair<std::string, const json*>> tables;  // arrays of objects: boards and the like
     if (i.extra.is_object()) {
-        for (const auto& [k, v] : i.extra.items()) row(k, v.is_string() ? v.get<std::string>() : dump_json(v, -1));
+        for (const auto& [k, v] : i.extra.items()) {
+            if (v.is_array() && !v.empty() && v.front().is_object()) tables.emplace_back(k, &v);
+            else row(k, v.is_string() ? v.get<std::string>() : dump_json(v, -1));
+        }
     }
     h_ += "</tbody></table>\n";
+    for (const auto& [name, list] : tables) {
+        std::vector<std::string> columns = {"device"};  // first when present, then by name
+        for (const auto& item : *list) {
+            if (!item.is_object()) continue;
+            for (const auto& [k, v] : item.items()) {
+                if (std::find(columns.begin(), columns.end(), k) == columns.end()) columns.push_back(k);
+            }
+        }
+        if (std::none_of(list->begin(), list->end(), [](const json& item) { return item.is_object() && item.contains("device"); })) {
+            columns.erase(columns.begin());
+        }
+        h_ += "<h3>" + esc(name) + "</h3><table class=\"extra\"><thead><tr>";
+        for (const auto& c : columns) h_ += "<th>" + esc(c) + "</th>";
+        h_ += "</tr></thead><tbody>\n";
+        for (const auto& item : *list) {
+            h_ += "<tr>";
+            for (const auto& c : columns) {
+                h_ += "<td>" + (item.is_object() && item.contains(c) ? json_cell(item[c]) : std::string()) + "</td>";
+            }
+            h_ += "</tr>\n";
+        }
+        h_ += "</tbody></table>\n";
+    }
     if (!m.warnings.empty()) {
         h_ += "<div class=\"warn\"><b>Warnings while reading the trace:</b><ul>";
         for (const auto& w : m.warnings) h_ += "<li>" + esc(w) + "</li>";

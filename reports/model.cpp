@@ -24,6 +24,7 @@ using core::TimeMs;
 constexpr std::size_t kMaxEdgesKept = 200;
 constexpr std::size_t kMaxProvisionExamples = 20;
 constexpr std::size_t kMaxEventItems = 50;  ///< revocation/restore lines shown one by one
+const std::vector<std::size_t> kNoGrants;
 
 struct StringHash {
     using is_transparent = void;
@@ -400,9 +401,10 @@ void Builder::on_egress(const core::Record& rec) {
     }
     // Coverage: boundaries near this send, revocations it tested.
     if (cats.any()) {
-        for (std::size_t gi : grants_for(rec.recipient, rec.device)) {
+        auto it = grants_by_recipient_.find(rec.recipient);
+        for (std::size_t gi : it == grants_by_recipient_.end() ? kNoGrants : it->second) {
             const Grant& g = policy_.grants()[gi];
-            if ((g.categories & cats).none()) continue;
+            if ((g.categories & cats).none() || !g.applies_to_device(rec.device)) continue;
             ++grant_sends_[gi];
             touch_edges(gi, rec.t, true);
             if (g.basis == core::Basis::interaction) touch_windows(rec.device, gi, rec.t);

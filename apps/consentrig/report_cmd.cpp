@@ -1,5 +1,7 @@
 // `consentrig report`: rebuilds every report from a stored trace; and the report writing that
 // `run` and `check` share (write_reports_for).
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -130,6 +132,10 @@ bool write_reports_for(const nlohmann::json& info, const core::Policy& policy, c
         return false;
     }
     if (!written->pdf_note.empty()) std::cerr << "consentrig: " << reports::printable(written->pdf_note, true) << "\n";
+    if (const char* t = std::getenv("CONSENTRIG_REPORT_TIMES"); t && *t && std::string(t) != "0") {
+        std::fprintf(stderr, "consentrig: report model %.2f s, report.html %.2f s, report.json %.2f s, report.pdf %.2f s\n",
+                     report->build_seconds, written->html_seconds, written->json_seconds, written->pdf_seconds);
+    }
     return true;
 }
 

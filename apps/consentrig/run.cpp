@@ -208,8 +208,11 @@ int print_outcome(const RunOutcome& r, std::size_t list) {
     const bool met = core::check_expectations(r.scenario.expect, r.findings, &problems).ok();
     std::cout << (met ? "expectations: met" : "expectations: NOT met") << "\n";
     for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
-    std::cout << "reports: " << r.out.string() << "/{report.html,report.json,summary.md,findings.json,junit.xml,run.json"
-              << (fs::exists(r.out / "report.pdf") ? ",report.pdf" : "") << "}, trace: "
+    std::string written;  // what this process wrote there (a merged MPI run: findings.json only)
+    for (const char* f : {"report.html", "report.json", "summary.md", "report.pdf", "findings.json", "junit.xml", "run.json"}) {
+        if (fs::exists(r.out / f)) written += (written.empty() ? "" : ",") + std::string(f);
+    }
+    std::cout << "reports: " << r.out.string() << "/{" << written << "}, trace: "
               << (r.out / "trace.db").string() << "\n";
     return r.findings.empty() ? kExitClean : kExitFindings;
 }

@@ -226,6 +226,21 @@ TEST_F(Formats, GivenHostileTrace_WhenRenderedAsHtml_ThenDeviceTextIsLiteralAndN
     }
 }
 
+TEST_F(Formats, GivenBenchBoards_WhenRendered_ThenTheRunSectionTablesThemEscaped) {
+    dir_ = test_dir();
+    built_ = build(dir_, kPolicy, kTrace);
+    Report& r = built_->report;
+    r.meta.info.extra["boards"] = nlohmann::json::array(
+        {{{"device", "thermo-1"}, {"port", "/dev/pts/3"}, {"board", "mps2-an385<script>x</script>"}, {"clock_drift_ppm", 12.5}}});
+    r.meta.info.extra["time_scale"] = 60;
+    const Doc d = Doc::html(render_html(r));
+    expect_safe_page(d, false);
+    EXPECT_EQ(d.all("//h3[.='boards']/following-sibling::table[1]//th"),
+              (std::vector<std::string>{"device", "board", "clock_drift_ppm", "port"}));
+    EXPECT_THAT(d.all("//table[@class='extra']//td"), ::testing::Contains("mps2-an385<script>x</script>"));
+    EXPECT_THAT(d.all("//table[@id='meta']//th"), ::testing::Contains("time_scale"));
+}
+
 // ---- JSON -----------------------------------------------------------------------------------
 
 TEST_F(Formats, GivenFixture_WhenWrittenAsJson_ThenSchemaHoldsProtocolMinimumAndEverythingTheHtmlShows) {
