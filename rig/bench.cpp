@@ -272,6 +272,13 @@ Status Bench::setup() {
             auto args = stub_args(s_, d, &stats_.warnings);
             if (!args) return args.error();
             b.args = std::move(*args);
+            if (scale_ > 1) {
+                // Board time has 1 ms resolution: at time scale k a board's clock and timers are
+                // only good to about k ms of scenario time. Widen the firmware's interaction
+                // guard to 5 ms of wall time so its windows still end before the policy's.
+                const auto guard = static_cast<long long>(std::max(500.0, 5.0 * scale_));
+                b.args.insert(b.args.end(), {"--set", "interaction_guard_ms=" + std::to_string(std::min(guard, 60000LL))});
+            }
             b.port = (o_.work_dir / (d.id + ".pty")).string();
             if (auto st = start_stub(b); !st) return st;
         }
@@ -522,13 +529,16 @@ void Bench::execute(Stimulus& st, Clock::time_point due) {
 /// Sets the board's wall clock to scenario time. The COMMAND takes a moment to arrive, so a
 /// clock set to "now" would lag by that delay (× the time scale) and date the board's samples
 /// before the rig's records of the same instant. A first set_clock measures the round trip; the
-/// second sets the clock as of one round trip later: the board then runs at most one round trip
-/// ahead (well inside the firmware's 500 ms interaction guard), never behind.
+/// second sets the clock as of one round trip (+ 2 ms for the board's ms resolution) later: the
+/// board then runs at most that much ahead (inside the interaction guard the bench gives host
+/// stubs), never behind.
 Status Bench::set_clock(Board& b) {
     auto first = b.session->command("set_clock", {{"epoch_ms", to_scenario(Clock::now())}});
     if (!first) return first.error();
     if (!first->ok) return Error{b.device + ": set_clock refused: " + first->error};
-    const auto rtt = first->received - first->sent;
+    // + 2 ms: the board counts whole milliseconds, both when it sets its clock and when it reads
+    // it later, so it may read up to 2 ms (wall) late
+    const auto rtt = first->received - first->sent + std::chrono::milliseconds(2);
     auto second = b.session->command("set_clock", {{"epoch_ms", to_scenario(Clock::now() + rtt)}});
     if (!second) return second.error();
     if (!second->ok) return Error{b.device + ": set_clock refused: " + second->error};

@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -214,6 +215,7 @@ struct Board {
     std::uint64_t last_plant_host = 0;
     std::int32_t last_reading = INT32_MIN;
     std::uint64_t dropped_bytes = 0;
+    int humidity_pct = -1;  // no humidity sensor unless --set humidity_pct=N (like the simulator)
 
     [[nodiscard]] std::uint64_t host_ms() const {
         return static_cast<std::uint64_t>(
@@ -371,6 +373,7 @@ void apply_sets(Board& b) {
         else if (k == "keepalive_max_delay_ms") c.keepalive_max_delay_ms = u32();
         else if (k == "flush_delay_ms") c.flush_delay_ms = u32();
         else if (k == "interaction_guard_ms") c.interaction_guard_ms = u32();
+        else if (k == "humidity_pct") b.humidity_pct = static_cast<int>(std::clamp(v, 0.0, 100.0));
         else if (k == "room_initial_c") b.room.temp_c = v;
         else if (k == "room_tau_h") b.room.tau_h = std::max(0.01, v);
         else if (k == "heat_rate_c_per_h") b.room.heat_c_per_h = std::max(0.0, v);
@@ -461,7 +464,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (b.opt.kind == FW_KIND_THERMOSTAT) {
-        static_cast<void>(fw_on_sensor(&b.dev, 0, FW_SENSOR_HUMIDITY, 45));
+        if (b.humidity_pct >= 0) static_cast<void>(fw_on_sensor(&b.dev, 0, FW_SENSOR_HUMIDITY, b.humidity_pct));
         static_cast<void>(fw_on_sensor(&b.dev, 0, FW_SENSOR_OCCUPANCY, 1));
         b.plant_step(0);
     }
