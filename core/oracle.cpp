@@ -743,6 +743,13 @@ Status Oracle::feed(const Record& r) {
     return {};
 }
 
+void Oracle::advance(TimeMs t) {
+    Impl& m = *impl_;
+    if (!m.start || t <= m.last_t) return;
+    m.flush_pending();
+    m.last_t = t;
+}
+
 std::vector<Finding> Oracle::finish(std::optional<TimeMs> end) {
     Impl& m = *impl_;
     m.flush_pending();

@@ -51,6 +51,10 @@ public:
     void begin(const TraceMeta& meta);
     /// Records must come in non-decreasing time; an earlier time is an error naming the line.
     [[nodiscard]] Status feed(const Record& record);
+    /// Live capture (consentrig-gui): no record earlier than `t` will follow, so the messages
+    /// held back for their millisecond are judged now instead of at the next record. Later
+    /// records must not be earlier than `t`. A no-op before the first record or for an earlier t.
+    void advance(TimeMs t);
     /// Flushes pending records, judges side channels, returns all findings in finding_less
     /// order (when no sink is set). `end` is the end of the observation (a simulated run's
     /// end); by default the time of the last record. Side-channel chance rates use it.

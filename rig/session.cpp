@@ -354,6 +354,7 @@ void BoardSession::handle(const FrameView& f, TimeMs arrival_ms, Clock::time_poi
             c.seq = f.seq;
             c.arrival_ms = arrival_ms;
             c.arrival = arrival;
+            c.payload.assign(f.payload);
             if (!parse_capture(f.payload, c)) {
                 decoder_.count_bad_json();
                 return;

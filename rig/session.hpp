@@ -70,6 +70,7 @@ struct Capture {
     std::string body;     ///< uplink `body`, truth `state` — compact JSON, verbatim otherwise
     std::string level;    ///< log
     std::string msg;      ///< log
+    std::string payload;  ///< the frame's payload exactly as received (raw bytes: encode_frame)
 };
 
 /// A link lost or restored.

@@ -1,0 +1,522 @@
+#include "gui/controller.hpp"
+
+#include <QMetaObject>
+
+#include <algorithm>
+#include <limits>
+
+#include "gui/egress_model.hpp"
+#include "rig/link.hpp"
+
+namespace consentrig::gui {
+
+namespace {
+constexpr core::TimeMs kReorderMs = 100;  // the bench's reorder window (docs/bench.md)
+constexpr auto kCommitEvery = std::chrono::milliseconds(200);
+
+std::string join_categories(const core::CategorySet& set) {
+    std::string out;
+    for (std::size_t i = 0; i < core::kCategoryCount; ++i) {
+        if (!set.test(i)) continue;
+        if (!out.empty()) out += ", ";
+        out += core::kCategoryNames[i];
+    }
+    return out;
+}
+}  // namespace
+
+/// One connected board: the session and, for an emulated board, its host stub. Shared with the
+/// worker's jobs so a command in flight never outlives its session.
+struct BenchController::Board {
+    std::optional<rig::StubProcess> stub;
+    std::unique_ptr<rig::BoardSession> session;
+    ~Board() {
+        if (session) session->stop();
+        if (stub) stub->terminate();
+    }
+};
+
+BenchController::BenchController(EgressModel* model, QObject* parent) : QObject(parent), model_(model) {
+    if (auto t = core::Taxonomy::builtin()) taxonomy_.emplace(std::move(*t));
+    if (auto p = default_policy()) policy_ = std::move(*p);
+    worker_ = std::thread([this] { worker_loop(); });
+    timer_.setInterval(50);
+    connect(&timer_, &QTimer::timeout, this, &BenchController::tick);
+    timer_.start();
+}
+
+BenchController::~BenchController() {
+    timer_.stop();
+    disconnect_board();
+    stop_worker();
+    finish_session();
+}
+
+core::Result<core::Policy> BenchController::default_policy() {
+    // the host stub's default partners (firmware-stubs/host, docs/bench.md)
+    return core::parse_policy(
+        "timezone: UTC\n"
+        "consent:\n"
+        "  - {recipient: voice-partner, categories: [all], basis: interaction, within: 120s}\n"
+        "  - {recipient: vendor-cloud, categories: [all], basis: always}\n",
+        "<consentrig-gui default policy>");
+}
+
+void BenchController::set_policy(core::Policy policy) { policy_ = std::move(policy); }
+
+PolicyView BenchController::policy_view() const {
+    PolicyView v;
+    for (const auto& g : policy_.grants()) {
+        auto it = std::find(v.recipients.begin(), v.recipients.end(), g.recipient);
+        if (it == v.recipients.end()) {
+            v.recipients.push_back(g.recipient);
+            v.listed.emplace_back();
+            it = v.recipients.end() - 1;
+        }
+        if (g.basis != core::Basis::never) v.listed[static_cast<std::size_t>(it - v.recipients.begin())] |= g.categories;
+    }
+    return v;
+}
+
+// ---- worker ---------------------------------------------------------------------------------
+
+void BenchController::run_on_worker(std::function<void()> job) {
+    {
+        std::lock_guard lock(wm_);
+        jobs_.push_back(std::move(job));
+    }
+    wcv_.notify_one();
+}
+
+void BenchController::worker_loop() {
+    for (;;) {
+        std::function<void()> job;
+        {
+            std::unique_lock lock(wm_);
+            wcv_.wait(lock, [&] { return wstop_ || !jobs_.empty(); });
+            if (jobs_.empty()) return;  // stopping, nothing left
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+        }
+        job();
+    }
+}
+
+void BenchController::stop_worker() {
+    {
+        std::lock_guard lock(wm_);
+        wstop_ = true;
+    }
+    wcv_.notify_one();
+    if (worker_.joinable()) worker_.join();
+}
+
+// ---- connect / disconnect -------------------------------------------------------------------
+
+bool BenchController::is_connected() const { return board_ && board_->session->connected(); }
+
+Health BenchController::health() const {
+    Health h;
+    if (board_) {
+        h.connected = board_->session->connected();
+        h.counters = board_->session->counters();
+    }
+    {
+        std::lock_guard lock(pm_);
+        h.last_seen = last_seen_;
+        h.lost_events = lost_events_;
+    }
+    h.records = records_;
+    h.findings = findings_;
+    return h;
+}
+
+void BenchController::connect_board(const ConnectOptions& options) {
+    if (busy()) {
+        emit connect_failed(tr("already connected or connecting"));
+        return;
+    }
+    if (!taxonomy_) {
+        emit connect_failed(tr("the built-in taxonomy did not load"));
+        return;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir_, ec);
+    for (const char* f : {"trace.db", "trace.db-wal", "trace.db-shm"}) std::filesystem::remove(out_dir_ / f, ec);
+    auto store = core::TraceStore::create(trace_path());
+    if (!store) {
+        emit connect_failed(QString::fromStdString(store.error().message));
+        return;
+    }
+    store->set_batch(64);
+    core::TraceMeta meta;
+    meta.scenario = "consentrig-gui";
+    meta.source = "bench";
+    meta.start = rig::wall_now_ms();
+    meta.timezone = policy_.timezone_name();
+    if (auto st = store->write_meta(meta); !st) {
+        emit connect_failed(QString::fromStdString(st.error().message));
+        return;
+    }
+    store_.emplace(std::move(*store));
+    (void)store_->commit();
+    oracle_ = std::make_unique<core::Oracle>(policy_, *taxonomy_);
+    oracle_->begin(meta);
+    oracle_->set_sink([this](core::Finding&& f) { new_findings_.push_back(std::move(f)); });
+    last_t_ = *meta.start;
+    lines_ = records_ = findings_ = reordered_ = 0;
+    state_cmds_.clear();
+    model_->clear();
+    {
+        std::lock_guard lock(pm_);
+        incoming_.clear();
+        last_seen_ = 0;
+        lost_at_.reset();
+        lost_events_ = 0;
+    }
+    connecting_ = true;
+    const std::uint64_t gen = ++generation_;
+    run_on_worker([this, options, gen] {
+        auto b = std::make_shared<Board>();
+        std::string port = options.port;
+        if (port.empty()) {
+            std::vector<std::string> args{"--kind", options.kind, "--profile", options.profile};
+            args.insert(args.end(), options.stub_args.begin(), options.stub_args.end());
+            const std::string program = options.stub_program.empty() ? rig::default_stub_program() : options.stub_program;
+            auto stub = rig::StubProcess::spawn(program, args, (out_dir_ / "board-stderr.log").string());
+            if (!stub) {
+                const QString err = QString::fromStdString(stub.error().message);
+                QMetaObject::invokeMethod(this, [this, err, gen] { connect_result(gen, nullptr, {}, err); }, Qt::QueuedConnection);
+                return;
+            }
+            b->stub.emplace(std::move(*stub));
+            port = b->stub->pty();
+        }
+        rig::LinkOptions lo;
+        lo.path = port;
+        lo.baud = options.baud;
+        b->session = std::make_unique<rig::BoardSession>(rig::make_link(lo));
+        rig::BoardSession* s = b->session.get();
+        s->on_capture([this, s](rig::Capture&& c) {
+            std::lock_guard lock(pm_);
+            last_seen_ = c.arrival_ms;
+            if (c.type == rig::FrameType::log) {
+                logs_in_.push_back(QString::fromStdString(c.level + ": " + c.msg).toStdString());
+                return;
+            }
+            auto rec = rig::to_record(c, s->info().device_id, c.arrival_ms);
+            if (!rec) return;
+            Pending p;
+            p.egress = c.type == rig::FrameType::uplink;
+            if (p.egress) {
+                p.frame_payload = std::move(c.payload);
+                p.frame_seq = c.seq;
+            }
+            p.record = std::move(*rec);
+            incoming_.push_back(std::move(p));
+        });
+        s->on_link_event([this, gen](const rig::LinkEvent& e) {
+            QString text;
+            {
+                std::lock_guard lock(pm_);
+                if (e.kind == rig::LinkEvent::Kind::lost) {
+                    lost_at_ = e.at_ms;
+                    ++lost_events_;
+                    text = tr("link lost: %1").arg(QString::fromStdString(e.reason));
+                } else {
+                    if (lost_at_) {
+                        Pending p;
+                        p.record.kind = core::RecordKind::gap;
+                        p.record.device = e.info.device_id;
+                        p.record.t = *lost_at_;
+                        p.record.t_end = e.at_ms;
+                        p.record.payload = "board disconnected";
+                        incoming_.push_back(std::move(p));
+                        lost_at_.reset();
+                    }
+                    text = tr("link restored: %1").arg(QString::fromStdString(e.info.device_id));
+                }
+            }
+            const bool restored = e.kind == rig::LinkEvent::Kind::restored;
+            QMetaObject::invokeMethod(
+                this,
+                [this, text, restored, gen] {
+                    if (gen != generation_) return;
+                    emit link_event(text);
+                    if (restored) reapply();
+                },
+                Qt::QueuedConnection);
+        });
+        auto info = s->start();
+        if (!info) {
+            const QString err = QString::fromStdString(info.error().message);
+            QMetaObject::invokeMethod(this, [this, err, gen] { connect_result(gen, nullptr, {}, err); }, Qt::QueuedConnection);
+            return;  // b (session, stub) goes here, on the worker
+        }
+        QString warn;
+        if (auto st = set_board_clock(*s); !st) warn = QString::fromStdString(st.error().message);
+        QMetaObject::invokeMethod(
+            this, [this, b, info = *info, warn, gen] { connect_result(gen, b, info, warn); }, Qt::QueuedConnection);
+    });
+}
+
+core::Status BenchController::set_board_clock(rig::BoardSession& s) {
+    // as the bench does: a first set_clock measures the round trip, the second sets the clock as
+    // of one round trip (+1 ms) later, so the board never runs behind the rig's records
+    auto first = s.command("set_clock", {{"epoch_ms", rig::wall_now_ms()}});
+    if (!first) return first.error();
+    if (!first->ok) return core::Error{"set_clock refused: " + first->error};
+    const auto rtt = std::chrono::duration_cast<std::chrono::milliseconds>(first->received - first->sent).count() + 1;
+    auto second = s.command("set_clock", {{"epoch_ms", rig::wall_now_ms() + rtt}});
+    if (!second) return second.error();
+    if (!second->ok) return core::Error{"set_clock refused: " + second->error};
+    return {};
+}
+
+void BenchController::connect_result(std::uint64_t gen, std::shared_ptr<Board> b, const rig::BoardInfo& info,
+                                     const QString& error) {
+    if (gen != generation_) {  // disconnected meanwhile
+        if (b) run_on_worker([b] { b->session->stop(); });
+        return;
+    }
+    connecting_ = false;
+    if (!b) {
+        finish_session();
+        emit connect_failed(error);
+        return;
+    }
+    board_ = std::move(b);
+    info_ = info;
+    stub_pty_ = board_->stub ? board_->stub->pty() : std::string{};
+    if (!error.isEmpty()) emit status(tr("warning: %1").arg(error));
+    QString summary = QStringLiteral("%1 %2 · %3 %4 · %5 · proto %6")
+                          .arg(QString::fromStdString(info.kind), QString::fromStdString(info.device_id),
+                               QString::fromStdString(info.firmware), QString::fromStdString(info.version),
+                               QString::fromStdString(info.board))
+                          .arg(info.proto);
+    emit connected(summary);
+}
+
+void BenchController::disconnect_board() {
+    const bool had = busy();
+    ++generation_;
+    connecting_ = false;
+    if (!board_) {
+        if (had) finish_session();
+        return;
+    }
+    auto b = std::move(board_);
+    board_.reset();
+    run_on_worker([this, b] {
+        b->session->stop();
+        if (b->stub) b->stub->terminate();
+        QMetaObject::invokeMethod(this, [this] { finish_session(); }, Qt::QueuedConnection);
+    });
+}
+
+void BenchController::finish_session() {
+    if (!store_ && !oracle_) return;
+    tick();
+    release(true);
+    if (oracle_) {
+        auto side = oracle_->finish(last_t_);
+        for (auto& f : side) new_findings_.push_back(std::move(f));
+        apply_findings();
+        model_->set_judged_before(std::numeric_limits<core::TimeMs>::max());
+    }
+    if (store_) {
+        if (auto st = store_->commit(); !st) emit status(QString::fromStdString(st.error().message));
+    }
+    store_.reset();
+    oracle_.reset();
+    emit disconnected();
+}
+
+// ---- controls -------------------------------------------------------------------------------
+
+void BenchController::send(std::string op, nlohmann::json args, std::optional<core::Record> record, bool restricting,
+                           bool state) {
+    if (!board_) {
+        emit command_done(QString::fromStdString(op), false, tr("no board connected"));
+        return;
+    }
+    if (state) state_cmds_.emplace_back(op, args);
+    auto b = board_;
+    const std::uint64_t gen = generation_;
+    run_on_worker([this, b, op = std::move(op), args = std::move(args), record = std::move(record), restricting, gen] {
+        auto r = b->session->command(op, args);
+        bool ok = false;
+        QString err;
+        if (!r) {
+            err = QString::fromStdString(r.error().message);
+        } else if (!r->ok) {
+            err = QString::fromStdString(r->error);
+        } else {
+            ok = true;
+        }
+        // The customer acted whether or not the board heard it; a refused command (ok:false)
+        // changed nothing. Widening: when the COMMAND left; restricting: 1 ms after its REPLY.
+        if (record && (ok || !r)) {
+            core::Record rec = *record;
+            if (r) rec.t = restricting ? r->received_ms + 1 : r->sent_ms;
+            else rec.t = rig::wall_now_ms() + (restricting ? 1 : 0);
+            Pending p;
+            p.record = std::move(rec);
+            std::lock_guard lock(pm_);
+            incoming_.push_back(std::move(p));
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, op, ok, err, gen] {
+                if (gen == generation_) emit command_done(QString::fromStdString(op), ok, err);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void BenchController::reapply() {
+    if (!board_) return;
+    auto b = board_;
+    auto cmds = state_cmds_;
+    run_on_worker([this, b, cmds] {
+        QString err;
+        if (auto st = set_board_clock(*b->session); !st) err = QString::fromStdString(st.error().message);
+        for (const auto& [op, args] : cmds) {
+            auto r = b->session->command(op, args);
+            if (!r || !r->ok) err = QString::fromStdString("re-handshake " + op + ": " + (r ? r->error : r.error().message));
+        }
+        if (!err.isEmpty()) QMetaObject::invokeMethod(this, [this, err] { emit status(err); }, Qt::QueuedConnection);
+    });
+}
+
+void BenchController::interact(const std::string& via, const std::string& action, const std::string& recipient,
+                               std::optional<double> value, const std::string& mode) {
+    nlohmann::json args{{"via", via}, {"action", action}};
+    if (via != "physical") args["recipient"] = recipient;
+    if (action == "set_setpoint" && value) args["value"] = *value;
+    if (action == "set_mode") args["value"] = mode;
+    core::Record r;
+    r.kind = core::RecordKind::interaction;
+    r.device = info_.device_id;
+    r.recipient = via == "physical" ? std::string{} : recipient;
+    r.via = via;
+    r.action = action;
+    send("interact", std::move(args), std::move(r), false, false);
+}
+
+void BenchController::set_consent(const std::string& recipient, core::Category category, bool granted) {
+    nlohmann::json args{{"recipient", recipient},
+                        {"categories", nlohmann::json::array({std::string(core::to_string(category))})},
+                        {"granted", granted}};
+    core::Record r;
+    r.kind = core::RecordKind::consent;
+    r.device = info_.device_id;
+    r.recipient = recipient;
+    core::insert(r.categories, category);
+    r.flag = granted;
+    send("consent", std::move(args), std::move(r), !granted, true);
+}
+
+void BenchController::set_link(const std::string& recipient, bool linked) {
+    core::Record r;
+    r.kind = core::RecordKind::link;
+    r.device = info_.device_id;
+    r.recipient = recipient;
+    r.flag = linked;
+    send("link", {{"recipient", recipient}, {"linked", linked}}, std::move(r), !linked, true);
+}
+
+void BenchController::set_network(bool up) { send("network", {{"up", up}}, std::nullopt, false, true); }
+
+void BenchController::set_profile(const std::string& name) { send("profile", {{"name", name}}, std::nullopt, false, true); }
+
+void BenchController::set_env(const nlohmann::json& args) { send("env", args, std::nullopt, false, true); }
+
+// ---- capture → trace, oracle, model (GUI thread) ----------------------------------------------
+
+void BenchController::tick() {
+    std::vector<std::string> logs;
+    {
+        std::lock_guard lock(pm_);
+        for (auto& p : incoming_) reorder_.push_back(std::move(p));
+        incoming_.clear();
+        logs.swap(logs_in_);
+    }
+    for (const auto& l : logs) emit board_log(QString::fromStdString(l));
+    release(false);
+}
+
+void BenchController::flush_now() {
+    tick();
+    release(true);
+}
+
+void BenchController::release(bool all) {
+    if (!store_ || !oracle_) {
+        reorder_.clear();
+        return;
+    }
+    std::stable_sort(reorder_.begin(), reorder_.end(), [](const Pending& a, const Pending& b) { return a.record.t < b.record.t; });
+    const core::TimeMs cutoff = all ? std::numeric_limits<core::TimeMs>::max() : rig::wall_now_ms() - kReorderMs;
+    std::size_t n = 0;
+    while (n < reorder_.size() && reorder_[n].record.t <= cutoff) ++n;
+    std::vector<EgressRow> rows;
+    for (std::size_t i = 0; i < n; ++i) {
+        Pending& p = reorder_[i];
+        core::Record& r = p.record;
+        if (r.kind != core::RecordKind::gap) {  // a gap carries its start; the oracle ignores its order
+            if (r.t < last_t_) {
+                r.t = last_t_;
+                ++reordered_;
+            }
+            last_t_ = r.t;
+        }
+        r.line = ++lines_;
+        if (auto st = store_->append(r); !st) emit status(QString::fromStdString(st.error().message));
+        if (auto st = oracle_->feed(r); !st) emit status(QString::fromStdString(st.error().message));
+        ++records_;
+        if (!p.egress) continue;
+        EgressRow row;
+        row.line = r.line;
+        row.t = r.t;
+        row.device = r.device;
+        row.recipient = r.recipient;
+        row.format = r.format;
+        row.categories = join_categories(taxonomy_->decode(r.format, r.payload).categories());
+        row.body = std::move(r.payload);
+        row.frame_payload = std::move(p.frame_payload);
+        row.frame_seq = p.frame_seq;
+        rows.push_back(std::move(row));
+    }
+    reorder_.erase(reorder_.begin(), reorder_.begin() + static_cast<std::ptrdiff_t>(n));
+    // Nothing earlier than the cutoff can come any more (later records are clamped to it): let
+    // the oracle judge the messages it holds for their millisecond without waiting for the next
+    // record — a quiet board's last message would stay "pending" otherwise.
+    if (!all && cutoff > last_t_) {
+        last_t_ = cutoff;
+        oracle_->advance(cutoff);
+    }
+    model_->append(std::move(rows));
+    apply_findings();
+    model_->set_judged_before(last_t_);
+    const auto now = std::chrono::steady_clock::now();
+    if (all || now - last_commit_ >= kCommitEvery) {
+        if (auto st = store_->commit(); !st) emit status(QString::fromStdString(st.error().message));
+        last_commit_ = now;
+    }
+}
+
+void BenchController::apply_findings() {
+    for (const auto& f : new_findings_) {
+        ++findings_;
+        std::string reason;
+        if (f.evidence.is_object() && f.evidence.contains("reason") && f.evidence["reason"].is_string()) {
+            reason = f.evidence["reason"].get<std::string>();
+        }
+        if (f.category) reason = std::string(core::to_string(*f.category)) + ": " + reason;
+        model_->add_finding(f.line, f.type, reason);
+    }
+    new_findings_.clear();
+}
+
+}  // namespace consentrig::gui

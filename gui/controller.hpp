@@ -1,0 +1,170 @@
+#pragma once
+/// gui/controller.hpp — the GUI's link to one board: a rig::BoardSession (and, for an emulated
+/// board, the consentrig-board host stub it runs on), the capture written to a TraceStore as it
+/// happens, and a live core::Oracle judging every message. No logic of its own: it wires the
+/// libraries the way `consentrig bench` does (docs/bench.md, timing rules).
+///
+/// Threads: the session's reader hands captures over under a mutex; a worker thread runs the
+/// blocking calls (handshake, commands); everything else — reorder buffer, store, oracle, model
+/// — runs on the GUI thread from a 50 ms timer, in batches.
+#include <QObject>
+#include <QTimer>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/oracle.hpp"
+#include "core/policy.hpp"
+#include "core/taxonomy.hpp"
+#include "core/trace.hpp"
+#include "rig/session.hpp"
+#include "rig/stub.hpp"
+
+namespace consentrig::gui {
+
+class EgressModel;
+
+struct ConnectOptions {
+    std::string port;                    ///< serial port or pty path; empty: start a host stub
+    std::uint32_t baud = 115200;
+    std::string kind = "thermostat";     ///< host stub: thermostat / lock
+    std::string profile = "compliant";   ///< host stub: firmware behaviour profile
+    std::vector<std::string> stub_args;  ///< extra host-stub arguments (e.g. --set flush_delay_ms=5000)
+    std::string stub_program;            ///< default rig::default_stub_program()
+};
+
+struct Health {
+    bool connected = false;
+    rig::FrameCounters counters;
+    core::TimeMs last_seen = 0;  ///< arrival of the latest frame (0: none yet)
+    std::uint64_t records = 0;   ///< written to the trace
+    std::uint64_t findings = 0;
+    std::uint64_t lost_events = 0;
+};
+
+/// Recipients and categories the policy lists (what the consent switches start from).
+struct PolicyView {
+    std::vector<std::string> recipients;
+    std::vector<core::CategorySet> listed;  ///< per recipient
+};
+
+class BenchController final : public QObject {
+    Q_OBJECT
+public:
+    explicit BenchController(EgressModel* model, QObject* parent = nullptr);
+    ~BenchController() override;
+
+    /// The consent policy the live oracle judges against (before connecting). Default: the host
+    /// stub's default partners — voice-partner (interaction, 120 s, all) and vendor-cloud
+    /// (always, all).
+    void set_policy(core::Policy policy);
+    [[nodiscard]] static core::Result<core::Policy> default_policy();
+    [[nodiscard]] PolicyView policy_view() const;
+    /// Where trace.db goes (created on connect).
+    void set_out_dir(std::filesystem::path dir) { out_dir_ = std::move(dir); }
+    [[nodiscard]] std::filesystem::path trace_path() const { return out_dir_ / "trace.db"; }
+
+    /// Asynchronous: emits connected() or connect_failed().
+    void connect_board(const ConnectOptions& options);
+    /// Stops the session (and the stub), writes out everything captured, judges side channels.
+    void disconnect_board();
+    [[nodiscard]] bool busy() const { return board_ || connecting_ || store_; }
+    [[nodiscard]] bool is_connected() const;
+    [[nodiscard]] rig::BoardInfo info() const { return info_; }
+    [[nodiscard]] Health health() const;
+    [[nodiscard]] std::string stub_pty() const { return stub_pty_; }
+
+    // ---- controls: each a COMMAND through the session and a record in the trace ----
+    /// via: voice/app/physical; action: query/set_setpoint/set_mode/lock/unlock.
+    void interact(const std::string& via, const std::string& action, const std::string& recipient,
+                  std::optional<double> value = std::nullopt, const std::string& mode = {});
+    void set_consent(const std::string& recipient, core::Category category, bool granted);
+    void set_link(const std::string& recipient, bool linked);
+    void set_network(bool up);
+    void set_profile(const std::string& name);
+    void set_env(const nlohmann::json& args);  ///< {"outdoor_c":…, "occupied":…, "door":"open"}
+
+    /// Writes out every record still held (reorder window included) and commits.
+    void flush_now();
+
+signals:
+    void connected(const QString& summary);
+    void connect_failed(const QString& error);
+    void disconnected();
+    void link_event(const QString& text);
+    void command_done(const QString& op, bool ok, const QString& error);
+    void board_log(const QString& line);
+    void status(const QString& text);
+
+private:
+    struct Pending {
+        core::Record record;
+        bool egress = false;
+        std::string frame_payload;
+        std::uint16_t frame_seq = 0;
+    };
+    void run_on_worker(std::function<void()> job);
+    void worker_loop();
+    struct Board;
+    void send(std::string op, nlohmann::json args, std::optional<core::Record> record, bool restricting, bool state);
+    void connect_result(std::uint64_t gen, std::shared_ptr<Board> b, const rig::BoardInfo& info, const QString& error);
+    void reapply();
+    void apply_findings();
+    [[nodiscard]] static core::Status set_board_clock(rig::BoardSession& s);
+    void tick();
+    void release(bool all);
+    void stop_worker();
+    void finish_session();
+
+    EgressModel* model_;
+    core::Policy policy_;
+    std::optional<core::Taxonomy> taxonomy_;
+    std::filesystem::path out_dir_ = "out/gui";
+
+    // the board (GUI thread; the worker's jobs hold their own reference)
+    std::shared_ptr<Board> board_;
+    bool connecting_ = false;
+    std::string stub_pty_;
+    std::vector<std::pair<std::string, nlohmann::json>> state_cmds_;  ///< re-sent after a reconnect
+    rig::BoardInfo info_;
+    std::uint64_t generation_ = 0;  ///< bumps per connect; stale worker results are dropped
+
+    // worker
+    std::mutex wm_;
+    std::condition_variable wcv_;
+    std::deque<std::function<void()>> jobs_;
+    bool wstop_ = false;
+    std::thread worker_;
+
+    // reader → GUI hand-over
+    mutable std::mutex pm_;
+    std::vector<Pending> incoming_;
+    std::vector<std::string> logs_in_;
+    core::TimeMs last_seen_ = 0;
+    std::optional<core::TimeMs> lost_at_;
+    std::uint64_t lost_events_ = 0;
+
+    // GUI thread
+    std::vector<Pending> reorder_;
+    std::optional<core::TraceStore> store_;
+    std::unique_ptr<core::Oracle> oracle_;
+    std::vector<core::Finding> new_findings_;
+    core::TimeMs last_t_ = 0;
+    std::uint64_t lines_ = 0;
+    std::uint64_t records_ = 0;
+    std::uint64_t findings_ = 0;
+    std::uint64_t reordered_ = 0;
+    QTimer timer_;
+    std::chrono::steady_clock::time_point last_commit_{};
+};
+
+}  // namespace consentrig::gui

@@ -1,0 +1,86 @@
+// consentrig-gui — the bench-control window (docs/gui.md).
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QPixmap>
+#include <QTableView>
+#include <QTimer>
+
+#include <cstdio>
+
+#include "core/policy.hpp"
+#include "gui/main_window.hpp"
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("consentrig");
+    QApplication::setApplicationName("consentrig-gui");
+    QApplication::setApplicationVersion(CONSENTRIG_VERSION);
+
+    QCommandLineParser p;
+    p.setApplicationDescription("Bench control: connect a board (or start an emulated one), watch what it sends to "
+                                "partner clouds with the oracle's verdict, and steer it. docs/gui.md.");
+    p.addHelpOption();
+    p.addVersionOption();
+    QCommandLineOption port({"p", "port"}, "Connect to this serial port or pty at start.", "PATH");
+    QCommandLineOption emulate({"e", "emulate"}, "Start an emulated board (host stub) at start: thermostat or lock.", "KIND");
+    QCommandLineOption profile("profile", "Firmware profile of the emulated board (default compliant).", "NAME", "compliant");
+    QCommandLineOption stub_arg("stub-arg", "Extra host-stub argument (repeatable), e.g. --stub-arg=--set "
+                                            "--stub-arg=flush_delay_ms=5000.", "ARG");
+    QCommandLineOption stub("stub", "Host-stub program (default: consentrig-board next to consentrig-gui).", "PROGRAM");
+    QCommandLineOption policy("policy", "Consent policy (or scenario) YAML the live oracle judges against "
+                                        "(default: the host stub's partners).", "FILE");
+    QCommandLineOption out("out", "Folder for the capture (trace.db), default out/gui.", "DIR", "out/gui");
+    QCommandLineOption capacity("rows", "Rows the egress table keeps (a ring; the trace keeps all).", "N", "50000");
+    QCommandLineOption shot("screenshot", "Grab the window to FILE once connected (after --screenshot-delay), then quit.", "FILE");
+    QCommandLineOption shot_delay("screenshot-delay", "Milliseconds after connecting before the screenshot.", "MS", "8000");
+    for (const auto* o : {&port, &emulate, &profile, &stub_arg, &stub, &policy, &out, &capacity, &shot, &shot_delay}) p.addOption(*o);
+    p.process(app);
+
+    consentrig::gui::WindowOptions wo;
+    wo.out_dir = p.value(out).toStdString();
+    for (const auto& a : p.values(stub_arg)) wo.stub_args.push_back(a.toStdString());
+    wo.stub_program = p.value(stub).toStdString();
+    wo.capacity = p.value(capacity).toULongLong();
+    if (wo.capacity == 0) wo.capacity = consentrig::gui::EgressModel::kDefaultCapacity;
+    wo.restore_state = !p.isSet(shot);
+
+    consentrig::gui::MainWindow w(wo);
+    if (p.isSet(policy)) {
+        auto pol = consentrig::core::load_policy_file(p.value(policy).toStdString());
+        if (!pol) {
+            std::fprintf(stderr, "consentrig-gui: %s\n", pol.error().message.c_str());
+            return 2;
+        }
+        w.controller().set_policy(std::move(*pol));
+    }
+    w.show();
+
+    if (p.isSet(shot)) {
+        const QString file = p.value(shot);
+        const int delay = p.value(shot_delay).toInt();
+        QObject::connect(&w.controller(), &consentrig::gui::BenchController::connected, &w, [&w, file, delay] {
+            QTimer::singleShot(delay, &w, [&w, file] {
+                if (auto* t = w.findChild<QTableView*>("egress")) {
+                    // show a leak in the detail pane when there is one, else the latest message
+                    int pick = -1;
+                    for (int i = t->model()->rowCount() - 1; i >= 0 && pick < 0; --i) {
+                        if (t->model()->index(i, 0).data(consentrig::gui::EgressModel::kLeakRole).toUInt() != 0) pick = i;
+                    }
+                    if (pick < 0) pick = t->model()->rowCount() - 1;
+                    if (pick >= 0) t->selectRow(pick);
+                }
+                QApplication::processEvents();
+                const bool ok = w.grab().save(file);
+                std::fprintf(stderr, "consentrig-gui: screenshot %s %s\n", qPrintable(file), ok ? "saved" : "FAILED");
+                QApplication::exit(ok ? 0 : 1);
+            });
+        });
+        QObject::connect(&w.controller(), &consentrig::gui::BenchController::connect_failed, &w, [](const QString& e) {
+            std::fprintf(stderr, "consentrig-gui: connect failed: %s\n", qPrintable(e));
+            QApplication::exit(1);
+        });
+    }
+    if (p.isSet(port)) w.connect_port(p.value(port));
+    else if (p.isSet(emulate)) w.start_emulated(p.value(emulate), p.value(profile));
+    return app.exec();
+}

@@ -1,0 +1,518 @@
+#include "gui/main_window.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDoubleSpinBox>
+#include <QFontDatabase>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QKeySequence>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPalette>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QShortcut>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include "rig/link.hpp"
+
+namespace consentrig::gui {
+
+namespace {
+const QStringList kProfiles = {"compliant",   "proactive",      "flush_after_revoke", "store_and_forward",
+                               "scope_creep", "keepalive_leak", "cause_lie"};
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+QString heads_name(std::size_t c) {
+    return QString::fromUtf8(core::kCategoryNames[c].data(), static_cast<qsizetype>(core::kCategoryNames[c].size()));
+}
+}  // namespace
+
+MainWindow::MainWindow(WindowOptions options, QWidget* parent)
+    : QMainWindow(parent), options_(std::move(options)) {
+    setWindowTitle(tr("consentrig — bench control"));
+    model_ = new EgressModel(this, options_.capacity);
+    model_->set_dark(QApplication::palette().color(QPalette::Base).lightness() < 128);
+    filter_ = new EgressFilter(this);
+    filter_->setSourceModel(model_);
+    controller_ = new BenchController(model_, this);
+    controller_->set_out_dir(options_.out_dir);
+
+    auto* left = new QWidget;
+    auto* lv = new QVBoxLayout(left);
+    lv->setContentsMargins(0, 0, 0, 0);
+    lv->addWidget(build_connect_panel());
+    lv->addWidget(build_controls_panel(), 1);
+    auto* left_scroll = new QScrollArea;
+    left_scroll->setWidget(left);
+    left_scroll->setWidgetResizable(true);
+    left_scroll->setMinimumWidth(360);
+
+    auto* split = new QSplitter(Qt::Horizontal);
+    split->setObjectName("mainSplit");
+    split->addWidget(left_scroll);
+    split->addWidget(build_egress_panel());
+    split->setStretchFactor(1, 1);
+    setCentralWidget(split);
+
+    connect(controller_, &BenchController::connected, this, [this](const QString& summary) {
+        identity_->setText(summary);
+        set_connected_ui(true);
+        rebuild_consent_table();
+        statusBar()->showMessage(tr("connected; capturing to %1").arg(qs(controller_->trace_path().string())));
+    });
+    connect(controller_, &BenchController::connect_failed, this, [this](const QString& err) {
+        identity_->setText(tr("not connected"));
+        set_connected_ui(false);
+        statusBar()->showMessage(tr("connect failed: %1").arg(err));
+    });
+    connect(controller_, &BenchController::disconnected, this, [this] {
+        set_connected_ui(false);
+        statusBar()->showMessage(tr("disconnected; trace written to %1").arg(qs(controller_->trace_path().string())));
+    });
+    connect(controller_, &BenchController::link_event, this, [this](const QString& t) {
+        statusBar()->showMessage(t);
+        log_->appendPlainText(QDateTime::currentDateTime().toString("HH:mm:ss.zzz ") + t);
+    });
+    connect(controller_, &BenchController::command_done, this, [this](const QString& op, bool ok, const QString& err) {
+        statusBar()->showMessage(ok ? tr("%1: ok").arg(op) : tr("%1 failed: %2").arg(op, err), 5000);
+    });
+    connect(controller_, &BenchController::board_log, this, [this](const QString& l) { log_->appendPlainText(l); });
+    connect(controller_, &BenchController::status, this, [this](const QString& t) { statusBar()->showMessage(t); });
+
+    auto* health_timer = new QTimer(this);
+    connect(health_timer, &QTimer::timeout, this, &MainWindow::refresh_health);
+    health_timer->start(250);
+
+    // shortcuts for the common actions
+    auto add = [this](const QKeySequence& k, auto f) {
+        auto* s = new QShortcut(k, this);
+        connect(s, &QShortcut::activated, this, f);
+    };
+    add(QKeySequence(Qt::CTRL | Qt::Key_E), [this] { start_emulated(kind_->currentText(), profile_->currentText()); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_D), [this] { disconnect_board(); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_F), [this] { filter_edit_->setFocus(); filter_edit_->selectAll(); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_L), [this] { leaks_only_->toggle(); });
+    add(QKeySequence(Qt::Key_F5), [this] { refresh_ports(); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_Return), [this] { send_interaction(); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_U), [this] { controller_->set_link(selected_recipient(link_recipient_), false); });
+    add(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_U), [this] { controller_->set_link(selected_recipient(link_recipient_), true); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_N), [this] { controller_->set_network(false); });
+    add(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), [this] { controller_->set_network(true); });
+    add(QKeySequence(Qt::Key_Space), [this] {
+        if (!filter_edit_->hasFocus()) pause_->toggle();
+    });
+
+    set_connected_ui(false);
+    resize(1280, 760);
+    if (options_.restore_state) {
+        QSettings s;
+        restoreGeometry(s.value("window/geometry").toByteArray());
+        split->restoreState(s.value("window/split").toByteArray());
+        kind_->setCurrentText(s.value("connect/kind", kind_->currentText()).toString());
+        profile_->setCurrentText(s.value("connect/profile", profile_->currentText()).toString());
+        path_->setText(s.value("connect/path").toString());
+    }
+}
+
+MainWindow::~MainWindow() {
+    // the controller writes out the capture into the model and trace first; the model goes after
+    delete controller_;
+    controller_ = nullptr;
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    if (options_.restore_state) {
+        QSettings s;
+        s.setValue("window/geometry", saveGeometry());
+        if (auto* split = findChild<QSplitter*>("mainSplit")) s.setValue("window/split", split->saveState());
+        s.setValue("connect/kind", kind_->currentText());
+        s.setValue("connect/profile", profile_->currentText());
+        s.setValue("connect/path", path_->text());
+    }
+    controller_->flush_now();  // the trace on disk has everything that arrived
+    QMainWindow::closeEvent(e);
+}
+
+// ---- connect --------------------------------------------------------------------------------
+
+QWidget* MainWindow::build_connect_panel() {
+    auto* box = new QGroupBox(tr("Board"));
+    auto* form = new QFormLayout(box);
+    ports_ = new QComboBox;
+    ports_->setObjectName("ports");
+    auto* refresh = new QPushButton(tr("Refresh"));
+    refresh->setToolTip(tr("List serial ports again (F5)"));
+    connect(refresh, &QPushButton::clicked, this, &MainWindow::refresh_ports);
+    auto* prow = new QHBoxLayout;
+    prow->addWidget(ports_, 1);
+    prow->addWidget(refresh);
+    form->addRow(tr("Serial port"), prow);
+    path_ = new QLineEdit;
+    path_->setObjectName("path");
+    path_->setPlaceholderText(tr("or a path: /dev/pts/7, /dev/ttyUSB0"));
+    form->addRow(tr("Path"), path_);
+    connect(ports_, &QComboBox::activated, this, [this](int i) {
+        const QString p = ports_->itemData(i).toString();
+        if (!p.isEmpty()) path_->setText(p);
+    });
+    connect_btn_ = new QPushButton(tr("Connect"));
+    connect_btn_->setObjectName("connect");
+    connect(connect_btn_, &QPushButton::clicked, this, [this] { connect_port(path_->text().trimmed()); });
+    form->addRow(QString(), connect_btn_);
+
+    kind_ = new QComboBox;
+    kind_->setObjectName("kind");
+    kind_->addItems({"thermostat", "lock"});
+    profile_ = new QComboBox;
+    profile_->setObjectName("profile");
+    profile_->addItems(kProfiles);
+    auto* erow = new QHBoxLayout;
+    erow->addWidget(kind_);
+    erow->addWidget(profile_, 1);
+    form->addRow(tr("Emulated"), erow);
+    emulate_btn_ = new QPushButton(tr("Start emulated board"));
+    emulate_btn_->setObjectName("emulate");
+    emulate_btn_->setToolTip(tr("Start a consentrig-board host stub on a pty and connect (Ctrl+E)"));
+    connect(emulate_btn_, &QPushButton::clicked, this, [this] { start_emulated(kind_->currentText(), profile_->currentText()); });
+    disconnect_btn_ = new QPushButton(tr("Disconnect"));
+    disconnect_btn_->setObjectName("disconnect");
+    disconnect_btn_->setToolTip(tr("Ctrl+D"));
+    connect(disconnect_btn_, &QPushButton::clicked, this, &MainWindow::disconnect_board);
+    auto* brow = new QHBoxLayout;
+    brow->addWidget(emulate_btn_, 1);
+    brow->addWidget(disconnect_btn_);
+    form->addRow(QString(), brow);
+
+    identity_ = new QLabel(tr("not connected"));
+    identity_->setObjectName("identity");
+    identity_->setWordWrap(true);
+    identity_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    form->addRow(tr("Identity"), identity_);
+    health_ = new QLabel;
+    health_->setObjectName("health");
+    health_->setWordWrap(true);
+    form->addRow(tr("Link"), health_);
+    refresh_ports();
+    return box;
+}
+
+void MainWindow::refresh_ports() {
+    ports_->clear();
+    auto list = rig::list_ports();
+    if (!list) {
+        ports_->addItem(tr("(cannot list ports: %1)").arg(qs(list.error().message)));
+        return;
+    }
+    if (list->empty()) ports_->addItem(tr("(no serial ports; type a pty path or start an emulated board)"));
+    for (const auto& p : *list) {
+        QString text = qs(p.name);
+        if (!p.vid_pid().empty()) text += "  " + qs(p.vid_pid());
+        if (!p.serial.empty()) text += "  serial " + qs(p.serial);
+        text += "  " + (p.description.empty() ? qs(p.transport) : qs(p.description));
+        ports_->addItem(text, qs(p.name));
+    }
+}
+
+void MainWindow::connect_port(const QString& path) {
+    if (path.isEmpty()) {
+        statusBar()->showMessage(tr("choose a serial port or type a path"));
+        return;
+    }
+    ConnectOptions o;
+    o.port = path.toStdString();
+    identity_->setText(tr("connecting to %1…").arg(path));
+    set_connected_ui(false);
+    connect_btn_->setEnabled(false);
+    emulate_btn_->setEnabled(false);
+    controller_->connect_board(o);
+}
+
+void MainWindow::start_emulated(const QString& kind, const QString& profile) {
+    ConnectOptions o;
+    o.kind = kind.toStdString();
+    o.profile = profile.toStdString();
+    o.stub_args = options_.stub_args;
+    o.stub_program = options_.stub_program;
+    identity_->setText(tr("starting an emulated %1 (%2)…").arg(kind, profile));
+    connect_btn_->setEnabled(false);
+    emulate_btn_->setEnabled(false);
+    controller_->connect_board(o);
+}
+
+void MainWindow::disconnect_board() { controller_->disconnect_board(); }
+
+void MainWindow::set_connected_ui(bool on) {
+    controls_->setEnabled(on);
+    disconnect_btn_->setEnabled(on);
+    connect_btn_->setEnabled(!on && !controller_->busy());
+    emulate_btn_->setEnabled(!on && !controller_->busy());
+}
+
+void MainWindow::refresh_health() {
+    const Health h = controller_->health();
+    const auto& c = h.counters;
+    QString seen = tr("never");
+    if (h.last_seen > 0) {
+        const double ago = static_cast<double>(rig::wall_now_ms() - h.last_seen) / 1000.0;
+        seen = tr("%1 s ago").arg(ago, 0, 'f', 1);
+    }
+    health_->setText(tr("%1 · %2 frames · %3 bad CRC · %4 dropped · %5 lost by sequence · last seen %6\n"
+                        "%7 records captured · %8 findings · %9 messages (%10 shown)")
+                         .arg(h.connected ? tr("up") : (controller_->busy() ? tr("DOWN") : tr("closed")))
+                         .arg(c.frames)
+                         .arg(c.bad_crc)
+                         .arg(c.dropped())
+                         .arg(c.lost_by_sequence_gap)
+                         .arg(seen)
+                         .arg(h.records)
+                         .arg(h.findings)
+                         .arg(model_->total())
+                         .arg(model_->rowCount()));
+    if (!controller_->busy()) set_connected_ui(false);
+}
+
+// ---- live egress ----------------------------------------------------------------------------
+
+QWidget* MainWindow::build_egress_panel() {
+    auto* w = new QWidget;
+    auto* v = new QVBoxLayout(w);
+    v->setContentsMargins(0, 0, 0, 0);
+    auto* bar = new QHBoxLayout;
+    filter_edit_ = new QLineEdit;
+    filter_edit_->setObjectName("filter");
+    filter_edit_->setPlaceholderText(tr("Filter: recipient, format, category, verdict, body text (Ctrl+F)"));
+    filter_edit_->setClearButtonEnabled(true);
+    connect(filter_edit_, &QLineEdit::textChanged, filter_, &EgressFilter::set_text);
+    leaks_only_ = new QCheckBox(tr("Leaks only"));
+    leaks_only_->setObjectName("leaksOnly");
+    leaks_only_->setToolTip(tr("Ctrl+L"));
+    connect(leaks_only_, &QCheckBox::toggled, filter_, &EgressFilter::set_leaks_only);
+    follow_ = new QCheckBox(tr("Follow"));
+    follow_->setObjectName("follow");
+    follow_->setChecked(true);
+    pause_ = new QPushButton(tr("Pause"));
+    pause_->setObjectName("pause");
+    pause_->setCheckable(true);
+    pause_->setToolTip(tr("Hold new rows back (they are still captured); Space"));
+    connect(pause_, &QPushButton::toggled, this, [this](bool on) {
+        model_->set_paused(on);
+        pause_->setText(on ? tr("Resume") : tr("Pause"));
+    });
+    bar->addWidget(filter_edit_, 1);
+    bar->addWidget(leaks_only_);
+    bar->addWidget(follow_);
+    bar->addWidget(pause_);
+    v->addLayout(bar);
+
+    table_ = new QTableView;
+    table_->setObjectName("egress");
+    table_->setModel(filter_);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::SingleSelection);
+    table_->verticalHeader()->setVisible(false);
+    table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 6);
+    table_->horizontalHeader()->setStretchLastSection(true);
+    table_->setColumnWidth(EgressModel::kTime, 100);
+    table_->setColumnWidth(EgressModel::kDevice, 80);
+    table_->setColumnWidth(EgressModel::kRecipient, 110);
+    table_->setColumnWidth(EgressModel::kFormat, 60);
+    table_->setColumnWidth(EgressModel::kCategories, 260);
+    table_->setWordWrap(false);
+    connect(filter_, &QAbstractItemModel::rowsInserted, this, [this] {
+        if (follow_->isChecked()) table_->scrollToBottom();
+    });
+    connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &MainWindow::show_detail);
+
+    const QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+    auto make_text = [&](const char* name) {
+        auto* t = new QPlainTextEdit;
+        t->setObjectName(name);
+        t->setReadOnly(true);
+        t->setFont(mono);
+        return t;
+    };
+    json_ = make_text("detailJson");
+    hex_ = make_text("detailHex");
+    reasons_ = make_text("detailReasons");
+    log_ = make_text("boardLog");
+    log_->setMaximumBlockCount(2000);
+    auto* tabs = new QTabWidget;
+    tabs->addTab(json_, tr("Body (JSON)"));
+    tabs->addTab(hex_, tr("Frame (hex)"));
+    tabs->addTab(reasons_, tr("Verdict"));
+    tabs->addTab(log_, tr("Board log"));
+
+    auto* split = new QSplitter(Qt::Vertical);
+    split->addWidget(table_);
+    split->addWidget(tabs);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+    v->addWidget(split, 1);
+    return w;
+}
+
+void MainWindow::show_detail() {
+    const QModelIndex i = filter_->mapToSource(table_->currentIndex());
+    if (!i.isValid()) return;
+    json_->setPlainText(i.data(EgressModel::kBodyRole).toString());
+    hex_->setPlainText(i.data(EgressModel::kRawHexRole).toString());
+    const QString reasons = i.data(EgressModel::kReasonsRole).toString();
+    reasons_->setPlainText(reasons.isEmpty() ? model_->index(i.row(), EgressModel::kVerdict).data().toString() : reasons);
+}
+
+// ---- controls -------------------------------------------------------------------------------
+
+QWidget* MainWindow::build_controls_panel() {
+    controls_ = new QWidget;
+    auto* v = new QVBoxLayout(controls_);
+    v->setContentsMargins(0, 0, 0, 0);
+
+    auto* ia = new QGroupBox(tr("Customer interaction"));
+    auto* f = new QFormLayout(ia);
+    via_ = new QComboBox;
+    via_->setObjectName("via");
+    via_->addItems({"voice", "app", "physical"});
+    ia_recipient_ = new QComboBox;
+    ia_recipient_->setObjectName("iaRecipient");
+    ia_recipient_->setEditable(true);
+    action_ = new QComboBox;
+    action_->setObjectName("action");
+    action_->addItems({"query", "set_setpoint", "set_mode", "lock", "unlock"});
+    value_ = new QDoubleSpinBox;
+    value_->setObjectName("value");
+    value_->setRange(5, 35);
+    value_->setSingleStep(0.5);
+    value_->setValue(21);
+    value_->setSuffix(" °C");
+    mode_ = new QComboBox;
+    mode_->setObjectName("mode");
+    mode_->addItems({"heat", "eco", "auto", "cool", "off"});
+    f->addRow(tr("Via"), via_);
+    f->addRow(tr("Recipient"), ia_recipient_);
+    f->addRow(tr("Action"), action_);
+    f->addRow(tr("Setpoint"), value_);
+    f->addRow(tr("Mode"), mode_);
+    connect(via_, &QComboBox::currentTextChanged, this, [this](const QString& t) { ia_recipient_->setEnabled(t != "physical"); });
+    auto* send = new QPushButton(tr("Send interaction"));
+    send->setObjectName("sendInteraction");
+    send->setToolTip(tr("Ctrl+Return"));
+    connect(send, &QPushButton::clicked, this, &MainWindow::send_interaction);
+    f->addRow(QString(), send);
+    v->addWidget(ia);
+
+    auto* lk = new QGroupBox(tr("Account link, network, profile"));
+    auto* lf = new QFormLayout(lk);
+    link_recipient_ = new QComboBox;
+    link_recipient_->setObjectName("linkRecipient");
+    link_recipient_->setEditable(true);
+    auto* link = new QPushButton(tr("Link"));
+    link->setObjectName("link");
+    link->setToolTip(tr("Ctrl+Shift+U"));
+    auto* unlink = new QPushButton(tr("Unlink"));
+    unlink->setObjectName("unlink");
+    unlink->setToolTip(tr("Ctrl+U"));
+    connect(link, &QPushButton::clicked, this, [this] { controller_->set_link(selected_recipient(link_recipient_), true); });
+    connect(unlink, &QPushButton::clicked, this, [this] { controller_->set_link(selected_recipient(link_recipient_), false); });
+    auto* lrow = new QHBoxLayout;
+    lrow->addWidget(link_recipient_, 1);
+    lrow->addWidget(link);
+    lrow->addWidget(unlink);
+    lf->addRow(tr("Partner"), lrow);
+    auto* up = new QPushButton(tr("Network up"));
+    up->setObjectName("networkUp");
+    up->setToolTip(tr("Ctrl+Shift+N"));
+    auto* down = new QPushButton(tr("Network down"));
+    down->setObjectName("networkDown");
+    down->setToolTip(tr("Ctrl+N"));
+    connect(up, &QPushButton::clicked, this, [this] { controller_->set_network(true); });
+    connect(down, &QPushButton::clicked, this, [this] { controller_->set_network(false); });
+    auto* nrow = new QHBoxLayout;
+    nrow->addWidget(up);
+    nrow->addWidget(down);
+    lf->addRow(tr("Network"), nrow);
+    live_profile_ = new QComboBox;
+    live_profile_->setObjectName("liveProfile");
+    live_profile_->addItems(kProfiles);
+    auto* apply = new QPushButton(tr("Apply"));
+    apply->setObjectName("applyProfile");
+    connect(apply, &QPushButton::clicked, this, [this] { controller_->set_profile(live_profile_->currentText().toStdString()); });
+    auto* prow = new QHBoxLayout;
+    prow->addWidget(live_profile_, 1);
+    prow->addWidget(apply);
+    lf->addRow(tr("Profile"), prow);
+    v->addWidget(lk);
+
+    auto* cg = new QGroupBox(tr("Consent (recipient × category)"));
+    auto* cv = new QVBoxLayout(cg);
+    consent_ = new QTableWidget;
+    consent_->setObjectName("consent");
+    consent_->setColumnCount(static_cast<int>(core::kCategoryCount));
+    QStringList heads;
+    for (const auto& n : core::kCategoryNames) heads << QString::fromUtf8(n.data(), static_cast<qsizetype>(n.size()));
+    consent_->setHorizontalHeaderLabels(heads);
+    consent_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    consent_->setMinimumHeight(110);
+    connect(consent_, &QTableWidget::itemChanged, this, [this](QTableWidgetItem* item) {
+        if (consent_updating_) return;
+        const std::string recipient = consent_->verticalHeaderItem(item->row())->text().toStdString();
+        controller_->set_consent(recipient, static_cast<core::Category>(item->column()), item->checkState() == Qt::Checked);
+    });
+    cv->addWidget(consent_);
+    v->addWidget(cg, 1);
+    rebuild_consent_table();
+    return controls_;
+}
+
+void MainWindow::rebuild_consent_table() {
+    const PolicyView pv = controller_->policy_view();
+    consent_updating_ = true;
+    consent_->setRowCount(static_cast<int>(pv.recipients.size()));
+    QStringList names;
+    for (std::size_t r = 0; r < pv.recipients.size(); ++r) {
+        names << qs(pv.recipients[r]);
+        consent_->setVerticalHeaderItem(static_cast<int>(r), new QTableWidgetItem(qs(pv.recipients[r])));
+        for (std::size_t c = 0; c < core::kCategoryCount; ++c) {
+            auto* item = new QTableWidgetItem;
+            item->setFlags(Qt::ItemIsUserCheckable | Qt::ItemIsEnabled);
+            item->setCheckState(pv.listed[r].test(c) ? Qt::Checked : Qt::Unchecked);
+            item->setToolTip(tr("%1 may receive %2 (as the policy grants it); uncheck to withdraw")
+                                 .arg(qs(pv.recipients[r]), heads_name(c)));
+            consent_->setItem(static_cast<int>(r), static_cast<int>(c), item);
+        }
+    }
+    consent_updating_ = false;
+    for (auto* box : {ia_recipient_, link_recipient_}) {
+        const QString cur = box->currentText();
+        box->clear();
+        box->addItems(names);
+        if (!cur.isEmpty() && names.contains(cur)) box->setCurrentText(cur);
+    }
+}
+
+std::string MainWindow::selected_recipient(QComboBox* box) const { return box->currentText().trimmed().toStdString(); }
+
+void MainWindow::send_interaction() {
+    const std::string action = action_->currentText().toStdString();
+    std::optional<double> value;
+    if (action == "set_setpoint") value = value_->value();
+    controller_->interact(via_->currentText().toStdString(), action, selected_recipient(ia_recipient_), value,
+                          mode_->currentText().toStdString());
+}
+
+}  // namespace consentrig::gui

@@ -1,0 +1,98 @@
+#pragma once
+/// gui/main_window.hpp — the bench-control window: connect, live egress with the oracle's
+/// verdicts, controls (docs/gui.md).
+#include <QMainWindow>
+
+#include <string>
+#include <vector>
+
+#include "gui/controller.hpp"
+#include "gui/egress_model.hpp"
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QPushButton;
+class QTableView;
+class QTableWidget;
+
+namespace consentrig::gui {
+
+struct WindowOptions {
+    std::filesystem::path out_dir = "out/gui";
+    std::vector<std::string> stub_args;  ///< extra host-stub arguments
+    std::string stub_program;
+    std::size_t capacity = EgressModel::kDefaultCapacity;
+    bool restore_state = true;           ///< QSettings geometry / splitters (tests: off)
+};
+
+class MainWindow final : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(WindowOptions options = {}, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    [[nodiscard]] BenchController& controller() { return *controller_; }
+    [[nodiscard]] EgressModel& model() { return *model_; }
+
+    /// Same as the buttons.
+    void connect_port(const QString& path);
+    void start_emulated(const QString& kind, const QString& profile);
+    void disconnect_board();
+
+protected:
+    void closeEvent(QCloseEvent* e) override;
+
+private:
+    QWidget* build_connect_panel();
+    QWidget* build_egress_panel();
+    QWidget* build_controls_panel();
+    void refresh_ports();
+    void refresh_health();
+    void rebuild_consent_table();
+    void show_detail();
+    void set_connected_ui(bool on);
+    void send_interaction();
+    [[nodiscard]] std::string selected_recipient(QComboBox* box) const;
+
+    WindowOptions options_;
+    EgressModel* model_;
+    EgressFilter* filter_;
+    BenchController* controller_;
+
+    QComboBox* ports_ = nullptr;
+    QLineEdit* path_ = nullptr;
+    QComboBox* kind_ = nullptr;
+    QComboBox* profile_ = nullptr;
+    QPushButton* connect_btn_ = nullptr;
+    QPushButton* emulate_btn_ = nullptr;
+    QPushButton* disconnect_btn_ = nullptr;
+    QLabel* identity_ = nullptr;
+    QLabel* health_ = nullptr;
+
+    QLineEdit* filter_edit_ = nullptr;
+    QCheckBox* leaks_only_ = nullptr;
+    QCheckBox* follow_ = nullptr;
+    QPushButton* pause_ = nullptr;
+    QTableView* table_ = nullptr;
+    QPlainTextEdit* json_ = nullptr;
+    QPlainTextEdit* hex_ = nullptr;
+    QPlainTextEdit* reasons_ = nullptr;
+    QPlainTextEdit* log_ = nullptr;
+
+    QWidget* controls_ = nullptr;
+    QComboBox* via_ = nullptr;
+    QComboBox* ia_recipient_ = nullptr;
+    QComboBox* action_ = nullptr;
+    QDoubleSpinBox* value_ = nullptr;
+    QComboBox* mode_ = nullptr;
+    QComboBox* link_recipient_ = nullptr;
+    QComboBox* live_profile_ = nullptr;
+    QTableWidget* consent_ = nullptr;
+    bool consent_updating_ = false;
+};
+
+}  // namespace consentrig::gui

@@ -1,0 +1,175 @@
+// The real consentrig-gui window on the offscreen platform against host-stub boards on ptys:
+// connect (HELLO identity), live egress with verdicts, controls as COMMANDs, unlink → the next
+// uplink to that partner flagged after_revocation, and the capture on disk.
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+
+#include "core/trace.hpp"
+#include "gui/main_window.hpp"
+#include "rig/stub.hpp"
+
+using namespace consentrig;
+
+namespace {
+constexpr int kLong = 60'000;  // generous: a loaded 2-core machine builds next to us
+
+int rows_with(const gui::EgressModel& m, const std::string& recipient, core::FindingType type) {
+    int n = 0;
+    for (int i = 0; i < m.rowCount(); ++i) {
+        const auto& r = m.row(i);
+        if (r.recipient == recipient && (r.leaks & (1u << static_cast<unsigned>(type)))) ++n;
+    }
+    return n;
+}
+
+bool wait_command(QSignalSpy& spy, const QString& op, int timeout_ms) {
+    QElapsedTimer t;
+    t.start();
+    for (;;) {
+        for (const auto& args : spy) {
+            if (args.at(0).toString() == op) return args.at(1).toBool();
+        }
+        if (t.elapsed() > timeout_ms) return false;
+        spy.wait(200);
+    }
+}
+}  // namespace
+
+class GuiWindowTest : public QObject {
+    Q_OBJECT
+private slots:
+    void emulatedBoardUnlinkFlagsNextUplink();
+    void connectByTypedPtyPath();
+};
+
+void GuiWindowTest::emulatedBoardUnlinkFlagsNextUplink() {
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    gui::WindowOptions o;
+    o.out_dir = dir.path().toStdString();
+    o.restore_state = false;
+    // flush_after_revoke checks consent when it queues a report and sends it flush_delay later:
+    // an unlink inside that delay makes the flushed report a leak
+    o.stub_args = {"--set", "flush_delay_ms=5000"};
+    gui::MainWindow w(o);
+    w.show();
+
+    auto* kind = w.findChild<QComboBox*>("kind");
+    auto* profile = w.findChild<QComboBox*>("profile");
+    auto* emulate = w.findChild<QPushButton*>("emulate");
+    auto* identity = w.findChild<QLabel*>("identity");
+    QVERIFY(kind && profile && emulate && identity);
+    kind->setCurrentText("thermostat");
+    profile->setCurrentText("flush_after_revoke");
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    QTest::mouseClick(emulate, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+    QVERIFY2(identity->text().contains("thermo-1"), qPrintable(identity->text()));
+    QVERIFY(identity->text().contains("thermostat"));
+
+    // controls are live; the first uplinks arrive and are judged
+    QTRY_VERIFY_WITH_TIMEOUT(w.model().rowCount() > 0, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(w.model().verdict(w.model().row(0)) != "pending", kLong);
+    QCOMPARE(rows_with(w.model(), "vendor-cloud", core::FindingType::after_revocation), 0);
+
+    // the customer turns the dial, then unlinks the vendor cloud in the app
+    QSignalSpy done(&w.controller(), &gui::BenchController::command_done);
+    w.findChild<QComboBox*>("via")->setCurrentText("physical");
+    w.findChild<QComboBox*>("action")->setCurrentText("set_setpoint");
+    w.findChild<QDoubleSpinBox*>("value")->setValue(26.5);
+    QTest::mouseClick(w.findChild<QPushButton*>("sendInteraction"), Qt::LeftButton);
+    w.findChild<QComboBox*>("linkRecipient")->setCurrentText("vendor-cloud");
+    QTest::mouseClick(w.findChild<QPushButton*>("unlink"), Qt::LeftButton);
+    QVERIFY(wait_command(done, "interact", kLong));
+    QVERIFY(wait_command(done, "link", kLong));
+
+    // the queued report is flushed to the unlinked partner: flagged in the model
+    QTRY_VERIFY_WITH_TIMEOUT(rows_with(w.model(), "vendor-cloud", core::FindingType::after_revocation) > 0, kLong);
+    int leak = -1;
+    for (int i = 0; i < w.model().rowCount() && leak < 0; ++i) {
+        if (w.model().row(i).leaks != 0) leak = i;
+    }
+    QVERIFY(leak >= 0);
+    const QModelIndex li = w.model().index(leak, gui::EgressModel::kVerdict);
+    QVERIFY(li.data().toString().contains("after_revocation"));
+    QVERIFY(li.data(Qt::BackgroundRole).isValid());
+    QVERIFY(w.model().index(leak, 0).data(gui::EgressModel::kReasonsRole).toString().contains("unlinked"));
+    QVERIFY(w.model().index(leak, 0).data(gui::EgressModel::kRawHexRole).toString().endsWith("00"));
+
+    // the filter finds it; "leaks only" keeps only leaks
+    auto* table = w.findChild<QTableView*>("egress");
+    w.findChild<QCheckBox*>("leaksOnly")->setChecked(true);
+    QVERIFY(table->model()->rowCount() >= 1);
+    for (int i = 0; i < table->model()->rowCount(); ++i) {
+        QVERIFY(table->model()->index(i, 0).data(gui::EgressModel::kLeakRole).toUInt() != 0);
+    }
+
+    // disconnect: everything is on disk — the interaction, the unlink and the leaked message
+    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
+    QTest::mouseClick(w.findChild<QPushButton*>("disconnect"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+    auto src = core::open_trace(w.controller().trace_path());
+    QVERIFY2(static_cast<bool>(src), src ? "" : src.error().message.c_str());
+    int links = 0, interactions = 0, to_vendor_after_unlink = 0;
+    bool unlinked = false;
+    for (;;) {
+        auto r = (*src)->next();
+        QVERIFY(static_cast<bool>(r));
+        if (!*r) break;
+        const core::Record& rec = **r;
+        if (rec.kind == core::RecordKind::link) {
+            ++links;
+            QCOMPARE(rec.recipient, std::string("vendor-cloud"));
+            QVERIFY(!rec.flag);
+            unlinked = true;
+        }
+        if (rec.kind == core::RecordKind::interaction) ++interactions;
+        if (rec.kind == core::RecordKind::egress && unlinked && rec.recipient == "vendor-cloud") ++to_vendor_after_unlink;
+    }
+    QCOMPARE(links, 1);
+    QCOMPARE(interactions, 1);
+    QVERIFY(to_vendor_after_unlink >= 1);
+}
+
+void GuiWindowTest::connectByTypedPtyPath() {
+    auto stub = rig::StubProcess::spawn(rig::default_stub_program(), {"--kind", "lock", "--id", "lock-front"});
+    QVERIFY2(static_cast<bool>(stub), stub ? "" : stub.error().message.c_str());
+    QTemporaryDir dir;
+    gui::WindowOptions o;
+    o.out_dir = dir.path().toStdString();
+    o.restore_state = false;
+    gui::MainWindow w(o);
+    w.show();
+    auto* path = w.findChild<QLineEdit*>("path");
+    QVERIFY(path);
+    QTest::keyClicks(path, QString::fromStdString(stub->pty()));
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    QTest::mouseClick(w.findChild<QPushButton*>("connect"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+    auto* identity = w.findChild<QLabel*>("identity");
+    QVERIFY2(identity->text().contains("lock-front"), qPrintable(identity->text()));
+    QVERIFY(identity->text().contains("lock"));
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().health().counters.frames > 0, kLong);
+    QVERIFY(w.controller().health().connected);
+    QCOMPARE(w.controller().health().counters.bad_crc, std::uint64_t{0});
+}
+
+int main(int argc, char** argv) {
+    qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
+    app.setAttribute(Qt::AA_Use96Dpi, true);
+    GuiWindowTest t;
+    return QTest::qExec(&t, argc, argv);
+}
+
+#include "test_gui_window.moc"
