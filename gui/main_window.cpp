@@ -61,7 +61,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     auto* left_scroll = new QScrollArea;
     left_scroll->setWidget(left);
     left_scroll->setWidgetResizable(true);
-    left_scroll->setMinimumWidth(360);
+    left_scroll->setMinimumWidth(450);
 
     auto* split = new QSplitter(Qt::Horizontal);
     split->setObjectName("mainSplit");
@@ -249,6 +249,9 @@ void MainWindow::start_emulated(const QString& kind, const QString& profile) {
     o.profile = profile.toStdString();
     o.stub_args = options_.stub_args;
     o.stub_program = options_.stub_program;
+    kind_->setCurrentText(kind);
+    profile_->setCurrentText(profile);
+    live_profile_->setCurrentText(profile);
     identity_->setText(tr("starting an emulated %1 (%2)…").arg(kind, profile));
     connect_btn_->setEnabled(false);
     emulate_btn_->setEnabled(false);
