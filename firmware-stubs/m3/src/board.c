@@ -52,6 +52,7 @@ typedef struct board {
     bool resend;               /* deliver every reading at the next poll (boot, reset) */
     bool map_warned;
     uint32_t failures;         /* Modbus transactions failed in a row */
+    uint32_t scale_milli;      /* the firmware's time_scale factor × 1000 (as last commanded) */
     uint16_t last[REG_COUNT];
 } board;
 
@@ -157,6 +158,7 @@ void board_init(void) {
     fw_frame_rx_init(&g.rx);
     mb_init(&g.mb, g.bc.modbus_timeout_ms);
     g.writing = -1;
+    g.scale_milli = 1000u;
 
     const uint64_t now = hal_millis();
     send_hello();
@@ -195,6 +197,8 @@ static void on_frame(const fw_frame* f) {
     memset(&cmd, 0, sizeof cmd);
     const char* err = fw_parse_command(f->payload, f->payload_len, &cmd);
     if (err == NULL) err = fw_on_command(&g.dev, now, &cmd);
+    if (err == NULL && cmd.op == FW_OP_TIME_SCALE) g.scale_milli = cmd.factor_milli;
+    if (err == NULL && cmd.op == FW_OP_RESET) g.scale_milli = 1000u; /* reset returns to 1 */
     send_tx(fw_frame_tx_reply(&g.tx, cmd.id, err));
     if (err == NULL && cmd.op == FW_OP_RESET) {
         send_hello();
@@ -218,8 +222,7 @@ static bool rig_step(void) {
 
 static uint64_t poll_period(void) {
     /* poll_ms of device time in host time: slower devices time runs, the more often. */
-    const uint64_t scale = g.dev.scale_milli ? g.dev.scale_milli : 1000u;
-    uint64_t p = (uint64_t)g.bc.poll_ms * 1000u / scale;
+    uint64_t p = (uint64_t)g.bc.poll_ms * 1000u / (g.scale_milli ? g.scale_milli : 1000u);
     return p < g.bc.poll_min_ms ? g.bc.poll_min_ms : p;
 }
 
