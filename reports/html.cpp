@@ -45,7 +45,7 @@ th,td{border:1px solid var(--line);padding:4px 6px;text-align:left;vertical-alig
 #ftable{table-layout:fixed}
 #ftable td,table.kv td,table.grants td,table.fields td,table.extra td,#ranked td,#by-recipient td,#coverage-items td{overflow-wrap:anywhere}
 th{background:#eef0f2;font-weight:600}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv{width:auto}table.kv th{width:180px}
 code,pre,.mono{font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12px}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;border:1px solid var(--line);padding:8px;max-height:520px;overflow:auto;margin:4px 0}
@@ -53,7 +53,9 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;border:1px so
 .good{background:#e8f5e9;border-left:4px solid var(--ok);padding:8px 12px;margin:8px 0}
 .muted{color:var(--muted)}
 .bar{display:inline-block;height:10px;background:var(--fail);vertical-align:middle;margin-right:6px}
-.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:16px}
+.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px}
+.grid2 td{overflow-wrap:anywhere}
+.grid2 td[class^="t-"]{white-space:nowrap}
 article.dev{background:#fff;border:1px solid var(--line);margin:14px 0;padding:8px 12px}
 .tl{display:flex;align-items:flex-start}
 .tl-labels{flex:0 0 200px;font-size:12px;padding-top:18px}
@@ -86,6 +88,7 @@ tbody.f tr.ev{display:none}
 tbody.f.open tr.ev,tbody.f:target tr.ev{display:table-row}
 tbody.f:target tr.fr{background:#ffe0b2}
 td.mono{white-space:nowrap}
+#ftable td.mono{white-space:normal}
 tr.ev>td{background:#fcfcfc;padding:8px 14px}
 .filters{margin:6px 0}.filters select{margin-right:8px;max-width:240px}
 .t-after_revocation,.t-unconsented_recipient,.t-outside_scope,.t-stale_sample,.t-out_of_window,.t-cause_mismatch,.t-side_channel,.t-unclassified{font-family:ui-monospace,monospace;font-size:12px}
@@ -97,7 +100,6 @@ tr.ev>td{background:#fcfcfc;padding:8px 14px}
  article.dev,table.prov tr,tbody.f,.keep{break-inside:avoid}
  h2{break-after:avoid}
  pre{max-height:none}
- #ftable td.mono{white-space:normal}
  header.top{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 }
@@ -293,14 +295,14 @@ void Page::aggregates() {
     std::uint64_t max_type = 1;
     for (auto v : a.by_type) max_type = std::max(max_type, v);
     h_ += "<div><h3>Findings by leak class</h3><table id=\"by-type\"><thead><tr><th>leak class</th><th class=\"n\">findings</th>"
-          "<th>provisions</th></tr></thead><tbody>\n";
+          "<th>provisions (EN 303 645, GDPR)</th></tr></thead><tbody>\n";
     for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
         const auto type = static_cast<core::FindingType>(i);
         std::string provs;
         for (std::size_t p = 0; p < kProvisionCount; ++p) {
-            if (provisions_for_type(type).test(p)) provs += (provs.empty() ? "" : ", ") + std::string(kProvisions[p].id);
+            if (provisions_for_type(type).test(p)) provs += (provs.empty() ? "" : ", ") + std::string(kProvisions[p].short_label);
         }
-        const int w = static_cast<int>(120.0 * static_cast<double>(a.by_type[i]) / static_cast<double>(max_type));
+        const int w = static_cast<int>(60.0 * static_cast<double>(a.by_type[i]) / static_cast<double>(max_type));
         h_ += "<tr><td class=\"t-" + std::string(core::kFindingTypeNames[i]) + "\">" + std::string(core::kFindingTypeNames[i]) +
               "</td><td class=\"n\">" + (a.by_type[i] ? "<span class=\"bar\" style=\"width:" + std::to_string(w) + "px\"></span>" : "") +
               std::to_string(a.by_type[i]) + "</td><td class=\"muted\">" + provs + "</td></tr>\n";
@@ -542,7 +544,7 @@ std::string provision_ids(const Finding& f) {
     std::string out;
     const ProvisionSet set = provisions_for(f);
     for (std::size_t p = 0; p < kProvisionCount; ++p) {
-        if (set.test(p)) out += (out.empty() ? "" : ", ") + std::string(kProvisions[p].id);
+        if (set.test(p)) out += (out.empty() ? "" : ", ") + std::string(kProvisions[p].short_label);
     }
     return out;
 }
@@ -592,8 +594,8 @@ void Page::findings() {
         h_ += "<p class=\"muted\">The evidence of the first finding of each leak class × device × recipient is shown "
               "below its row (at most " + std::to_string(o_.print_evidence) + "); report.html and report.json hold all of it.</p>\n";
     }
-    h_ += "<table id=\"ftable\"><colgroup><col style=\"width:4%\"><col style=\"width:13%\"><col style=\"width:11%\">"
-          "<col style=\"width:14%\"><col style=\"width:12%\"><col style=\"width:9%\"><col style=\"width:11%\">"
+    h_ += "<table id=\"ftable\"><colgroup><col style=\"width:4%\"><col style=\"width:15%\"><col style=\"width:13%\">"
+          "<col style=\"width:13%\"><col style=\"width:11%\"><col style=\"width:9%\"><col style=\"width:9%\">"
           "<col style=\"width:26%\"></colgroup><thead><tr><th class=\"n\">#</th><th>sent (UTC)</th><th>leak class</th><th>device</th>"
           "<th>recipient</th><th>category</th><th>provisions</th><th>reason</th></tr></thead>\n";
     for (std::size_t k = 0; k < rows; ++k) {

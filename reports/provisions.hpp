@@ -24,6 +24,7 @@ enum class Verdict : std::uint8_t { pass, fail, inconclusive };
 
 struct Provision {
     std::string_view id;           ///< stable key in report.json, e.g. `EN303645-6-1`
+    std::string_view short_label;  ///< for narrow columns: `6-1`, `5.8-2`, `GDPR 7(3)`
     std::string_view label;        ///< as people cite it: `ETSI EN 303 645 provision 6-1`
     std::string_view title;        ///< a few words
     std::string_view requirement;  ///< what the provision asks, paraphrased
@@ -35,32 +36,32 @@ enum class ProvisionId : std::uint8_t { en_6_1, en_6_2, en_6_3, en_6_4, en_5_8_2
 using ProvisionSet = std::bitset<kProvisionCount>;
 
 inline constexpr std::array<Provision, kProvisionCount> kProvisions = {{
-    {"EN303645-6-1", "ETSI EN 303 645 provision 6-1", "Information on processing",
+    {"EN303645-6-1", "6-1", "ETSI EN 303 645 provision 6-1", "Information on processing",
      "Consumers are told clearly what personal data is processed, how, by whom and for what purpose "
      "— third parties included.",
      "Every message goes only to a recipient the consent policy discloses, carries only data the "
      "taxonomy can name, declares a true cause, and does not signal state covertly."},
-    {"EN303645-6-2", "ETSI EN 303 645 provision 6-2", "Valid consent",
+    {"EN303645-6-2", "6-2", "ETSI EN 303 645 provision 6-2", "Valid consent",
      "Where personal data is processed on the basis of consent, that consent is obtained validly.",
      "Every state category sent to a partner is covered by a grant at the send time and at the "
      "sample time (basis, window, categories, validity), and no message claims an interaction that "
      "did not happen."},
-    {"EN303645-6-3", "ETSI EN 303 645 provision 6-3", "Withdrawal of consent",
+    {"EN303645-6-3", "6-3", "ETSI EN 303 645 provision 6-3", "Withdrawal of consent",
      "Consumers who gave consent can withdraw it at any time.",
      "After a withdrawal or an unlink in the trace, nothing it covers reaches the recipient (no "
      "queued retries, no backfill) — and the run actually withdrew consent."},
-    {"EN303645-6-4", "ETSI EN 303 645 provision 6-4", "Telemetry minimisation",
+    {"EN303645-6-4", "6-4", "ETSI EN 303 645 provision 6-4", "Telemetry minimisation",
      "Telemetry that involves personal data is kept to the minimum necessary for the intended "
      "functionality.",
      "Nothing is sent beyond what the customer agreed to: no proactive state outside windows, no "
      "categories outside a grant's scope, no buffered samples from outside consent, no state-tracking "
      "keep-alives, no unknown fields."},
-    {"EN303645-5.8-2", "ETSI EN 303 645 provision 5.8-2", "Sensitive data to associated services",
+    {"EN303645-5.8-2", "5.8-2", "ETSI EN 303 645 provision 5.8-2", "Sensitive data to associated services",
      "The confidentiality of sensitive personal data communicated between the device and associated "
      "services is protected.",
      "Sensitive categories — occupancy, lock_state, door_state (presence and the security of the home) "
      "— reach an associated service only within consent. Transport encryption is outside this test."},
-    {"GDPR-7-3", "GDPR Art. 7(3)", "Right to withdraw consent",
+    {"GDPR-7-3", "GDPR 7(3)", "GDPR Art. 7(3)", "Right to withdraw consent",
      "The data subject may withdraw consent at any time; withdrawing is as easy as giving consent.",
      "As for 6-3: a withdrawal or unlink takes effect at once and completely."},
 }};
