@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <string>
 #include <unordered_map>
@@ -63,6 +64,7 @@ struct Interaction {
     std::uint32_t recipient = 0;  ///< kNoRecipient for physical
 };
 constexpr std::uint32_t kNoRecipient = std::numeric_limits<std::uint32_t>::max();
+constexpr std::size_t kRecentInteractions = 3;  ///< cause_mismatch evidence lists this many
 
 /// Side-channel statistics of one device × recipient: constant size.
 struct SideChannelStats {
@@ -91,7 +93,9 @@ struct PairState {
 struct DeviceState {
     std::string id;
     std::vector<PairState> pairs;  ///< few per device: linear search
-    std::vector<Interaction> interactions;
+    /// Recent interactions with the device, for cause_mismatch: those within the cause
+    /// tolerance of the latest, and at least the last three (evidence). Older ones are dropped.
+    std::deque<Interaction> interactions;
     // Truth: a hash per category of the last value, to see changes.
     std::array<std::uint64_t, kCategoryCount> truth_hash{};
     CategorySet truth_known;
@@ -185,8 +189,29 @@ struct Oracle::Impl {
     std::vector<std::vector<ConsentEvent>> wildcard_consent;
     std::vector<std::vector<ConsentEvent>> wildcard_links;
 
-    std::vector<Record> pending;  ///< egress of the current millisecond, judged after its state lines
+    /// Egress of the current millisecond, judged after its state lines: the first
+    /// `pending_count` slots. Slots are reused (assigned over), so their strings keep their
+    /// capacity and a message costs no allocation.
+    std::vector<Record> pending;
+    std::size_t pending_count = 0;
     simdjson::dom::parser truth_parser;
+    MessageSummary summary;  ///< reused for every message
+
+    /// The last device and recipient looked up: traffic comes in runs, and a string compare is
+    /// cheaper than a hash lookup.
+    std::uint32_t last_device = std::numeric_limits<std::uint32_t>::max();
+    std::uint32_t last_recipient = std::numeric_limits<std::uint32_t>::max();
+
+    /// Per grant, for the judging path: `from`/`until` resolved against the trace start, and the
+    /// schedule answer for the last time asked (the categories of a message ask it at one time).
+    struct GrantCache {
+        bool resolved = false;
+        TimeMs origin = 0;  ///< the trace start they were resolved against
+        std::optional<TimeMs> from, until;
+        TimeMs schedule_t = std::numeric_limits<TimeMs>::min();
+        bool schedule_holds = false;
+    };
+    std::vector<GrantCache> grant_cache;
 
     Impl(const Policy& p, const Taxonomy& t, OracleOptions o) : policy(p), taxonomy(t), options(o) {}
 
@@ -196,16 +221,20 @@ struct Oracle::Impl {
     }
 
     std::uint32_t recipient_id(std::string_view name) {
+        if (last_recipient < recipient_names.size() && recipient_names[last_recipient] == name) return last_recipient;
         const auto id = intern(recipient_index, recipient_names, name);
         if (wildcard_consent.size() <= id) {
             wildcard_consent.resize(id + 1);
             wildcard_links.resize(id + 1);
         }
+        last_recipient = id;
         return id;
     }
 
     DeviceState& device(std::string_view name, TimeMs t) {
+        if (last_device < devices.size() && device_names[last_device] == name) return devices[last_device];
         const auto id = intern(device_index, device_names, name);
+        last_device = id;
         if (devices.size() <= id) {
             devices.resize(id + 1);
             devices[id].id = std::string(name);
@@ -274,6 +303,45 @@ struct Oracle::Impl {
         for (std::size_t gi : p.grants) {
             const Grant& g = policy.grants()[gi];
             if (contains(g.categories, c) && basis_holds(g, p, when)) return true;
+        }
+        return false;
+    }
+
+    /// covered(), for judging (the trace start is known): the same answer, with the grants'
+    /// bounds resolved once and schedule answers reused within a millisecond.
+    [[nodiscard]] bool covered_judging(const PairState& p, Category c, TimeMs when) {
+        if (withdrawal(p, c, when)) return false;
+        if (grant_cache.size() != policy.grants().size()) grant_cache.assign(policy.grants().size(), GrantCache{});
+        for (std::size_t gi : p.grants) {
+            const Grant& g = policy.grants()[gi];
+            if (!contains(g.categories, c)) continue;
+            GrantCache& gc = grant_cache[gi];
+            if (!gc.resolved || gc.origin != *start) {
+                gc.from = g.from.resolve(*start);
+                gc.until = g.until.resolve(*start);
+                gc.origin = *start;
+                gc.resolved = true;
+            }
+            if (gc.from && when < *gc.from) continue;
+            if (gc.until && when >= *gc.until) continue;
+            bool holds = false;
+            switch (g.basis) {
+                case Basis::always: holds = true; break;
+                case Basis::never: holds = false; break;
+                case Basis::schedule:
+                    if (gc.schedule_t != when) {
+                        gc.schedule_t = when;
+                        gc.schedule_holds = policy.in_schedule(g, when);
+                    }
+                    holds = gc.schedule_holds;
+                    break;
+                case Basis::interaction: {
+                    const auto last = last_interaction(p, when);
+                    holds = last && when < *last + g.within_ms;
+                    break;
+                }
+            }
+            if (holds) return true;
         }
         return false;
     }
@@ -367,6 +435,11 @@ struct Oracle::Impl {
             pair(dev, rid).interactions.push_back(r.t);
         }
         dev.interactions.push_back(Interaction{r.t, r.via, rid});
+        // Records come in time order: later messages never look further back than this.
+        while (dev.interactions.size() > kRecentInteractions &&
+               dev.interactions.front().t < r.t - options.cause_tolerance_ms) {
+            dev.interactions.pop_front();
+        }
     }
 
     void apply_truth(const Record& r) {
@@ -404,7 +477,7 @@ struct Oracle::Impl {
         // Only changes the recipient may not know about count: some changed category uncovered.
         bool unconsented = false;
         for (std::size_t i = 0; i < kCategoryCount && !unconsented; ++i) {
-            if (dev.last_change.test(i) && !covered(p, static_cast<Category>(i), r.t)) unconsented = true;
+            if (dev.last_change.test(i) && !covered_judging(p, static_cast<Category>(i), r.t)) unconsented = true;
         }
         if (!unconsented) return;
         if (s.hits == 0) {
@@ -452,81 +525,112 @@ struct Oracle::Impl {
         return j;
     }
 
+    /// The message being judged. The clean path reads only `summary`; a finding asks for the
+    /// fields' text (a second decode) and the evidence they share, each made once per message.
+    struct Message {
+        const Impl& oracle;
+        const Record& r;
+        const MessageSummary& summary;
+        std::optional<DecodedMessage> decoded;
+        std::optional<nlohmann::json> evidence_base;
+
+        const DecodedMessage& full() {
+            if (!decoded) decoded = oracle.taxonomy.decode(r.format, r.payload);
+            return *decoded;
+        }
+        nlohmann::json evidence() {
+            if (!evidence_base) evidence_base = oracle.message_evidence(r, full());
+            return *evidence_base;
+        }
+    };
+
     void judge_egress(const Record& r) {
         ++stats.messages;
         DeviceState& dev = device(r.device, r.t);
         PairState& p = pair(dev, recipient_id(r.recipient));
-        const DecodedMessage msg = taxonomy.decode(r.format, r.payload);
+        taxonomy.summarize(r.format, r.payload, summary);
+        const MessageSummary& sum = summary;
+        Message msg{*this, r, sum, std::nullopt, std::nullopt};
 
-        if (!msg.error.empty()) {
+        if (!sum.error.empty()) {
             // A body the format cannot read is reported, not dropped.
             Finding f = base_finding(FindingType::unclassified, dev, p, r);
             f.field = "body";
-            f.evidence = message_evidence(r, msg);
+            f.evidence = msg.evidence();
             f.evidence["field"] = f.field;
-            f.evidence["reason"] = "the " + r.format + " body could not be decoded: " + msg.error;
+            f.evidence["reason"] = "the " + r.format + " body could not be decoded: " + sum.error;
             emit(std::move(f));
         }
-        for (const auto& field : msg.fields) {
-            if (field.category) continue;
-            Finding f = base_finding(FindingType::unclassified, dev, p, r);
-            f.field = field.path.empty() ? field.key : field.path;
-            f.evidence = message_evidence(r, msg);
-            f.evidence["field"] = f.field;
-            f.evidence["key"] = field.key;
-            f.evidence["reason"] = "the taxonomy has no category for " + field.key;
-            emit(std::move(f));
+        if (sum.unclassified) {
+            for (const auto& field : msg.full().fields) {
+                if (field.category) continue;
+                Finding f = base_finding(FindingType::unclassified, dev, p, r);
+                f.field = field.path.empty() ? field.key : field.path;
+                f.evidence = msg.evidence();
+                f.evidence["field"] = f.field;
+                f.evidence["key"] = field.key;
+                f.evidence["reason"] = "the taxonomy has no category for " + field.key;
+                emit(std::move(f));
+            }
         }
 
-        const CategorySet cats = msg.categories();
-        if (msg.fields.empty() && msg.error.empty()) judge_side_channel_message(dev, p, r);
+        if (sum.fields.empty() && sum.error.empty()) judge_side_channel_message(dev, p, r);
         for (std::size_t i = 0; i < kCategoryCount; ++i) {
-            if (cats.test(i)) judge_category(dev, p, r, msg, static_cast<Category>(i));
+            if (sum.categories.test(i)) judge_category(dev, p, msg, static_cast<Category>(i));
         }
-        if (msg.cause) judge_cause(dev, p, r, msg);
+        if (sum.has_cause) judge_cause(dev, p, msg);
     }
 
-    void judge_category(const DeviceState& dev, const PairState& p, const Record& r, const DecodedMessage& msg,
-                        Category c) {
+    void judge_category(const DeviceState& dev, const PairState& p, Message& msg, Category c) {
+        const Record& r = msg.r;
         std::optional<FindingType> type;
-        std::string reason;
         std::optional<TimeMs> stale_ts;
-        const std::string cname(to_string(c));
-        const std::string& rname = recipient_names[p.recipient];
-        if (const ConsentEvent* u = unlink_event(p, r.t)) {
+        const ConsentEvent* unlinked = unlink_event(p, r.t);
+        const ConsentEvent* withdrawn = unlinked ? nullptr : withdrawal(p, c, r.t);
+        if (unlinked || withdrawn) {
             type = FindingType::after_revocation;
-            reason = rname + " was unlinked at " + format_rfc3339(u->t) + line_ref(u->line);
-        } else if (const ConsentEvent* w = withdrawal(p, c, r.t)) {
-            type = FindingType::after_revocation;
-            reason = "consent for " + cname + " to " + rname + " was withdrawn at " + format_rfc3339(w->t) +
-                     line_ref(w->line) + " and not granted again";
         } else if (p.grants.empty()) {
             type = FindingType::unconsented_recipient;
-            reason = "no grant names " + rname + " for device " + dev.id;
         } else if (!contains(p.listed, c)) {
             type = FindingType::outside_scope;
-            reason = rname + " has grants for " + dev.id + ", but none lists " + cname;
-        } else if (!covered(p, c, r.t)) {
+        } else if (!covered_judging(p, c, r.t)) {
             type = FindingType::out_of_window;
-            reason = "no grant covers " + cname + " to " + rname + " at " + format_rfc3339(r.t);
         } else {
-            for (const auto& field : msg.fields) {
+            for (const auto& field : msg.summary.fields) {
                 if (field.category != c || !field.sample_time) continue;
-                if (!covered(p, c, *field.sample_time)) {
+                if (!covered_judging(p, c, *field.sample_time)) {
                     type = FindingType::stale_sample;
                     stale_ts = field.sample_time;
-                    reason = cname + " sampled at " + format_rfc3339(*field.sample_time) +
-                             ", when no grant covered it, was sent inside a window at " + format_rfc3339(r.t);
                     break;
                 }
             }
         }
         if (!type) return;
+        const std::string cname(to_string(c));
+        const std::string& rname = recipient_names[p.recipient];
+        std::string reason;
+        switch (*type) {
+            case FindingType::after_revocation:
+                reason = unlinked ? rname + " was unlinked at " + format_rfc3339(unlinked->t) + line_ref(unlinked->line)
+                                  : "consent for " + cname + " to " + rname + " was withdrawn at " +
+                                        format_rfc3339(withdrawn->t) + line_ref(withdrawn->line) + " and not granted again";
+                break;
+            case FindingType::unconsented_recipient: reason = "no grant names " + rname + " for device " + dev.id; break;
+            case FindingType::outside_scope:
+                reason = rname + " has grants for " + dev.id + ", but none lists " + cname;
+                break;
+            case FindingType::out_of_window:
+                reason = "no grant covers " + cname + " to " + rname + " at " + format_rfc3339(r.t);
+                break;
+            default:
+                reason = cname + " sampled at " + format_rfc3339(*stale_ts) +
+                         ", when no grant covered it, was sent inside a window at " + format_rfc3339(r.t);
+        }
         Finding f = base_finding(*type, dev, p, r);
         f.category = c;
-        f.evidence = message_evidence(r, msg);
+        f.evidence = msg.evidence();
         TimeMs sampled = r.t;
-        for (const auto& field : msg.fields) {
+        for (const auto& field : msg.summary.fields) {
             if (field.category == c && field.sample_time) {
                 sampled = *field.sample_time;
                 break;
@@ -540,8 +644,10 @@ struct Oracle::Impl {
         emit(std::move(f));
     }
 
-    void judge_cause(const DeviceState& dev, const PairState& p, const Record& r, const DecodedMessage& msg) {
-        const auto channel = interaction_channel(*msg.cause);
+    void judge_cause(const DeviceState& dev, const PairState& p, Message& msg) {
+        const Record& r = msg.r;
+        const std::string& cause = msg.summary.cause;
+        const auto channel = interaction_channel(cause);
         if (!channel) return;
         const bool needs_recipient = *channel != "physical";
         const TimeMs earliest = r.t - options.cause_tolerance_ms;
@@ -553,11 +659,12 @@ struct Oracle::Impl {
             return;  // supported
         }
         Finding f = base_finding(FindingType::cause_mismatch, dev, p, r);
-        f.evidence = message_evidence(r, msg);
-        f.evidence["declared_cause"] = *msg.cause;
+        f.evidence = msg.evidence();
+        f.evidence["declared_cause"] = cause;
         f.evidence["tolerance_ms"] = options.cause_tolerance_ms;
         nlohmann::json recent = nlohmann::json::array();
-        for (auto it = dev.interactions.rbegin(); it != dev.interactions.rend() && recent.size() < 3; ++it) {
+        for (auto it = dev.interactions.rbegin(); it != dev.interactions.rend() && recent.size() < kRecentInteractions;
+             ++it) {
             if (it->t > r.t) continue;
             nlohmann::json ij;
             ij["t"] = format_rfc3339(it->t);
@@ -567,16 +674,25 @@ struct Oracle::Impl {
             recent.push_back(std::move(ij));
         }
         f.evidence["recent_interactions"] = std::move(recent);
-        f.evidence["reason"] = "declares " + *msg.cause + " but no " + *channel + " interaction" +
+        f.evidence["reason"] = "declares " + cause + " but no " + *channel + " interaction" +
                                (needs_recipient ? " via " + recipient_names[p.recipient] : std::string()) +
                                " with " + dev.id + " in the " + format_duration(options.cause_tolerance_ms) +
                                " before it";
         emit(std::move(f));
     }
 
+    void add_pending(const Record& r) {
+        if (pending_count < pending.size()) {
+            pending[pending_count] = r;
+        } else {
+            pending.push_back(r);
+        }
+        ++pending_count;
+    }
+
     void flush_pending() {
-        for (const Record& r : pending) judge_egress(r);
-        pending.clear();
+        for (std::size_t i = 0; i < pending_count; ++i) judge_egress(pending[i]);
+        pending_count = 0;
     }
 
     void judge_side_channels(TimeMs end) {
@@ -732,7 +848,7 @@ Status Oracle::feed(const Record& r) {
     m.last_t = r.t;
     m.last_line = r.line;
     switch (r.kind) {
-        case RecordKind::egress: m.pending.push_back(r); break;
+        case RecordKind::egress: m.add_pending(r); break;
         case RecordKind::interaction: m.apply_interaction(r); break;
         case RecordKind::consent: m.apply_consent(r, false); break;
         case RecordKind::link: m.apply_consent(r, true); break;

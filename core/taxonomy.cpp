@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include <simdjson.h>
@@ -184,7 +185,8 @@ void append_index(std::string& path, std::size_t i) {
     path.push_back(']');
 }
 
-void set_error(DecodedMessage& msg, std::string text) {
+template <class Out>
+void set_error(Out& msg, std::string text) {
     if (msg.error.empty()) msg.error = std::move(text);  // the first problem is the telling one
 }
 
@@ -192,7 +194,7 @@ void set_error(DecodedMessage& msg, std::string text) {
 struct ParseScratch {
     simdjson::dom::parser parser;
     std::vector<char> buffer;
-    std::string key, path;  // json walk buffers, kept so that they keep their capacity
+    std::string key, path;  // walk buffers (json key paths, alexa keys), kept for their capacity
 };
 
 ParseScratch& scratch() {
@@ -423,6 +425,11 @@ struct Taxonomy::Impl {
     }
 
     // ---- decoding -----------------------------------------------------------------------------
+    //
+    // One walker per format, instantiated twice: into a DecodedMessage (every field with its path,
+    // key and value text) and into a MessageSummary (categories and sample times only, nothing
+    // allocated). The walkers ask for a field's text through callables that only the first
+    // instantiation calls, so both see exactly the same fields, errors and causes.
 
     /// Looks `key` up; returns false when it is ignored (no field), else sets `category`
     /// (nullopt = unclassified).
@@ -436,26 +443,59 @@ struct Taxonomy::Impl {
         return it->second.has_value();
     }
 
-    static void add_field(DecodedMessage& msg, std::string path, std::string key,
-                          std::optional<Category> category, std::optional<TimeMs> sample_time,
-                          std::string value_json) {
-        msg.fields.push_back(DecodedField{std::move(path), std::move(key), category, sample_time,
-                                          std::move(value_json)});
+    template <class Out>
+    static constexpr bool kText = std::is_same_v<Out, DecodedMessage>;
+
+    /// A field: `path()`, `key()` and `value()` give its text (called for DecodedMessage only).
+    template <class PathFn, class KeyFn, class ValueFn>
+    static void add_field(DecodedMessage& msg, PathFn&& path, KeyFn&& key, std::optional<Category> category,
+                          std::optional<TimeMs> sample_time, ValueFn&& value) {
+        msg.fields.push_back(DecodedField{path(), key(), category, sample_time, value()});
+    }
+    template <class PathFn, class KeyFn, class ValueFn>
+    static void add_field(MessageSummary& sum, PathFn&&, KeyFn&&, std::optional<Category> category,
+                          std::optional<TimeMs> sample_time, ValueFn&&) {
+        sum.fields.push_back(FieldSummary{category, sample_time});
+        if (category) {
+            insert(sum.categories, *category);
+        } else {
+            sum.unclassified = true;
+        }
+    }
+
+    static bool has_cause(const DecodedMessage& msg) { return msg.cause.has_value(); }
+    static bool has_cause(const MessageSummary& sum) { return sum.has_cause; }
+    static void set_cause(DecodedMessage& msg, std::string_view cause) { msg.cause = std::string(cause); }
+    static void set_cause(MessageSummary& sum, std::string_view cause) {
+        sum.has_cause = true;
+        sum.cause.assign(cause);
     }
 
     /// An entry that is not an object is a shape error (the oracle reports the body as
     /// undecodable); it is not also a field, which would report it twice.
-    static void malformed_entry(DecodedMessage& msg, std::string_view format, const std::string& path,
+    template <class Out>
+    static void malformed_entry(Out& msg, std::string_view format, const std::string& path,
                                 std::string_view expected) {
         set_error(msg, std::string(format) + ": " + path + " is not " + std::string(expected));
     }
 
+    static std::string indexed(std::string_view where, std::size_t i) {
+        std::string path;
+        path.reserve(where.size() + 8);
+        path += where;
+        append_index(path, i);
+        return path;
+    }
+
     // alexa -----------------------------------------------------------------------------------
 
-    static void alexa_property(const Taxonomy& t, DecodedMessage& msg, element p, std::string path) {
+    /// The property at `where[i]`.
+    template <class Out>
+    static void alexa_property(const Taxonomy& t, Out& msg, element p, std::string_view where, std::size_t i) {
+        const auto path = [&] { return indexed(where, i); };
         simdjson::dom::object obj;
         if (p.get_object().get(obj) != simdjson::SUCCESS) {
-            malformed_entry(msg, "alexa", path, "a property object");
+            malformed_entry(msg, "alexa", path(), "a property object");
             return;
         }
         // One pass over the members (this runs for every property of every message).
@@ -482,12 +522,11 @@ struct Taxonomy::Impl {
         }
         if (!well_formed || !has_ns || !has_name) {
             // Still reported: the oracle turns it into an `unclassified` finding.
-            std::string key = path;
-            add_field(msg, std::move(path), std::move(key), std::nullopt, std::nullopt, to_json(p));
+            add_field(msg, path, path, std::nullopt, std::nullopt, [&] { return to_json(p); });
             return;
         }
-        std::string key;
-        key.reserve(ns.size() + instance.size() + name.size() + 2);
+        std::string& key = scratch().key;  // kept capacity: no allocation per property
+        key.clear();
         key += ns;
         if (has_instance) {
             key += ':';
@@ -499,12 +538,12 @@ struct Taxonomy::Impl {
         if (!classify(t.alexa_, key, category)) return;
         std::optional<TimeMs> sample_time;
         if (has_time) sample_time = parse_rfc3339(time_of_sample);
-        add_field(msg, std::move(path), std::move(key), category, sample_time,
-                  value ? to_json(*value) : std::string("null"));
+        add_field(msg, path, [&] { return key; }, category, sample_time,
+                  [&] { return value ? to_json(*value) : std::string("null"); });
     }
 
-    static void alexa_properties(const Taxonomy& t, DecodedMessage& msg, element list,
-                                 std::string_view where) {
+    template <class Out>
+    static void alexa_properties(const Taxonomy& t, Out& msg, element list, std::string_view where) {
         simdjson::dom::array arr;
         if (list.get_array().get(arr) != simdjson::SUCCESS) {
             set_error(msg, "alexa: " + std::string(where) + " is not an array");
@@ -512,16 +551,11 @@ struct Taxonomy::Impl {
         }
         msg.fields.reserve(msg.fields.size() + arr.size());
         std::size_t i = 0;
-        for (const element p : arr) {
-            std::string path;
-            path.reserve(where.size() + 8);
-            path += where;
-            append_index(path, i++);
-            alexa_property(t, msg, p, std::move(path));
-        }
+        for (const element p : arr) alexa_property(t, msg, p, where, i++);
     }
 
-    static void decode_alexa(const Taxonomy& t, DecodedMessage& msg, element root) {
+    template <class Out>
+    static void decode_alexa(const Taxonomy& t, Out& msg, element root) {
         const auto event = member(root, "event");
         if (!event || event->type() != element_type::OBJECT) {
             set_error(msg, "alexa: body has no \"event\" object");
@@ -536,7 +570,7 @@ struct Taxonomy::Impl {
                     set_error(msg, "alexa: event.payload.change is not an object");
                 } else {
                     if (const auto cause = member(*change, "cause")) {
-                        if (const auto type = string_member(*cause, "type")) msg.cause = std::string(*type);
+                        if (const auto type = string_member(*cause, "type")) set_cause(msg, *type);
                     }
                     if (const auto props = member(*change, "properties")) {
                         alexa_properties(t, msg, *props, "event.payload.change.properties");
@@ -557,44 +591,53 @@ struct Taxonomy::Impl {
 
     // google ----------------------------------------------------------------------------------
 
-    static void google_devices(const Taxonomy& t, DecodedMessage& msg, element devices,
-                               std::string_view group) {
+    template <class Out>
+    static void google_devices(const Taxonomy& t, Out& msg, element devices, std::string_view group) {
         const auto section = member(devices, group);
         if (!section) return;
-        std::string prefix = "payload.devices.";
-        prefix += group;
+        const auto prefix = [&] {
+            std::string out = "payload.devices.";
+            out += group;
+            return out;
+        };
         simdjson::dom::object per_device;
         if (section->get_object().get(per_device) != simdjson::SUCCESS) {
-            set_error(msg, "google: " + prefix + " is not an object");
+            set_error(msg, "google: " + prefix() + " is not an object");
             return;
         }
         for (const auto device : per_device) {
-            std::string device_path;
-            device_path.reserve(prefix.size() + 1 + device.key.size());
-            device_path += prefix;
-            device_path += '.';
-            device_path += device.key;
+            const auto device_path = [&] {
+                std::string out = prefix();
+                out.reserve(out.size() + 1 + device.key.size());
+                out += '.';
+                out += device.key;
+                return out;
+            };
             simdjson::dom::object state;
             if (device.value.get_object().get(state) != simdjson::SUCCESS) {
-                malformed_entry(msg, "google", device_path, "an object");
+                malformed_entry(msg, "google", device_path(), "an object");
                 continue;
             }
             msg.fields.reserve(msg.fields.size() + state.size());
             for (const auto kv : state) {
                 std::optional<Category> category;
                 if (!classify(t.google_, kv.key, category)) continue;
-                std::string path;
-                path.reserve(device_path.size() + 1 + kv.key.size());
-                path += device_path;
-                path += '.';
-                path += kv.key;
-                add_field(msg, std::move(path), std::string(kv.key), category, std::nullopt,
-                          to_json(kv.value));
+                add_field(
+                    msg,
+                    [&] {
+                        std::string path = device_path();
+                        path.reserve(path.size() + 1 + kv.key.size());
+                        path += '.';
+                        path += kv.key;
+                        return path;
+                    },
+                    [&] { return std::string(kv.key); }, category, std::nullopt, [&] { return to_json(kv.value); });
             }
         }
     }
 
-    static void decode_google(const Taxonomy& t, DecodedMessage& msg, element root) {
+    template <class Out>
+    static void decode_google(const Taxonomy& t, Out& msg, element root) {
         const auto payload = member(root, "payload");
         const auto devices = payload ? member(*payload, "devices") : std::nullopt;
         if (!devices || devices->type() != element_type::OBJECT) {
@@ -615,7 +658,8 @@ struct Taxonomy::Impl {
         return true;
     }
 
-    static void decode_matter(const Taxonomy& t, DecodedMessage& msg, element root) {
+    template <class Out>
+    static void decode_matter(const Taxonomy& t, Out& msg, element root) {
         const auto reports = member(root, "reports");
         simdjson::dom::array arr;
         if (!reports || reports->get_array().get(arr) != simdjson::SUCCESS) {
@@ -625,11 +669,15 @@ struct Taxonomy::Impl {
         msg.fields.reserve(arr.size());
         std::size_t i = 0;
         for (const element r : arr) {
-            std::string path = "reports";  // fits the small-string buffer
-            append_index(path, i++);
+            const std::size_t index = i++;
+            const auto path = [&] {
+                std::string out = "reports";  // fits the small-string buffer
+                append_index(out, index);
+                return out;
+            };
             simdjson::dom::object obj;
             if (r.get_object().get(obj) != simdjson::SUCCESS) {
-                malformed_entry(msg, "matter", path, "a report object");
+                malformed_entry(msg, "matter", path(), "a report object");
                 continue;
             }
             std::uint32_t cluster = 0, attribute = 0;
@@ -646,8 +694,7 @@ struct Taxonomy::Impl {
                 }
             }
             if (!has_cluster || !has_attribute) {
-                std::string key = path;
-                add_field(msg, std::move(path), std::move(key), std::nullopt, std::nullopt, to_json(r));
+                add_field(msg, path, path, std::nullopt, std::nullopt, [&] { return to_json(r); });
                 continue;
             }
             std::string key;  // "4294967295/4294967295" fits 21 chars; usually the SSO buffer
@@ -665,18 +712,19 @@ struct Taxonomy::Impl {
                 if (!it->second) continue;  // ignored
                 category = it->second;
             }
-            add_field(msg, std::move(path), std::move(key), category, std::nullopt,
-                      value ? to_json(*value) : std::string("null"));
+            add_field(msg, path, [&] { return std::move(key); }, category, std::nullopt,
+                      [&] { return value ? to_json(*value) : std::string("null"); });
         }
     }
 
     // json ------------------------------------------------------------------------------------
 
+    template <class Out>
     struct JsonWalk {
         const Taxonomy& t;
-        DecodedMessage& msg;
+        Out& msg;
         std::string& key;   // key path, no indices
-        std::string& path;  // path with indices
+        std::string& path;  // path with indices (kept for DecodedMessage only)
         std::optional<TimeMs> sample_time;
         bool sample_time_seen = false;
     };
@@ -686,13 +734,14 @@ struct Taxonomy::Impl {
                (key.size() == entry.size() || key[entry.size()] == '.');
     }
 
-    static void json_leaf(JsonWalk& w, element e) {
+    template <class Out>
+    static void json_leaf(JsonWalk<Out>& w, element e) {
         const Taxonomy& t = w.t;
         if (covers(t.json_cause_path_, w.key)) {
             std::string_view cause;
-            if (!w.msg.cause && w.key.size() == t.json_cause_path_.size() &&
+            if (!has_cause(w.msg) && w.key.size() == t.json_cause_path_.size() &&
                 e.get_string().get(cause) == simdjson::SUCCESS) {
-                w.msg.cause = std::string(cause);
+                set_cause(w.msg, cause);
             }
             return;
         }
@@ -720,10 +769,12 @@ struct Taxonomy::Impl {
             probe = probe.substr(0, dot);
         }
         if (w.msg.fields.capacity() == 0) w.msg.fields.reserve(8);
-        add_field(w.msg, w.path, w.key, category, std::nullopt, to_json(e));
+        add_field(w.msg, [&] { return w.path; }, [&] { return w.key; }, category, std::nullopt,
+                  [&] { return to_json(e); });
     }
 
-    static void json_walk(JsonWalk& w, element e) {
+    template <class Out>
+    static void json_walk(JsonWalk<Out>& w, element e) {
         if (e.type() == element_type::OBJECT) {
             const simdjson::dom::object obj = e.get_object().value_unsafe();
             for (const auto kv : obj) {
@@ -731,11 +782,13 @@ struct Taxonomy::Impl {
                 const auto path_len = w.path.size();
                 if (key_len != 0) w.key += '.';
                 w.key += kv.key;
-                if (path_len != 0) w.path += '.';
-                w.path += kv.key;
+                if constexpr (kText<Out>) {
+                    if (path_len != 0) w.path += '.';
+                    w.path += kv.key;
+                }
                 json_walk(w, kv.value);
                 w.key.resize(key_len);
-                w.path.resize(path_len);
+                if constexpr (kText<Out>) w.path.resize(path_len);
             }
             return;
         }
@@ -755,23 +808,65 @@ struct Taxonomy::Impl {
             std::size_t i = 0;
             for (const element child : arr) {
                 const auto path_len = w.path.size();
-                append_index(w.path, i++);
+                if constexpr (kText<Out>) append_index(w.path, i++);
                 json_walk(w, child);
-                w.path.resize(path_len);
+                if constexpr (kText<Out>) w.path.resize(path_len);
             }
             return;
         }
         json_leaf(w, e);
     }
 
-    static void decode_json(const Taxonomy& t, DecodedMessage& msg, element root) {
+    template <class Out>
+    static void decode_json(const Taxonomy& t, Out& msg, element root) {
         ParseScratch& s = scratch();
         s.key.clear();
         s.path.clear();
-        JsonWalk w{t, msg, s.key, s.path, std::nullopt, false};
+        JsonWalk<Out> w{t, msg, s.key, s.path, std::nullopt, false};
         json_walk(w, root);
         if (w.sample_time) {
             for (auto& f : msg.fields) f.sample_time = w.sample_time;
+        }
+    }
+
+    // the body --------------------------------------------------------------------------------
+
+    template <class Out>
+    static void decode(const Taxonomy& t, std::string_view format, std::string_view body_json, Out& msg) {
+        try {
+            ParseScratch& s = scratch();
+            const std::size_t needed = body_json.size() + simdjson::SIMDJSON_PADDING;
+            if (s.buffer.size() < needed) s.buffer.resize(needed);
+            if (!body_json.empty()) std::memcpy(s.buffer.data(), body_json.data(), body_json.size());
+            std::memset(s.buffer.data() + body_json.size(), 0, simdjson::SIMDJSON_PADDING);
+
+            element root;
+            if (const auto err = s.parser.parse(s.buffer.data(), body_json.size(), false).get(root);
+                err != simdjson::SUCCESS) {
+                msg.error = std::string("body is not valid JSON: ") + simdjson::error_message(err);
+                return;
+            }
+            if (root.type() != element_type::OBJECT) {
+                msg.error = "body is not a JSON object";
+                return;
+            }
+            if (format == "alexa") {
+                decode_alexa(t, msg, root);
+            } else if (format == "google") {
+                decode_google(t, msg, root);
+            } else if (format == "matter") {
+                decode_matter(t, msg, root);
+            } else if (format == "json") {
+                decode_json(t, msg, root);
+            } else {
+                add_field(
+                    msg, [] { return std::string(); }, [&] { return "format:" + std::string(format); }, std::nullopt,
+                    std::nullopt, [&] { return to_json(root); });
+            }
+        } catch (const std::exception& e) {
+            set_error(msg, std::string("cannot decode body: ") + e.what());
+        } catch (...) {
+            set_error(msg, "cannot decode body");
         }
     }
 };
@@ -831,41 +926,13 @@ Status Taxonomy::merge_text(std::string_view yaml_text, std::string_view file_na
 
 DecodedMessage Taxonomy::decode(std::string_view format, std::string_view body_json) const {
     DecodedMessage msg;
-    try {
-        ParseScratch& s = scratch();
-        const std::size_t needed = body_json.size() + simdjson::SIMDJSON_PADDING;
-        if (s.buffer.size() < needed) s.buffer.resize(needed);
-        if (!body_json.empty()) std::memcpy(s.buffer.data(), body_json.data(), body_json.size());
-        std::memset(s.buffer.data() + body_json.size(), 0, simdjson::SIMDJSON_PADDING);
-
-        element root;
-        if (const auto err = s.parser.parse(s.buffer.data(), body_json.size(), false).get(root);
-            err != simdjson::SUCCESS) {
-            msg.error = std::string("body is not valid JSON: ") + simdjson::error_message(err);
-            return msg;
-        }
-        if (root.type() != element_type::OBJECT) {
-            msg.error = "body is not a JSON object";
-            return msg;
-        }
-        if (format == "alexa") {
-            Impl::decode_alexa(*this, msg, root);
-        } else if (format == "google") {
-            Impl::decode_google(*this, msg, root);
-        } else if (format == "matter") {
-            Impl::decode_matter(*this, msg, root);
-        } else if (format == "json") {
-            Impl::decode_json(*this, msg, root);
-        } else {
-            Impl::add_field(msg, "", "format:" + std::string(format), std::nullopt, std::nullopt,
-                            to_json(root));
-        }
-    } catch (const std::exception& e) {
-        set_error(msg, std::string("cannot decode body: ") + e.what());
-    } catch (...) {
-        set_error(msg, "cannot decode body");
-    }
+    Impl::decode(*this, format, body_json, msg);
     return msg;
+}
+
+void Taxonomy::summarize(std::string_view format, std::string_view body_json, MessageSummary& out) const {
+    out.clear();
+    Impl::decode(*this, format, body_json, out);
 }
 
 }  // namespace consentrig::core

@@ -47,6 +47,33 @@ struct DecodedMessage {
     [[nodiscard]] bool state_free() const { return fields.empty(); }
 };
 
+/// What decode() finds of one field, without its text: all the oracle needs on its clean path.
+struct FieldSummary {
+    std::optional<Category> category;   ///< nullopt = unclassified
+    std::optional<TimeMs> sample_time;
+};
+
+/// decode() without the fields' text (path, key, value): same fields in the same order, same
+/// cause and error. Reused from message to message, it allocates nothing once warm.
+struct MessageSummary {
+    std::vector<FieldSummary> fields;
+    CategorySet categories;     ///< union of classified fields
+    bool unclassified = false;  ///< some field has no category
+    bool has_cause = false;
+    std::string cause;          ///< the declared cause when has_cause
+    std::string error;          ///< as DecodedMessage::error
+
+    [[nodiscard]] bool state_free() const { return fields.empty(); }
+    void clear() {
+        fields.clear();
+        categories.reset();
+        unclassified = false;
+        has_cause = false;
+        cause.clear();
+        error.clear();
+    }
+};
+
 class Taxonomy {
 public:
     /// The shipped taxonomy (taxonomy/default.yaml, embedded at build time).
@@ -61,6 +88,9 @@ public:
     /// no category, key `format:<name>`, so it is reported rather than dropped. A body that is
     /// not valid JSON yields `error` set and no fields.
     [[nodiscard]] DecodedMessage decode(std::string_view format, std::string_view body_json) const;
+    /// decode() into `out` (cleared first) without the fields' text: several times cheaper, for
+    /// callers that need the text only now and then (the oracle decodes again for evidence).
+    void summarize(std::string_view format, std::string_view body_json, MessageSummary& out) const;
 
 private:
     /// Orders keys by length, then bytes: most lookups are settled by the length alone.

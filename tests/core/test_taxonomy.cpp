@@ -840,6 +840,84 @@ TEST(TaxonomyDecode, GivenManyDecodesInARow_WhenTheParserIsReused_ThenResultsDoN
     }
 }
 
+// ---- summarize: decode without the text -------------------------------------------------------
+
+/// summarize() must see exactly what decode() sees: the same fields (category, sample time) in
+/// the same order, the same cause and the same error.
+void expect_summary_matches(const Taxonomy& t, std::string_view format, std::string_view body, MessageSummary& sum) {
+    const auto m = t.decode(format, body);
+    t.summarize(format, body, sum);
+    SCOPED_TRACE(std::string(format) + " " + std::string(body));
+    EXPECT_EQ(sum.error, m.error);
+    EXPECT_EQ(sum.has_cause, m.cause.has_value());
+    EXPECT_EQ(sum.cause, m.cause.value_or(""));
+    EXPECT_EQ(sum.categories, m.categories());
+    EXPECT_EQ(sum.state_free(), m.state_free());
+    ASSERT_EQ(sum.fields.size(), m.fields.size());
+    bool unclassified = false;
+    for (std::size_t i = 0; i < m.fields.size(); ++i) {
+        EXPECT_EQ(sum.fields[i].category, m.fields[i].category) << i;
+        EXPECT_EQ(sum.fields[i].sample_time, m.fields[i].sample_time) << i;
+        unclassified = unclassified || !m.fields[i].category;
+    }
+    EXPECT_EQ(sum.unclassified, unclassified);
+}
+
+TEST(TaxonomySummarize, GivenRealisticMalformedAndMutatedBodies_WhenSummarized_ThenItAgreesWithDecode) {
+    MessageSummary sum;  // reused throughout, as the oracle does: nothing may leak between calls
+    const std::pair<std::string_view, std::string_view> realistic[] = {
+        {"alexa", kAlexaThermostatChangeReport},
+        {"alexa", kAlexaLockStateReport},
+        {"google", kGoogleReportState},
+        {"matter", kMatterReportData},
+    };
+    for (const auto& [format, body] : realistic) {
+        expect_summary_matches(shipped(), format, body, sum);
+        for (const auto other : {"alexa", "google", "matter", "json", "zigbee"}) {
+            expect_summary_matches(shipped(), other, body, sum);
+        }
+        const std::string_view trimmed = body.substr(0, body.find_last_not_of(" \n") + 1);
+        for (std::size_t n = 0; n < trimmed.size(); n += 7) {
+            expect_summary_matches(shipped(), format, trimmed.substr(0, n), sum);
+        }
+        std::string mutant(body);
+        for (std::size_t i = 0; i < mutant.size(); ++i) {
+            const char saved = mutant[i];
+            for (const char c : {'\0', '"', '[', '}', '1', 'x', '\xff'}) {
+                mutant[i] = c;
+                expect_summary_matches(shipped(), format, mutant, sum);
+            }
+            mutant[i] = saved;
+        }
+    }
+    const std::pair<std::string_view, std::string_view> shapes[] = {
+        {"alexa", R"({"event":{"payload":{"change":{"properties":{"a":1}}}},
+          "context":{"properties":[{"namespace":"Alexa.LockController","name":"lockState","value":"LOCKED"}]}})"},
+        {"alexa", R"({"event":{"payload":{}},"context":{"properties":[42,{"name":"temperature","value":20},
+          {"namespace":"Alexa.RangeController","instance":5,"name":"rangeValue","value":20},
+          {"namespace":"Alexa.RangeController","instance":"Humidity","name":"rangeValue","value":20},
+          {"namespace":"Alexa.TemperatureSensor","name":"temperature","value":20,"timeOfSample":"2026-01-05T07:00:00Z"},
+          {"namespace":"Alexa.TemperatureSensor","name":"temperature","timeOfSample":"soon"}]}})"},
+        {"alexa", R"({"event":{"payload":{"change":{"cause":{"type":"VOICE_INTERACTION"},"properties":[]}}}})"},
+        {"alexa", R"({"event":{"payload":{"change":{"cause":{"type":7},"properties":[]}}},"context":[]})"},
+        {"google", R"({"payload":{"devices":{"states":{"a":20.5,"b":{"online":true,"status":"SUCCESS","x":1}},
+          "notifications":{"b":{"LockUnlock":{"priority":0}}}}}})"},
+        {"google", R"({"payload":{"devices":{"states":[1],"notifications":7}}})"},
+        {"matter", R"({"reports":[null,{"cluster":513,"attribute":0,"value":1},{"cluster":"513","attribute":0},
+          {"cluster":29,"attribute":65533},{"cluster":513,"attribute":-1}]})"},
+        {"json", R"({"type":"report","cause":"APP_INTERACTION","sampled_at":"2026-01-05T07:00:00.250Z",
+          "state":{"setpoint":21.0,"lock":{"position":"extended"},"diag":{"up":1}},"readings":[{"temp":1},[2]],
+          "temps":[1,2],"cause2":"x"})"},
+        {"json", R"({"temp":20,"sampled_at":"soon","cause":{"type":"X"}})"},
+        {"json", R"({"cause":"A","state":{"cause":"B"},"sampled_at":7})"},
+        {"json", R"({"type":"keepalive","seq":3})"},
+        {"zigbee", R"({"cluster":513})"},
+        {"json", "[1]"},
+        {"json", ""},
+    };
+    for (const auto& [format, body] : shapes) expect_summary_matches(shipped(), format, body, sum);
+}
+
 // ---- user files --------------------------------------------------------------------------------
 
 TEST(TaxonomyMerge, GivenAUserFile_WhenMerged_ThenItAddsAndOverridesMappings) {
