@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <string>
@@ -65,6 +66,7 @@ struct Interaction {
 };
 constexpr std::uint32_t kNoRecipient = std::numeric_limits<std::uint32_t>::max();
 constexpr std::size_t kRecentInteractions = 3;  ///< cause_mismatch evidence lists this many
+constexpr std::size_t kPendingKeepBytes = std::size_t{1} << 20;  ///< a held-back slot keeps no bigger buffer
 
 /// Side-channel statistics of one device × recipient: constant size.
 struct SideChannelStats {
@@ -151,10 +153,47 @@ std::optional<std::string> interaction_channel(const std::string& cause) {
     return std::nullopt;
 }
 
-nlohmann::json parse_or_text(const std::string& text) {
+nlohmann::json parse_or_text(std::string_view text) {
     auto j = nlohmann::json::parse(text, nullptr, false);
-    return j.is_discarded() ? nlohmann::json(text) : j;
+    return j.is_discarded() ? nlohmann::json(std::string(text)) : j;
 }
+
+/// An egress record as the judging path reads it.
+struct Egress {
+    TimeMs t = 0;
+    std::uint64_t line = 0;
+    std::string_view device, recipient, format, payload;
+};
+
+/// An egress held back until the state lines of its millisecond are in: its strings in one
+/// buffer, so that holding a message back is one copy, and a reused slot allocates nothing.
+struct PendingEgress {
+    TimeMs t = 0;
+    std::uint64_t line = 0;
+    std::size_t device_len = 0, recipient_len = 0, format_len = 0, length = 0;
+    std::string text;  ///< device, recipient, format and payload, end to end: the first `length` bytes
+
+    void assign(const Record& r) {
+        t = r.t;
+        line = r.line;
+        device_len = r.device.size();
+        recipient_len = r.recipient.size();
+        format_len = r.format.size();
+        length = device_len + recipient_len + format_len + r.payload.size();
+        if (text.size() < length) text.resize(length);
+        char* out = text.data();
+        for (const std::string* part : {&r.device, &r.recipient, &r.format, &r.payload}) {
+            if (!part->empty()) std::memcpy(out, part->data(), part->size());
+            out += part->size();
+        }
+    }
+    [[nodiscard]] Egress view() const {
+        const std::string_view all(text.data(), length);
+        return Egress{t, line, all.substr(0, device_len), all.substr(device_len, recipient_len),
+                      all.substr(device_len + recipient_len, format_len),
+                      all.substr(device_len + recipient_len + format_len)};
+    }
+};
 
 nlohmann::json categories_json(const CategorySet& set) {
     if (set.all()) return nlohmann::json::array({"all"});
@@ -192,7 +231,7 @@ struct Oracle::Impl {
     /// Egress of the current millisecond, judged after its state lines: the first
     /// `pending_count` slots. Slots are reused (assigned over), so their strings keep their
     /// capacity and a message costs no allocation.
-    std::vector<Record> pending;
+    std::vector<PendingEgress> pending;
     std::size_t pending_count = 0;
     simdjson::dom::parser truth_parser;
     MessageSummary summary;  ///< reused for every message
@@ -276,6 +315,8 @@ struct Oracle::Impl {
     }
 
     [[nodiscard]] std::optional<TimeMs> last_interaction(const PairState& p, TimeMs when) const {
+        if (p.interactions.empty()) return std::nullopt;
+        if (p.interactions.back() <= when) return p.interactions.back();  // judging: the usual case
         auto it = std::upper_bound(p.interactions.begin(), p.interactions.end(), when);
         if (it == p.interactions.begin()) return std::nullopt;
         return *std::prev(it);
@@ -309,8 +350,8 @@ struct Oracle::Impl {
 
     /// covered(), for judging (the trace start is known): the same answer, with the grants'
     /// bounds resolved once and schedule answers reused within a millisecond.
-    [[nodiscard]] bool covered_judging(const PairState& p, Category c, TimeMs when) {
-        if (withdrawal(p, c, when)) return false;
+    [[nodiscard]] bool covered_judging(const PairState& p, Category c, TimeMs when, bool withdrawal_checked = false) {
+        if (!withdrawal_checked && withdrawal(p, c, when)) return false;
         if (grant_cache.size() != policy.grants().size()) grant_cache.assign(policy.grants().size(), GrantCache{});
         for (std::size_t gi : p.grants) {
             const Grant& g = policy.grants()[gi];
@@ -468,7 +509,7 @@ struct Oracle::Impl {
         dev.covered_until = std::max(dev.covered_until, end);
     }
 
-    void judge_side_channel_message(DeviceState& dev, PairState& p, const Record& r) {
+    void judge_side_channel_message(DeviceState& dev, PairState& p, const Egress& r) {
         SideChannelStats& s = p.side;
         ++s.messages;
         if (dev.state_changes == 0) return;
@@ -494,7 +535,7 @@ struct Oracle::Impl {
         ++s.lag_hist[std::min(bucket, kLagBuckets - 1)];
     }
 
-    Finding base_finding(FindingType type, const DeviceState& dev, const PairState& p, const Record& r) const {
+    Finding base_finding(FindingType type, const DeviceState& dev, const PairState& p, const Egress& r) const {
         Finding f;
         f.type = type;
         f.device = dev.id;
@@ -504,10 +545,10 @@ struct Oracle::Impl {
         return f;
     }
 
-    nlohmann::json message_evidence(const Record& r, const DecodedMessage& msg) const {
+    nlohmann::json message_evidence(const Egress& r, const DecodedMessage& msg) const {
         nlohmann::json j;
         j["message"] = parse_or_text(r.payload);
-        j["format"] = r.format;
+        j["format"] = std::string(r.format);
         if (r.line) j["line"] = r.line;
         j["sent"] = format_rfc3339(r.t);
         nlohmann::json fields = nlohmann::json::array();
@@ -529,7 +570,7 @@ struct Oracle::Impl {
     /// fields' text (a second decode) and the evidence they share, each made once per message.
     struct Message {
         const Impl& oracle;
-        const Record& r;
+        const Egress& r;
         const MessageSummary& summary;
         std::optional<DecodedMessage> decoded;
         std::optional<nlohmann::json> evidence_base;
@@ -544,7 +585,7 @@ struct Oracle::Impl {
         }
     };
 
-    void judge_egress(const Record& r) {
+    void judge_egress(const Egress& r) {
         ++stats.messages;
         DeviceState& dev = device(r.device, r.t);
         PairState& p = pair(dev, recipient_id(r.recipient));
@@ -558,7 +599,7 @@ struct Oracle::Impl {
             f.field = "body";
             f.evidence = msg.evidence();
             f.evidence["field"] = f.field;
-            f.evidence["reason"] = "the " + r.format + " body could not be decoded: " + sum.error;
+            f.evidence["reason"] = "the " + std::string(r.format) + " body could not be decoded: " + sum.error;
             emit(std::move(f));
         }
         if (sum.unclassified) {
@@ -582,7 +623,7 @@ struct Oracle::Impl {
     }
 
     void judge_category(const DeviceState& dev, const PairState& p, Message& msg, Category c) {
-        const Record& r = msg.r;
+        const Egress& r = msg.r;
         std::optional<FindingType> type;
         std::optional<TimeMs> stale_ts;
         const ConsentEvent* unlinked = unlink_event(p, r.t);
@@ -593,7 +634,7 @@ struct Oracle::Impl {
             type = FindingType::unconsented_recipient;
         } else if (!contains(p.listed, c)) {
             type = FindingType::outside_scope;
-        } else if (!covered_judging(p, c, r.t)) {
+        } else if (!covered_judging(p, c, r.t, /*withdrawal_checked=*/true)) {
             type = FindingType::out_of_window;
         } else {
             for (const auto& field : msg.summary.fields) {
@@ -645,7 +686,7 @@ struct Oracle::Impl {
     }
 
     void judge_cause(const DeviceState& dev, const PairState& p, Message& msg) {
-        const Record& r = msg.r;
+        const Egress& r = msg.r;
         const std::string& cause = msg.summary.cause;
         const auto channel = interaction_channel(cause);
         if (!channel) return;
@@ -682,16 +723,16 @@ struct Oracle::Impl {
     }
 
     void add_pending(const Record& r) {
-        if (pending_count < pending.size()) {
-            pending[pending_count] = r;
-        } else {
-            pending.push_back(r);
-        }
-        ++pending_count;
+        if (pending_count == pending.size()) pending.emplace_back();
+        pending[pending_count++].assign(r);
     }
 
     void flush_pending() {
-        for (std::size_t i = 0; i < pending_count; ++i) judge_egress(pending[i]);
+        for (std::size_t i = 0; i < pending_count; ++i) {
+            judge_egress(pending[i].view());
+            // A huge message once must not keep its buffer for good.
+            if (pending[i].text.size() > kPendingKeepBytes) std::string().swap(pending[i].text);
+        }
         pending_count = 0;
     }
 

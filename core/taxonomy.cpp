@@ -171,7 +171,21 @@ std::optional<element> member(element e, std::string_view key) {
     return out;
 }
 
-std::optional<std::string_view> string_member(element e, std::string_view key) {
+/// member() for a literal key: the first member named `key` (as at_key), compared with a
+/// fixed-length memcmp the compiler inlines — this runs several times per message.
+template <std::size_t N>
+std::optional<element> member(element e, const char (&key)[N]) {
+    constexpr std::size_t kLen = N - 1;
+    simdjson::dom::object obj;
+    if (e.get_object().get(obj) != simdjson::SUCCESS) return std::nullopt;
+    for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
+        if (it.key_length() == kLen && std::memcmp(it.key_c_str(), key, kLen) == 0) return it.value();
+    }
+    return std::nullopt;
+}
+
+template <std::size_t N>
+std::optional<std::string_view> string_member(element e, const char (&key)[N]) {
     const auto m = member(e, key);
     if (!m) return std::nullopt;
     std::string_view s;
@@ -549,7 +563,7 @@ struct Taxonomy::Impl {
             set_error(msg, "alexa: " + std::string(where) + " is not an array");
             return;
         }
-        msg.fields.reserve(msg.fields.size() + arr.size());
+        if constexpr (kText<Out>) msg.fields.reserve(msg.fields.size() + arr.size());
         std::size_t i = 0;
         for (const element p : arr) alexa_property(t, msg, p, where, i++);
     }
@@ -561,7 +575,7 @@ struct Taxonomy::Impl {
             set_error(msg, "alexa: body has no \"event\" object");
             return;
         }
-        msg.fields.reserve(8);
+        if constexpr (kText<Out>) msg.fields.reserve(8);
         if (const auto payload = member(*event, "payload")) {
             if (payload->type() != element_type::OBJECT) {
                 set_error(msg, "alexa: event.payload is not an object");
@@ -618,7 +632,7 @@ struct Taxonomy::Impl {
                 malformed_entry(msg, "google", device_path(), "an object");
                 continue;
             }
-            msg.fields.reserve(msg.fields.size() + state.size());
+            if constexpr (kText<Out>) msg.fields.reserve(msg.fields.size() + state.size());
             for (const auto kv : state) {
                 std::optional<Category> category;
                 if (!classify(t.google_, kv.key, category)) continue;
@@ -666,7 +680,7 @@ struct Taxonomy::Impl {
             set_error(msg, "matter: body has no \"reports\" array");
             return;
         }
-        msg.fields.reserve(arr.size());
+        if constexpr (kText<Out>) msg.fields.reserve(arr.size());
         std::size_t i = 0;
         for (const element r : arr) {
             const std::size_t index = i++;
@@ -768,7 +782,9 @@ struct Taxonomy::Impl {
             if (dot == std::string_view::npos) break;
             probe = probe.substr(0, dot);
         }
-        if (w.msg.fields.capacity() == 0) w.msg.fields.reserve(8);
+        if constexpr (kText<Out>) {
+            if (w.msg.fields.capacity() == 0) w.msg.fields.reserve(8);
+        }
         add_field(w.msg, [&] { return w.path; }, [&] { return w.key; }, category, std::nullopt,
                   [&] { return to_json(e); });
     }
