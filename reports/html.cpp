@@ -24,6 +24,7 @@ std::string attr(std::string_view s) { return xml_escape(s, false); }
 
 constexpr double kWidth = 100000.0;  ///< timeline viewBox width
 constexpr int kRow = 16;             ///< timeline row height, px
+constexpr int kPrintRow = 10;        ///< the same on paper
 
 const char* const kCss = R"CSS(
 :root{--ok:#2e7d32;--fail:#c62828;--inc:#a15c00;--muted:#5f6368;--line:#dcdcdc;--z:1}
@@ -61,6 +62,7 @@ article.dev{background:#fff;border:1px solid var(--line);margin:14px 0;padding:8
 .tl-labels{flex:0 0 200px;font-size:12px;padding-top:18px}
 .tl-labels div{height:16px;line-height:16px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;padding-right:6px}
 .tl-labels .lane{font-weight:600}
+.tl-labels.compact div{height:10px;line-height:10px;font-size:8px}
 .tl-scroll{flex:1;overflow-x:auto;min-width:0}
 .tl-inner{width:calc(var(--z) * 100%);position:relative}
 .axis{position:relative;height:18px;font-size:11px}
@@ -97,7 +99,7 @@ tr.ev>td{background:#fcfcfc;padding:8px 14px}
  body{background:#fff;font-size:11px}
  main{max-width:none;padding:0}
  @page{size:A4 landscape;margin:10mm}
- article.dev,table.prov tr,tbody.f,.keep{break-inside:avoid}
+ article.dev,table.prov tr,tbody.f tr.fr,.keep{break-inside:avoid}
  h2{break-after:avoid}
  pre{max-height:none}
  header.top{-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -359,7 +361,8 @@ void Page::aggregates() {
         }
         h_ += "<table id=\"ranked\"><thead><tr><th class=\"n\">rank</th><th>device</th><th>kind</th><th>profile</th>"
               "<th class=\"n\">messages</th><th class=\"n\">findings</th><th>by leak class</th></tr></thead><tbody>\n";
-        for (std::size_t k = 0; k < a.ranked.size(); ++k) {
+        const std::size_t ranked_rows = o_.print ? std::min(o_.print_ranked, a.ranked.size()) : a.ranked.size();
+        for (std::size_t k = 0; k < ranked_rows; ++k) {
             const DeviceRank& d = a.ranked[k];
             std::string parts;
             for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
@@ -423,7 +426,8 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
     std::string labels = "";
     std::string svg;
     int row = 0;
-    auto y = [](int r) { return r * kRow; };
+    const int kRowH = o_.print ? kPrintRow : kRow;
+    auto y = [kRowH](int r) { return r * kRowH; };
     std::size_t links = 0;
     std::string grid;
     const int total_rows = [&] {
@@ -431,7 +435,7 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
         for (const auto& lane : tl.lanes) n += 1 + static_cast<int>(lane.bands.size());
         return std::max(n, 1);
     }();
-    const int height = total_rows * kRow;
+    const int height = total_rows * kRowH;
     for (const AxisMark& m : r_.axis) {
         grid += "<line class=\"grid" + std::string(m.major ? " major" : "") + "\" x1=\"" + xpos(m.t, start, end) +
                 "\" x2=\"" + xpos(m.t, start, end) + "\" y1=\"0\" y2=\"" + std::to_string(height) + "\"/>";
@@ -440,7 +444,7 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
         if (ts.empty()) return std::string();
         std::string d;
         d.reserve(ts.size() * 20);
-        for (TimeMs t : ts) d += "M" + xpos(t, start, end) + " " + std::to_string(y(r) + 2) + "V" + std::to_string(y(r) + kRow - 2);
+        for (TimeMs t : ts) d += "M" + xpos(t, start, end) + " " + std::to_string(y(r) + 2) + "V" + std::to_string(y(r) + kRowH - 2);
         return "<path class=\"s\" d=\"" + d + "\"/>";
     };
     auto leak_ticks = [&](const std::vector<std::pair<TimeMs, std::size_t>>& leaks, int r) {
@@ -454,11 +458,11 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
                 ++links;
                 const Finding& f = r_.findings[fi];
                 out += "<a href=\"#f-" + std::to_string(fi) + "\"><line class=\"lk\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
-                       std::to_string(y(r) + 1) + "\" y2=\"" + std::to_string(y(r) + kRow - 1) + "\"><title>" +
+                       std::to_string(y(r) + 1) + "\" y2=\"" + std::to_string(y(r) + kRowH - 1) + "\"><title>" +
                        esc(std::string(core::to_string(f.type)) + " at " + core::format_rfc3339(t) + " to " + f.recipient) +
                        "</title></line></a>";
             } else {
-                rest += "M" + x + " " + std::to_string(y(r) + 1) + "V" + std::to_string(y(r) + kRow - 1);
+                rest += "M" + x + " " + std::to_string(y(r) + 1) + "V" + std::to_string(y(r) + kRowH - 1);
             }
         }
         if (!rest.empty()) out += "<path class=\"lk\" d=\"" + rest + "\"/>";
@@ -476,9 +480,9 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
         const int lane_rows = 1 + static_cast<int>(lane.bands.size());
         labels += "<div class=\"lane\" title=\"" + attr(lane.recipient) + "\">" + esc(lane.recipient) + "</div>";
         svg += "<rect class=\"row\" x=\"0\" y=\"" + std::to_string(y(row)) + "\" width=\"" + std::to_string(static_cast<int>(kWidth)) +
-               "\" height=\"" + std::to_string(kRow) + "\"/>";
+               "\" height=\"" + std::to_string(kRowH) + "\"/>";
         for (const Interval& u : lane.unlinked) {
-            svg += rect("unl", u.from, u.to, y(row) + 3, kRow - 6,
+            svg += rect("unl", u.from, u.to, y(row) + 3, kRowH - 6,
                         lane.recipient + " unlinked " + core::format_rfc3339(u.from) + " – " + core::format_rfc3339(u.to));
         }
         svg += tick_path(lane.strip.sends, row);
@@ -489,9 +493,9 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
             const std::string cname(core::to_string(*band.category));
             labels += "<div>" + cname + "</div>";
             svg += "<rect class=\"row" + std::string(b % 2 ? "" : " alt") + "\" x=\"0\" y=\"" + std::to_string(y(row)) +
-                   "\" width=\"" + std::to_string(static_cast<int>(kWidth)) + "\" height=\"" + std::to_string(kRow) + "\"/>";
+                   "\" width=\"" + std::to_string(static_cast<int>(kWidth)) + "\" height=\"" + std::to_string(kRowH) + "\"/>";
             for (const Interval& c : band.consent) {
-                svg += rect("ok", c.from, c.to, y(row) + 3, kRow - 6,
+                svg += rect("ok", c.from, c.to, y(row) + 3, kRowH - 6,
                             cname + " to " + lane.recipient + ": consent held " + core::format_rfc3339(c.from) + " – " +
                                 core::format_rfc3339(c.to));
             }
@@ -527,7 +531,7 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
         svg += rect("gap", g.from, std::max(g.to, g.from + 1), 0, height,
                     "capture gap " + core::format_rfc3339(g.from) + " – " + core::format_rfc3339(g.to) + ": " + g.reason);
     }
-    h_ += "<div class=\"tl\"><div class=\"tl-labels\">" + labels + "</div><div class=\"tl-scroll\"><div class=\"tl-inner\"><div class=\"axis\">";
+    h_ += "<div class=\"tl\"><div class=\"tl-labels" + std::string(o_.print ? " compact" : "") + "\">" + labels + "</div><div class=\"tl-scroll\"><div class=\"tl-inner\"><div class=\"axis\">";
     // Paper is narrow: beyond two days only the days are labelled.
     const bool majors_only = o_.print && end - start > 2 * core::kMsPerDay;
     for (const AxisMark& m : r_.axis) {
@@ -594,9 +598,9 @@ void Page::findings() {
         h_ += "<p class=\"muted\">The evidence of the first finding of each leak class × device × recipient is shown "
               "below its row (at most " + std::to_string(o_.print_evidence) + "); report.html and report.json hold all of it.</p>\n";
     }
-    h_ += "<table id=\"ftable\"><colgroup><col style=\"width:4%\"><col style=\"width:15%\"><col style=\"width:13%\">"
+    h_ += "<table id=\"ftable\"><colgroup><col style=\"width:6%\"><col style=\"width:15%\"><col style=\"width:13%\">"
           "<col style=\"width:13%\"><col style=\"width:11%\"><col style=\"width:9%\"><col style=\"width:9%\">"
-          "<col style=\"width:26%\"></colgroup><thead><tr><th class=\"n\">#</th><th>sent (UTC)</th><th>leak class</th><th>device</th>"
+          "<col style=\"width:24%\"></colgroup><thead><tr><th class=\"n\">#</th><th>sent (UTC)</th><th>leak class</th><th>device</th>"
           "<th>recipient</th><th>category</th><th>provisions</th><th>reason</th></tr></thead>\n";
     for (std::size_t k = 0; k < rows; ++k) {
         const std::size_t fi = r_.listed[k];
@@ -720,7 +724,7 @@ void Page::evidence(const Finding& f, std::size_t fi, bool inline_message) {
         if (e["recent_interactions"].empty()) h_ += "<p>None.</p>";
         else h_ += "<pre>" + esc(dump_json(e["recent_interactions"], 2)) + "</pre>";
     }
-    if (e.contains("lag")) h_ += "<h4>Lag after the state change</h4><pre>" + esc(dump_json(e["lag"], 2)) + "</pre>";
+    if (e.contains("lag")) h_ += "<h4>Lag after the state change</h4><pre>" + esc(dump_json(e["lag"], -1)) + "</pre>";
     h_ += "<h4>Message as captured</h4>";
     auto it = r_.message_of.find(fi);
     std::string body;

@@ -19,8 +19,9 @@ namespace consentrig::reports {
 struct HtmlOptions {
     bool print = false;
     std::size_t print_timelines = 10;  ///< print: timelines of the worst devices
-    std::size_t print_findings = 150;  ///< print: rows of the findings table
-    std::size_t print_evidence = 12;   ///< print: rows whose evidence is shown (first of each type × device × recipient)
+    std::size_t print_findings = 100;  ///< print: rows of the findings table
+    std::size_t print_evidence = 8;    ///< print: rows whose evidence is shown (first of each type × device × recipient)
+    std::size_t print_ranked = 25;     ///< print: rows of the device ranking
     std::size_t max_links_per_device = 400;  ///< leak ticks that link to their finding
 };
 

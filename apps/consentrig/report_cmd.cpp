@@ -248,7 +248,13 @@ void add_report(CLI::App& app, int& exit_code) {
             head["messages"] = judged->stats.messages;
             head["devices"] = judged->oracle->devices().size();
         }
-        if (previous.contains("shard")) info["shard"] = previous["shard"];
+        // The run that made the trace: its facts (simulator statistics; for a bench run the
+        // board identities and the rig's timing figures) go into the report's metadata.
+        if (scenario && str(previous, "scenario") == scenario->name) {
+            for (const auto& [k, v] : previous.items()) {
+                if (!info.contains(k) && k != "command") info[k] = v;
+            }
+        }
         std::string error;
         const auto findings_json = core::findings_to_json(judged->findings, head);
         reports::JunitSuite suite{scenario ? scenario->name : (judged->meta.scenario.empty() ? trace.stem().string() : judged->meta.scenario),

@@ -61,6 +61,10 @@ TEST_F(ReportCli, GivenDefaultRun_WhenRebuiltFromItsTrace_ThenSameFindingsAndSam
     EXPECT_TRUE(again["coverage"] == report["coverage"]);
     EXPECT_TRUE(again["findings"] == report["findings"]);
     EXPECT_EQ(again["metadata"]["command"], "report");
+    // The run's own facts (run.json next to the trace) come along.
+    EXPECT_EQ(again["metadata"]["extra"], report["metadata"]["extra"]);
+    EXPECT_EQ(again["metadata"]["extra"]["devices"], 2);
+    EXPECT_EQ(again["metadata"]["seconds"], report["metadata"]["seconds"]);
 }
 
 TEST_F(ReportCli, GivenCheckWithOut_WhenRun_ThenReportsAreWritten) {
