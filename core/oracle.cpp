@@ -65,6 +65,7 @@ struct Interaction {
     std::uint32_t recipient = 0;  ///< kNoRecipient for physical
 };
 constexpr std::uint32_t kNoRecipient = std::numeric_limits<std::uint32_t>::max();
+constexpr std::size_t kFewRecipients = 8;       ///< looked up by comparing before hashing
 constexpr std::size_t kRecentInteractions = 3;  ///< cause_mismatch evidence lists this many
 constexpr std::size_t kPendingKeepBytes = std::size_t{1} << 20;  ///< a held-back slot keeps no bigger buffer
 
@@ -236,10 +237,9 @@ struct Oracle::Impl {
     simdjson::dom::parser truth_parser;
     MessageSummary summary;  ///< reused for every message
 
-    /// The last device and recipient looked up: traffic comes in runs, and a string compare is
-    /// cheaper than a hash lookup.
+    /// The last device looked up: traffic comes in runs, and a string compare is cheaper than a
+    /// hash lookup.
     std::uint32_t last_device = std::numeric_limits<std::uint32_t>::max();
-    std::uint32_t last_recipient = std::numeric_limits<std::uint32_t>::max();
 
     /// Per grant, for the judging path: `from`/`until` resolved against the trace start, and the
     /// schedule answer for the last time asked (the categories of a message ask it at one time).
@@ -260,13 +260,17 @@ struct Oracle::Impl {
     }
 
     std::uint32_t recipient_id(std::string_view name) {
-        if (last_recipient < recipient_names.size() && recipient_names[last_recipient] == name) return last_recipient;
+        // Traces name a handful of recipients, and messages alternate between them: compare
+        // with the first few before hashing.
+        const std::size_t few = std::min<std::size_t>(recipient_names.size(), kFewRecipients);
+        for (std::size_t i = 0; i < few; ++i) {
+            if (recipient_names[i] == name) return static_cast<std::uint32_t>(i);
+        }
         const auto id = intern(recipient_index, recipient_names, name);
         if (wildcard_consent.size() <= id) {
             wildcard_consent.resize(id + 1);
             wildcard_links.resize(id + 1);
         }
-        last_recipient = id;
         return id;
     }
 
