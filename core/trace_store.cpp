@@ -113,7 +113,9 @@ struct Connection {
                                  nullptr);
         if (rc != SQLITE_OK) return fail(rc);
         sqlite3_busy_timeout(db, 5000);
-        const char* pragmas = bulk ? "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536; PRAGMA page_size=65536;"
+        // page_size before cache_size: a cache size in KiB is turned into pages at the page size
+        // in force, so the other order made the cache 16 times larger (1 GiB of 64 KiB pages).
+        const char* pragmas = bulk ? "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=65536; PRAGMA cache_size=-65536;"
                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
         if (auto s = exec(pragmas); !s) return s;
         if (auto s = exec("PRAGMA application_id=1129465649; PRAGMA user_version=1;"); !s) return s;
