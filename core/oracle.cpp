@@ -571,23 +571,37 @@ struct Oracle::Impl {
     }
 
     /// The message being judged. The clean path reads only `summary`; a finding asks for the
-    /// fields' text (a second decode) and the evidence they share, each made once per message.
+    /// fields' text (a second decode, once per message).
     struct Message {
         const Impl& oracle;
         const Egress& r;
         const MessageSummary& summary;
         std::optional<DecodedMessage> decoded;
-        std::optional<nlohmann::json> evidence_base;
 
         const DecodedMessage& full() {
             if (!decoded) decoded = oracle.taxonomy.decode(r.format, r.payload);
             return *decoded;
         }
-        nlohmann::json evidence() {
-            if (!evidence_base) evidence_base = oracle.message_evidence(r, full());
-            return *evidence_base;
-        }
     };
+
+    /// The findings of the message being judged, their evidence holding only what is particular
+    /// to each; emitted in order by emit_message_findings.
+    std::vector<Finding> message_findings;
+
+    /// Gives each finding of the message the evidence they share (message_evidence, built once)
+    /// under its own keys — the last one takes it without a copy — and emits them in order.
+    void emit_message_findings(Message& msg) {
+        if (message_findings.empty()) return;
+        nlohmann::json shared = message_evidence(msg.r, msg.full());
+        for (std::size_t i = 0; i < message_findings.size(); ++i) {
+            Finding& f = message_findings[i];
+            nlohmann::json evidence = i + 1 == message_findings.size() ? std::move(shared) : shared;
+            for (auto& [key, value] : f.evidence.items()) evidence[key] = std::move(value);
+            f.evidence = std::move(evidence);
+            emit(std::move(f));
+        }
+        message_findings.clear();
+    }
 
     void judge_egress(const Egress& r) {
         ++stats.messages;
@@ -595,27 +609,25 @@ struct Oracle::Impl {
         PairState& p = pair(dev, recipient_id(r.recipient));
         taxonomy.summarize(r.format, r.payload, summary);
         const MessageSummary& sum = summary;
-        Message msg{*this, r, sum, std::nullopt, std::nullopt};
+        Message msg{*this, r, sum, std::nullopt};
 
         if (!sum.error.empty()) {
             // A body the format cannot read is reported, not dropped.
             Finding f = base_finding(FindingType::unclassified, dev, p, r);
             f.field = "body";
-            f.evidence = msg.evidence();
             f.evidence["field"] = f.field;
             f.evidence["reason"] = "the " + std::string(r.format) + " body could not be decoded: " + sum.error;
-            emit(std::move(f));
+            message_findings.push_back(std::move(f));
         }
         if (sum.unclassified) {
             for (const auto& field : msg.full().fields) {
                 if (field.category) continue;
                 Finding f = base_finding(FindingType::unclassified, dev, p, r);
                 f.field = field.path.empty() ? field.key : field.path;
-                f.evidence = msg.evidence();
                 f.evidence["field"] = f.field;
                 f.evidence["key"] = field.key;
                 f.evidence["reason"] = "the taxonomy has no category for " + field.key;
-                emit(std::move(f));
+                message_findings.push_back(std::move(f));
             }
         }
 
@@ -624,6 +636,7 @@ struct Oracle::Impl {
             if (sum.categories.test(i)) judge_category(dev, p, msg, static_cast<Category>(i));
         }
         if (sum.has_cause) judge_cause(dev, p, msg);
+        emit_message_findings(msg);
     }
 
     void judge_category(const DeviceState& dev, const PairState& p, Message& msg, Category c) {
@@ -673,7 +686,6 @@ struct Oracle::Impl {
         }
         Finding f = base_finding(*type, dev, p, r);
         f.category = c;
-        f.evidence = msg.evidence();
         TimeMs sampled = r.t;
         for (const auto& field : msg.summary.fields) {
             if (field.category == c && field.sample_time) {
@@ -686,7 +698,7 @@ struct Oracle::Impl {
         f.evidence["consent_at_send"] = consent_state(p, c, r.t);
         if (stale_ts) f.evidence["consent_at_sample"] = consent_state(p, c, *stale_ts);
         f.evidence["reason"] = reason;
-        emit(std::move(f));
+        message_findings.push_back(std::move(f));
     }
 
     void judge_cause(const DeviceState& dev, const PairState& p, Message& msg) {
@@ -704,7 +716,6 @@ struct Oracle::Impl {
             return;  // supported
         }
         Finding f = base_finding(FindingType::cause_mismatch, dev, p, r);
-        f.evidence = msg.evidence();
         f.evidence["declared_cause"] = cause;
         f.evidence["tolerance_ms"] = options.cause_tolerance_ms;
         nlohmann::json recent = nlohmann::json::array();
@@ -723,7 +734,7 @@ struct Oracle::Impl {
                                (needs_recipient ? " via " + recipient_names[p.recipient] : std::string()) +
                                " with " + dev.id + " in the " + format_duration(options.cause_tolerance_ms) +
                                " before it";
-        emit(std::move(f));
+        message_findings.push_back(std::move(f));
     }
 
     void add_pending(const Record& r) {
