@@ -47,6 +47,10 @@ TEST_F(ReportCli, GivenDefaultRun_WhenRebuiltFromItsTrace_ThenSameFindingsAndSam
     EXPECT_EQ(report["aggregates"]["by_profile"]["proactive"]["with_findings"], 1);
     EXPECT_EQ(report["timelines"].size(), 2u);
     EXPECT_THAT(read_text(dir_ / "run" / "summary.md"), HasSubstr("## consentrig: default — FAIL"));
+    if (fs::exists("/usr/bin/xmllint")) {  // scripts/bootstrap installs libxml2-utils
+        const auto lint = proc::run_process({"/usr/bin/xmllint", "--noout", (dir_ / "run" / "junit.xml").string()});
+        EXPECT_EQ(lint.exit_code, 0) << lint.err;
+    }
 
     // Rebuild from the stored trace alone (the scenario comes from run.json next to it).
     const auto rebuilt = proc::run_process({exe_, "report", (dir_ / "run" / "trace.db").string(), "--out", (dir_ / "again").string()},
