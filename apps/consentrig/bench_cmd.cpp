@@ -209,19 +209,16 @@ int run_bench_cmd(const BenchCmdOptions& o) {
     }
     run["boards"] = boards;
     reports::JunitSuite suite{s.name, devices, findings, stats->wall_seconds};
-    const auto counts = core::count_by_type(findings);
-    std::string md = "## consentrig bench: " + s.name + "\n\n" + std::to_string(stats->boards.size()) + " boards, " +
-                     std::to_string(stats->messages) + " messages, " + std::to_string(findings.size()) + " findings, " +
-                     std::to_string(gaps) + " gaps\n\n| leak class | findings |\n|---|---|\n";
-    for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
-        md += "| " + std::string(core::kFindingTypeNames[i]) + " | " + std::to_string(counts[i]) + " |\n";
-    }
     std::string error;
     for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump(json)},
                                      {"run.json", dump(run)},
-                                     {"junit.xml", reports::junit_xml({suite})},
-                                     {"summary.md", md}}) {
+                                     {"junit.xml", reports::junit_xml({suite})}}) {
         if (!write_file(out / name, text, error)) return fail(error);
+    }
+    // report.html, report.json, summary.md (+ report.pdf): the same reports as `run` writes,
+    // with the boards and rig timings of run.json as run facts.
+    if (!write_reports_for(run, s.policy, *taxonomy, &oracle, findings, out / "trace.db", &s, out, error)) {
+        return fail(error);
     }
 
     char line[256];
@@ -248,7 +245,7 @@ int run_bench_cmd(const BenchCmdOptions& o) {
     if (stats->end == s.end()) {
         for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
     }
-    std::cout << "reports: " << out.string() << "/{findings.json,junit.xml,summary.md,run.json}, trace: "
+    std::cout << "reports: " << out.string() << "/{report.html,report.json,summary.md,findings.json,junit.xml,run.json}, trace: "
               << (out / "trace.db").string() << ", board logs: " << (out / "board-log.jsonl").string() << "\n";
     return findings.empty() ? kExitClean : kExitFindings;
 }
