@@ -142,8 +142,8 @@ int open_raw(const std::string& path) {
 class QemuBoard : public testing::Test {
 protected:
     void SetUp() override {
-        if (std::string(CONSENTRIG_QEMU_SYSTEM_ARM).empty()) GTEST_SKIP() << "qemu-system-arm not found";
-        if (!fs::exists(CONSENTRIG_M3_BOARD_ELF)) GTEST_SKIP() << "board image not built: " << CONSENTRIG_M3_BOARD_ELF;
+        ASSERT_FALSE(std::string(CONSENTRIG_QEMU_SYSTEM_ARM).empty()) << "qemu-system-arm not found";
+        ASSERT_TRUE(fs::exists(CONSENTRIG_M3_BOARD_ELF)) << "board image not built: " << CONSENTRIG_M3_BOARD_ELF;
     }
     void TearDown() override {
         qemu.kill();
