@@ -167,6 +167,8 @@ void BenchController::connect_board(const ConnectOptions& options) {
     lines_ = records_ = findings_ = reordered_ = 0;
     state_cmds_.clear();
     model_->clear();
+    live_.clear();
+    timeline_.reset(*meta.start, &policy_);
     {
         std::lock_guard lock(pm_);
         incoming_.clear();
@@ -287,6 +289,7 @@ void BenchController::connect_result(std::uint64_t gen, std::shared_ptr<Board> b
     }
     board_ = std::move(b);
     info_ = info;
+    timeline_.set_device(info.device_id);
     stub_pty_ = board_->stub ? board_->stub->pty() : std::string{};
     if (!error.isEmpty()) emit status(tr("warning: %1").arg(error));
     QString summary = QStringLiteral("%1 %2 · %3 %4 · %5 · proto %6")
@@ -430,7 +433,16 @@ void BenchController::set_network(bool up) { send("network", {{"up", up}}, std::
 
 void BenchController::set_profile(const std::string& name) { send("profile", {{"name", name}}, std::nullopt, false, true); }
 
-void BenchController::set_env(const nlohmann::json& args) { send("env", args, std::nullopt, false, true); }
+void BenchController::set_env(const EnvChange& change) {
+    nlohmann::json args = nlohmann::json::object();
+    if (change.outdoor_c) {
+        args["outdoor_c"] = *change.outdoor_c;
+        live_.note_outdoor(rig::wall_now_ms(), *change.outdoor_c);
+    }
+    if (change.occupied) args["occupied"] = *change.occupied;
+    if (change.door_closed) args["door"] = *change.door_closed ? "closed" : "open";
+    send("env", std::move(args), std::nullopt, false, true);
+}
 
 // ---- capture → trace, oracle, model (GUI thread) ----------------------------------------------
 
@@ -475,6 +487,10 @@ void BenchController::release(bool all) {
         if (auto st = store_->append(r); !st) emit status(QString::fromStdString(st.error().message));
         if (auto st = oracle_->feed(r); !st) emit status(QString::fromStdString(st.error().message));
         ++records_;
+        core::CategorySet cats;
+        if (r.kind == core::RecordKind::truth) cats = live_.apply_truth(r);
+        if (p.egress) cats = taxonomy_->decode(r.format, r.payload).categories();
+        timeline_.on_record(r, cats);
         if (!p.egress) continue;
         EgressRow row;
         row.line = r.line;
@@ -482,7 +498,7 @@ void BenchController::release(bool all) {
         row.device = r.device;
         row.recipient = r.recipient;
         row.format = r.format;
-        row.categories = join_categories(taxonomy_->decode(r.format, r.payload).categories());
+        row.categories = join_categories(cats);
         row.body = std::move(r.payload);
         row.frame_payload = std::move(p.frame_payload);
         row.frame_seq = p.frame_seq;
@@ -496,6 +512,7 @@ void BenchController::release(bool all) {
         last_t_ = cutoff;
         oracle_->advance(cutoff);
     }
+    timeline_.sample(*oracle_, last_t_);
     model_->append(std::move(rows));
     apply_findings();
     model_->set_judged_before(last_t_);
@@ -514,6 +531,7 @@ void BenchController::apply_findings() {
             reason = f.evidence["reason"].get<std::string>();
         }
         if (f.category) reason = std::string(core::to_string(*f.category)) + ": " + reason;
+        timeline_.on_finding(f);
         model_->add_finding(f.line, f.type, reason);
     }
     new_findings_.clear();

@@ -26,6 +26,8 @@
 #include "core/policy.hpp"
 #include "core/taxonomy.hpp"
 #include "core/trace.hpp"
+#include "gui/consent_timeline.hpp"
+#include "gui/live_state.hpp"
 #include "rig/session.hpp"
 #include "rig/stub.hpp"
 
@@ -49,6 +51,13 @@ struct Health {
     std::uint64_t records = 0;   ///< written to the trace
     std::uint64_t findings = 0;
     std::uint64_t lost_events = 0;
+};
+
+/// An `env` command (PROTOCOL.md §1): plant stimuli; only what is set is sent.
+struct EnvChange {
+    std::optional<double> outdoor_c;
+    std::optional<bool> occupied;
+    std::optional<bool> door_closed;
 };
 
 /// Recipients and categories the policy lists (what the consent switches start from).
@@ -91,7 +100,15 @@ public:
     void set_link(const std::string& recipient, bool linked);
     void set_network(bool up);
     void set_profile(const std::string& name);
-    void set_env(const nlohmann::json& args);  ///< {"outdoor_c":…, "occupied":…, "door":"open"}
+    /// The board's `env` command; with a plant (QEMU boards) the plant is changed too, since
+    /// the board's next sensor reading would override the command (docs/m3-board.md). The
+    /// effect lands in the trace as the board's TRUTH.
+    void set_env(const EnvChange& change);
+
+    /// The board's TRUTH and the plant (GUI thread).
+    [[nodiscard]] const LiveState& live_state() const { return live_; }
+    /// The live consent timeline (GUI thread).
+    [[nodiscard]] const ConsentTimeline& timeline() const { return timeline_; }
 
     /// Writes out every record still held (reorder window included) and commits.
     void flush_now();
@@ -158,6 +175,8 @@ private:
     std::optional<core::TraceStore> store_;
     std::unique_ptr<core::Oracle> oracle_;
     std::vector<core::Finding> new_findings_;
+    LiveState live_;
+    ConsentTimeline timeline_;
     core::TimeMs last_t_ = 0;
     std::uint64_t lines_ = 0;
     std::uint64_t records_ = 0;

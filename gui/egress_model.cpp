@@ -55,7 +55,7 @@ QVariant EgressModel::data(const QModelIndex& index, int role) const {
             if (index.column() == kTime) return QDateTime::fromMSecsSinceEpoch(r.t).toString(Qt::ISODateWithMs);
             return {};
         case Qt::BackgroundRole:
-            if (r.leaks != 0) return QBrush(dark_ ? QColor(120, 28, 28) : QColor(255, 205, 205));
+            if (r.leaks != 0) return QBrush(leak_row_);
             return {};
         case Qt::FontRole:
             if (r.leaks != 0 && index.column() == kVerdict) {

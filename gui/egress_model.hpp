@@ -7,6 +7,7 @@
 /// oracle has seen a later record (it judges a millisecond once it is complete), then either the
 /// leak classes it found or "consented".
 #include <QAbstractTableModel>
+#include <QColor>
 #include <QSortFilterProxyModel>
 
 #include <cstdint>
@@ -66,8 +67,8 @@ public:
     [[nodiscard]] std::uint64_t total() const { return total_; }
     /// Verdict text of a row: "pending", "consented", "state-free" or the leak classes.
     [[nodiscard]] QString verdict(const EgressRow& r) const;
-    /// Light or dark leak colour, chosen from the application palette.
-    void set_dark(bool dark) { dark_ = dark; }
+    /// Background of leak rows (gui/palette.hpp, light or dark with the system palette).
+    void set_leak_row(const QColor& c) { leak_row_ = c; }
 
 private:
     EgressRow* find(std::uint64_t line);
@@ -79,7 +80,7 @@ private:
     std::uint64_t total_ = 0;
     core::TimeMs judged_before_ = 0;
     bool paused_ = false;
-    bool dark_ = false;
+    QColor leak_row_{255, 205, 205};
 };
 
 /// Filter: free text over recipient, format, categories, verdict and body; "leaks only".

@@ -6,6 +6,10 @@
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDateTime>
+#include <QDockWidget>
+#include <QMenu>
+#include <QMenuBar>
+#include <QScrollBar>
 #include <QDoubleSpinBox>
 #include <QFontDatabase>
 #include <QFormLayout>
@@ -30,6 +34,9 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include "gui/palette.hpp"
+#include "gui/timeline_view.hpp"
+#include "gui/trend_chart.hpp"
 #include "rig/link.hpp"
 
 namespace consentrig::gui {
@@ -47,7 +54,6 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     : QMainWindow(parent), options_(std::move(options)) {
     setWindowTitle(tr("consentrig — bench control"));
     model_ = new EgressModel(this, options_.capacity);
-    model_->set_dark(QApplication::palette().color(QPalette::Base).lightness() < 128);
     filter_ = new EgressFilter(this);
     filter_->setSourceModel(model_);
     controller_ = new BenchController(model_, this);
@@ -69,6 +75,12 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     split->addWidget(build_egress_panel());
     split->setStretchFactor(1, 1);
     setCentralWidget(split);
+
+    view_menu_ = menuBar()->addMenu(tr("&View"));
+    add_panel(build_state_dock(), Qt::RightDockWidgetArea);
+    timeline_dock_ = build_timeline_dock();
+    add_panel(timeline_dock_, Qt::BottomDockWidgetArea);
+    apply_palette();
 
     connect(controller_, &BenchController::connected, this, [this](const QString& summary) {
         identity_->setText(summary);
@@ -97,6 +109,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
 
     auto* health_timer = new QTimer(this);
     connect(health_timer, &QTimer::timeout, this, &MainWindow::refresh_health);
+    connect(health_timer, &QTimer::timeout, this, &MainWindow::refresh_live);
     health_timer->start(250);
 
     // shortcuts for the common actions
@@ -114,15 +127,20 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     add(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_U), [this] { controller_->set_link(selected_recipient(link_recipient_), true); });
     add(QKeySequence(Qt::CTRL | Qt::Key_N), [this] { controller_->set_network(false); });
     add(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), [this] { controller_->set_network(true); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_1), [this] { findChild<QDockWidget*>("stateDock")->toggleViewAction()->trigger(); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_2), [this] { timeline_dock_->toggleViewAction()->trigger(); });
     add(QKeySequence(Qt::Key_Space), [this] {
         if (!filter_edit_->hasFocus()) pause_->toggle();
     });
 
     set_connected_ui(false);
-    resize(1280, 760);
+    resize(1600, 980);
+    resizeDocks({timeline_dock_}, {300}, Qt::Vertical);
+    resizeDocks({findChild<QDockWidget*>("stateDock")}, {430}, Qt::Horizontal);
     if (options_.restore_state) {
         QSettings s;
         restoreGeometry(s.value("window/geometry").toByteArray());
+        restoreState(s.value("window/docks").toByteArray());
         split->restoreState(s.value("window/split").toByteArray());
         kind_->setCurrentText(s.value("connect/kind", kind_->currentText()).toString());
         profile_->setCurrentText(s.value("connect/profile", profile_->currentText()).toString());
@@ -140,6 +158,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
     if (options_.restore_state) {
         QSettings s;
         s.setValue("window/geometry", saveGeometry());
+        s.setValue("window/docks", saveState());
         if (auto* split = findChild<QSplitter*>("mainSplit")) s.setValue("window/split", split->saveState());
         s.setValue("connect/kind", kind_->currentText());
         s.setValue("connect/profile", profile_->currentText());
@@ -147,6 +166,21 @@ void MainWindow::closeEvent(QCloseEvent* e) {
     }
     controller_->flush_now();  // the trace on disk has everything that arrived
     QMainWindow::closeEvent(e);
+}
+
+void MainWindow::changeEvent(QEvent* e) {
+    if (e->type() == QEvent::PaletteChange || e->type() == QEvent::ApplicationPaletteChange) apply_palette();
+    QMainWindow::changeEvent(e);
+}
+
+void MainWindow::apply_palette() {
+    model_->set_leak_row(colors(palette()).leak_row);
+    if (table_) table_->viewport()->update();
+}
+
+void MainWindow::add_panel(QDockWidget* dock, Qt::DockWidgetArea area) {
+    addDockWidget(area, dock);
+    view_menu_->addAction(dock->toggleViewAction());
 }
 
 // ---- connect --------------------------------------------------------------------------------
@@ -461,6 +495,8 @@ QWidget* MainWindow::build_controls_panel() {
     lf->addRow(tr("Profile"), prow);
     v->addWidget(lk);
 
+    v->addWidget(build_env_panel());
+
     auto* cg = new QGroupBox(tr("Consent (recipient × category)"));
     auto* cv = new QVBoxLayout(cg);
     consent_ = new QTableWidget;
@@ -516,6 +552,222 @@ void MainWindow::send_interaction() {
     if (action == "set_setpoint") value = value_->value();
     controller_->interact(via_->currentText().toStdString(), action, selected_recipient(ia_recipient_), value,
                           mode_->currentText().toStdString());
+}
+
+// ---- environment ----------------------------------------------------------------------------
+
+QWidget* MainWindow::build_env_panel() {
+    auto* box = new QGroupBox(tr("Environment (env: the plant's stimuli)"));
+    auto* f = new QFormLayout(box);
+    outdoor_ = new QDoubleSpinBox;
+    outdoor_->setObjectName("outdoor");
+    outdoor_->setRange(-30, 45);
+    outdoor_->setSingleStep(1);
+    outdoor_->setValue(5);
+    outdoor_->setSuffix(" °C");
+    auto* set_outdoor = new QPushButton(tr("Set"));
+    set_outdoor->setObjectName("setOutdoor");
+    connect(set_outdoor, &QPushButton::clicked, this, [this] { controller_->set_env({outdoor_->value(), std::nullopt, std::nullopt}); });
+    auto* orow = new QHBoxLayout;
+    orow->addWidget(outdoor_, 1);
+    orow->addWidget(set_outdoor);
+    f->addRow(tr("Outdoor"), orow);
+    occupied_ = new QComboBox;
+    occupied_->setObjectName("occupied");
+    occupied_->addItems({tr("someone home"), tr("away")});
+    occupied_->setToolTip(tr("Thermostats: the occupancy sensor"));
+    auto* set_occ = new QPushButton(tr("Set"));
+    set_occ->setObjectName("setOccupied");
+    connect(set_occ, &QPushButton::clicked, this, [this] { controller_->set_env({std::nullopt, occupied_->currentIndex() == 0, std::nullopt}); });
+    auto* crow = new QHBoxLayout;
+    crow->addWidget(occupied_, 1);
+    crow->addWidget(set_occ);
+    f->addRow(tr("Occupancy"), crow);
+    door_ = new QComboBox;
+    door_->setObjectName("door");
+    door_->addItems({tr("closed"), tr("open")});
+    door_->setToolTip(tr("Locks: the door contact"));
+    auto* set_door = new QPushButton(tr("Set"));
+    set_door->setObjectName("setDoor");
+    connect(set_door, &QPushButton::clicked, this, [this] { controller_->set_env({std::nullopt, std::nullopt, door_->currentIndex() == 0}); });
+    auto* drow = new QHBoxLayout;
+    drow->addWidget(door_, 1);
+    drow->addWidget(set_door);
+    f->addRow(tr("Door"), drow);
+    return box;
+}
+
+// ---- live state -----------------------------------------------------------------------------
+
+QDockWidget* MainWindow::build_state_dock() {
+    auto* dock = new QDockWidget(tr("Live state"), this);
+    dock->setObjectName("stateDock");
+    dock->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
+    auto* w = new QWidget;
+    auto* v = new QVBoxLayout(w);
+    auto* truth = new QGroupBox(tr("Board TRUTH (what the device says its state is)"));
+    auto* f = new QFormLayout(truth);
+    const std::pair<core::Category, QString> shown[] = {
+        {core::Category::temperature, tr("Temperature")}, {core::Category::setpoint, tr("Setpoint")},
+        {core::Category::hvac_mode, tr("HVAC mode")},     {core::Category::hvac_state, tr("HVAC")},
+        {core::Category::occupancy, tr("Occupancy")},     {core::Category::humidity, tr("Humidity")},
+        {core::Category::lock_state, tr("Lock")},         {core::Category::door_state, tr("Door")},
+        {core::Category::battery, tr("Battery")},         {core::Category::connectivity, tr("Connectivity")}};
+    for (const auto& [c, label] : shown) {
+        auto* l = new QLabel(QStringLiteral("—"));
+        l->setObjectName(QStringLiteral("truth_") + heads_name(static_cast<std::size_t>(c)));
+        l->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        f->addRow(label, l);
+        truth_labels_.emplace_back(c, l);
+    }
+    truth_time_ = new QLabel(tr("no TRUTH yet"));
+    truth_time_->setObjectName("truthTime");
+    f->addRow(tr("Reported"), truth_time_);
+    v->addWidget(truth);
+
+    auto* pg = new QGroupBox(tr("Plant (the house the board is closed against)"));
+    auto* pv = new QVBoxLayout(pg);
+    plant_ = new QLabel;
+    plant_->setObjectName("plant");
+    plant_->setWordWrap(true);
+    plant_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    pv->addWidget(plant_);
+    chart_ = new TrendChart(&controller_->live_state());
+    pv->addWidget(chart_, 1);
+    auto* span = new QComboBox;
+    span->setObjectName("chartSpan");
+    for (const auto& [text, ms] : {std::pair{tr("last 2 min"), 2 * 60'000}, {tr("last 10 min"), 10 * 60'000},
+                                   {tr("last hour"), 60 * 60'000}, {tr("last 8 hours"), 8 * 3600'000}}) {
+        span->addItem(text, ms);
+    }
+    span->setCurrentIndex(1);
+    connect(span, &QComboBox::currentIndexChanged, this, [this, span] { chart_->set_span_ms(span->currentData().toLongLong()); });
+    pv->addWidget(span);
+    v->addWidget(pg, 1);
+    dock->setWidget(w);
+    return dock;
+}
+
+QDockWidget* MainWindow::build_timeline_dock() {
+    auto* dock = new QDockWidget(tr("Consent timeline"), this);
+    dock->setObjectName("timelineDock");
+    dock->toggleViewAction()->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_2));
+    auto* w = new QWidget;
+    auto* v = new QVBoxLayout(w);
+    v->setContentsMargins(4, 2, 4, 2);
+    auto* bar = new QHBoxLayout;
+    auto* legend = new QLabel;
+    const Colors c = colors(palette());
+    auto sw = [](const QColor& k, const QString& t) {
+        return QStringLiteral("<span style=\"background:%1\">&nbsp;&nbsp;&nbsp;</span>&nbsp;%2&nbsp;&nbsp; ").arg(k.name(), t);
+    };
+    legend->setText(sw(c.consent, tr("consent held")) + sw(c.unlinked, tr("unlinked")) + sw(c.send, tr("message")) +
+                    sw(c.leak, tr("leak")) + sw(c.interaction, tr("interaction")) + sw(c.revoke, tr("withdrawal / unlink")) +
+                    sw(c.grant, tr("given back / linked")));
+    bar->addWidget(legend, 1);
+    auto* span = new QComboBox;
+    span->setObjectName("timelineSpan");
+    for (const auto& [text, ms] : {std::pair{tr("1 min"), 60'000}, {tr("5 min"), 5 * 60'000}, {tr("15 min"), 15 * 60'000},
+                                   {tr("1 hour"), 60 * 60'000}, {tr("2 hours"), 2 * 3600'000}}) {
+        span->addItem(text, ms);
+    }
+    span->setCurrentIndex(1);
+    bar->addWidget(span);
+    timeline_follow_ = new QCheckBox(tr("Follow"));
+    timeline_follow_->setObjectName("timelineFollow");
+    timeline_follow_->setChecked(true);
+    bar->addWidget(timeline_follow_);
+    v->addLayout(bar);
+
+    timeline_ = new TimelineView(&controller_->timeline());
+    auto* scroll = new QScrollArea;
+    scroll->setWidget(timeline_);
+    scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    v->addWidget(scroll, 1);
+    timeline_scroll_ = new QScrollBar(Qt::Horizontal);
+    timeline_scroll_->setObjectName("timelineScroll");
+    timeline_scroll_->setToolTip(tr("Scroll back (up to 2 hours are kept in the window; the trace keeps all)"));
+    v->addWidget(timeline_scroll_);
+    connect(span, &QComboBox::currentIndexChanged, this, [this, span] {
+        timeline_->set_span_ms(span->currentData().toLongLong());
+        timeline_gen_ = 0;
+        refresh_live();
+    });
+    connect(timeline_scroll_, &QScrollBar::sliderMoved, this, [this] { timeline_follow_->setChecked(false); });
+    connect(timeline_scroll_, &QScrollBar::valueChanged, this, [this](int value) {
+        if (!timeline_follow_->isChecked()) timeline_->set_end(controller_->timeline().start() + core::TimeMs{value} * 1000);
+    });
+    connect(timeline_follow_, &QCheckBox::toggled, this, [this] {
+        timeline_gen_ = 0;
+        refresh_live();
+    });
+    dock->setWidget(w);
+    return dock;
+}
+
+void MainWindow::refresh_live() {
+    const LiveState& st = controller_->live_state();
+    for (const auto& [c, label] : truth_labels_) {
+        const auto& v = st.value(c);
+        QString text = QStringLiteral("—");
+        if (v) {
+            if (v->is_string()) text = qs(v->get<std::string>());
+            else if (v->is_boolean()) text = v->get<bool>() ? tr("yes") : tr("no");
+            else text = qs(v->dump());
+            if (v->is_number() && (c == core::Category::temperature || c == core::Category::setpoint)) text += QStringLiteral(" °C");
+            if (v->is_number() && (c == core::Category::battery || c == core::Category::humidity)) text += QStringLiteral(" %");
+        }
+        if (label->text() != text) label->setText(text);
+    }
+    if (st.truth_records() > 0) {
+        truth_time_->setText(tr("%1 · %2 TRUTH frames")
+                                 .arg(QDateTime::fromMSecsSinceEpoch(st.truth_t()).toString("HH:mm:ss.zzz"))
+                                 .arg(st.truth_records()));
+    }
+    if (const auto& ps = st.plant()) {
+        static const char* kBolt[] = {"unlocked", "locked", "locking", "unlocking"};
+        plant_->setText(tr("plant::Plant over Modbus RTU (%1)\nroom air %2 °C (sensor %3 °C) · outdoor %4 °C · humidity %5 %\n"
+                           "heat relay %6 · cool relay %7 · %8 · door %9 · bolt %10 · battery %11 %\n"
+                           "Modbus: %12 requests, %13 exceptions, %14 unanswered")
+                            .arg(ps->answering ? tr("answering") : tr("NOT answering"))
+                            .arg(ps->room_c, 0, 'f', 2)
+                            .arg(ps->sensor_c, 0, 'f', 2)
+                            .arg(ps->outdoor_c, 0, 'f', 1)
+                            .arg(ps->humidity_pct, 0, 'f', 0)
+                            .arg(ps->heat ? tr("ON") : tr("off"))
+                            .arg(ps->cool ? tr("ON") : tr("off"))
+                            .arg(ps->occupied ? tr("occupied") : tr("away"))
+                            .arg(ps->door_closed ? tr("closed") : tr("open"))
+                            .arg(kBolt[static_cast<int>(ps->bolt) & 3])
+                            .arg(ps->battery_pct, 0, 'f', 1)
+                            .arg(ps->counters.requests)
+                            .arg(ps->counters.exceptions)
+                            .arg(ps->counters.dropped));
+    } else {
+        plant_->setText(controller_->busy()
+                            ? tr("the host stub's built-in room model (an RC model heated by the firmware's relay, "
+                                 "outdoor temperature from env) — seen through the board's TRUTH")
+                            : tr("not connected"));
+    }
+    const core::TimeMs now = std::max(controller_->timeline().now(), st.truth_t());
+    chart_->set_now(now > 0 ? now : rig::wall_now_ms());
+
+    const ConsentTimeline& tl = controller_->timeline();
+    if (tl.generation() == timeline_gen_) return;
+    timeline_gen_ = tl.generation();
+    timeline_->relayout();
+    const core::TimeMs kept_from = std::max(tl.start(), tl.now() - ConsentTimeline::kHorizonMs);
+    const int lo = static_cast<int>((kept_from - tl.start()) / 1000);
+    const int hi = static_cast<int>(std::max<core::TimeMs>(0, tl.now() - tl.start()) / 1000);
+    timeline_scroll_->blockSignals(true);
+    timeline_scroll_->setRange(lo, std::max(lo, hi));
+    timeline_scroll_->setPageStep(static_cast<int>(timeline_->span_ms() / 1000));
+    if (timeline_follow_->isChecked()) timeline_scroll_->setValue(hi);
+    timeline_scroll_->blockSignals(false);
+    // following: `now` at the right edge, or the session start at the left while it is young
+    timeline_->set_end(timeline_follow_->isChecked() ? std::max(tl.now(), tl.start() + timeline_->span_ms())
+                                                     : tl.start() + core::TimeMs{timeline_scroll_->value()} * 1000);
 }
 
 }  // namespace consentrig::gui

@@ -10,16 +10,22 @@
 #include "gui/egress_model.hpp"
 
 class QCheckBox;
+class QDockWidget;
+class QScrollBar;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QPlainTextEdit;
 class QPushButton;
 class QTableView;
 class QTableWidget;
 
 namespace consentrig::gui {
+
+class TimelineView;
+class TrendChart;
 
 struct WindowOptions {
     std::filesystem::path out_dir = "out/gui";
@@ -43,13 +49,23 @@ public:
     void start_emulated(const QString& kind, const QString& profile);
     void disconnect_board();
 
+    /// Dock slots: the live views are docks ("Live state", "Consent timeline"); later panels
+    /// (scenarios) add theirs here, tabified with the timeline, and get a View menu entry.
+    void add_panel(QDockWidget* dock, Qt::DockWidgetArea area);
+
 protected:
     void closeEvent(QCloseEvent* e) override;
+    void changeEvent(QEvent* e) override;
 
 private:
     QWidget* build_connect_panel();
     QWidget* build_egress_panel();
     QWidget* build_controls_panel();
+    QWidget* build_env_panel();
+    QDockWidget* build_state_dock();
+    QDockWidget* build_timeline_dock();
+    void refresh_live();
+    void apply_palette();
     void refresh_ports();
     void refresh_health();
     void rebuild_consent_table();
@@ -93,6 +109,21 @@ private:
     QComboBox* live_profile_ = nullptr;
     QTableWidget* consent_ = nullptr;
     bool consent_updating_ = false;
+
+    QDoubleSpinBox* outdoor_ = nullptr;
+    QComboBox* occupied_ = nullptr;
+    QComboBox* door_ = nullptr;
+
+    QMenu* view_menu_ = nullptr;
+    QDockWidget* timeline_dock_ = nullptr;
+    TrendChart* chart_ = nullptr;
+    QLabel* plant_ = nullptr;
+    QLabel* truth_time_ = nullptr;
+    std::vector<std::pair<core::Category, QLabel*>> truth_labels_;
+    TimelineView* timeline_ = nullptr;
+    QScrollBar* timeline_scroll_ = nullptr;
+    QCheckBox* timeline_follow_ = nullptr;
+    std::uint64_t timeline_gen_ = 0;
 };
 
 }  // namespace consentrig::gui

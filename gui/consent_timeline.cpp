@@ -1,0 +1,222 @@
+#include "gui/consent_timeline.hpp"
+
+#include <algorithm>
+
+namespace consentrig::gui {
+
+namespace {
+template <class T>
+void push_capped(std::deque<T>& q, T v, std::size_t cap) {
+    q.push_back(std::move(v));
+    while (q.size() > cap) q.pop_front();
+}
+
+std::string categories_text(const core::CategorySet& set) {
+    if (set.all()) return "all";
+    std::string out;
+    for (std::size_t i = 0; i < core::kCategoryCount; ++i) {
+        if (!set.test(i)) continue;
+        if (!out.empty()) out += ", ";
+        out += core::kCategoryNames[i];
+    }
+    return out;
+}
+
+/// First instant in (lo, hi] at which `holds` answers `want`, given it answered !want at lo
+/// and want at hi (one change in between).
+template <class Holds>
+core::TimeMs edge(core::TimeMs lo, core::TimeMs hi, bool want, Holds&& holds) {
+    while (hi - lo > 1) {
+        const core::TimeMs mid = lo + (hi - lo) / 2;
+        if (holds(mid) == want) hi = mid;
+        else lo = mid;
+    }
+    return hi;
+}
+
+/// Opens or closes the interval list at `t` (consent / unlinked spells).
+void toggle(std::deque<TimeInterval>& spells, bool on, core::TimeMs t) {
+    if (on) spells.push_back({t, kOpenEnd});
+    else if (!spells.empty() && spells.back().to == kOpenEnd) spells.back().to = t;
+}
+}  // namespace
+
+void ConsentTimeline::reset(core::TimeMs start, const core::Policy* policy) {
+    device_.clear();
+    policy_ = policy;
+    start_ = now_ = sampled_to_ = start;
+    sampled_ = false;
+    points_.clear();
+    device_cats_.reset();
+    lanes_.clear();
+    ++generation_;
+}
+
+void ConsentTimeline::set_device(const std::string& device) {
+    if (!device_.empty() || device.empty() || device == "*") return;
+    device_ = device;
+    if (policy_) {
+        for (const auto& g : policy_->grants()) {
+            if (!g.applies_to_device(device_) || g.basis == core::Basis::never) continue;
+            lane_for(g.recipient).listed |= g.categories;
+        }
+        for (auto& l : lanes_) update_shown(l);
+    }
+    ++generation_;
+}
+
+TimelineLane& ConsentTimeline::lane_for(const std::string& recipient) {
+    for (auto& l : lanes_) {
+        if (l.recipient == recipient) return l;
+    }
+    TimelineLane& l = lanes_.emplace_back();
+    l.recipient = recipient;
+    std::sort(lanes_.begin(), lanes_.end(), [](const TimelineLane& a, const TimelineLane& b) { return a.recipient < b.recipient; });
+    for (auto& x : lanes_) {
+        if (x.recipient == recipient) return x;
+    }
+    return lanes_.back();  // unreachable
+}
+
+const TimelineLane* ConsentTimeline::lane(std::string_view recipient) const {
+    for (const auto& l : lanes_) {
+        if (l.recipient == recipient) return &l;
+    }
+    return nullptr;
+}
+
+void ConsentTimeline::update_shown(TimelineLane& lane) const {
+    lane.shown = (lane.listed.all() ? device_cats_ : lane.listed) | lane.sent;
+}
+
+void ConsentTimeline::on_record(const core::Record& r, const core::CategorySet& cats) {
+    if (r.kind == core::RecordKind::egress || r.kind == core::RecordKind::truth) set_device(r.device);
+    const bool ours = r.device == device_ || r.device == "*";
+    switch (r.kind) {
+        case core::RecordKind::egress: {
+            if (r.device != device_) return;
+            TimelineLane& lane = lane_for(r.recipient);
+            ++lane.messages;
+            if (cats.none()) push_capped(lane.strip.sends, r.t, kMaxTicks);
+            for (std::size_t c = 0; c < core::kCategoryCount; ++c) {
+                if (cats.test(c)) push_capped(lane.bands[c].sends, r.t, kMaxTicks);
+            }
+            lane.sent |= cats;
+            device_cats_ |= cats;
+            for (auto& l : lanes_) update_shown(l);
+            break;
+        }
+        case core::RecordKind::truth:
+            if (r.device != device_ || (device_cats_ | cats) == device_cats_) return;
+            device_cats_ |= cats;
+            for (auto& l : lanes_) update_shown(l);
+            break;
+        case core::RecordKind::consent:
+        case core::RecordKind::link: {
+            if (!ours) return;
+            TimelineMark m;
+            m.t = r.t;
+            m.revokes = !r.flag;
+            m.text = r.kind == core::RecordKind::link ? (r.flag ? "linked" : "unlinked")
+                                                      : std::string(r.flag ? "granted: " : "withdrawn: ") + categories_text(r.categories);
+            push_capped(lane_for(r.recipient).marks, std::move(m), kMaxMarks);
+            points_.push_back(r.t);
+            break;
+        }
+        case core::RecordKind::interaction:
+            if (!ours) return;
+            if (!r.recipient.empty()) push_capped(lane_for(r.recipient).interactions, r.t, kMaxMarks);
+            points_.push_back(r.t);
+            break;
+        default: break;
+    }
+    ++generation_;
+}
+
+void ConsentTimeline::on_finding(const core::Finding& f) {
+    if (f.device != device_) return;
+    TimelineLane& lane = lane_for(f.recipient);
+    ++lane.leaks;
+    if (f.category) {
+        const auto c = static_cast<std::size_t>(*f.category);
+        push_capped(lane.bands[c].leaks, f.t, kMaxTicks);
+        lane.sent.set(c);
+        update_shown(lane);
+    } else {
+        push_capped(lane.strip.leaks, f.t, kMaxTicks);
+    }
+    ++generation_;
+}
+
+void ConsentTimeline::sample(const core::Oracle& oracle, core::TimeMs now) {
+    if (now < sampled_to_) return;
+    std::vector<core::TimeMs> at;
+    at.reserve(points_.size() + 1);
+    for (core::TimeMs p : points_) {
+        if (p > sampled_to_ && p <= now) at.push_back(p);
+    }
+    at.push_back(now);
+    std::sort(at.begin(), at.end());
+    at.erase(std::unique(at.begin(), at.end()), at.end());
+    points_.clear();
+
+    for (auto& lane : lanes_) {
+        const std::string& r = lane.recipient;
+        // One state (consent for a category, or the link) followed across the sample instants.
+        auto follow = [&](bool& held, std::deque<TimeInterval>& spells, auto&& holds) {
+            if (!lane.sampled) {
+                // first look at this lane: its state at the last sample (or the start)
+                const core::TimeMs from = sampled_ ? sampled_to_ : start_;
+                const bool v = holds(from);
+                if (v != held) toggle(spells, v, from);
+                held = v;
+            }
+            core::TimeMs prev = sampled_ ? sampled_to_ : start_;
+            for (core::TimeMs p : at) {
+                if (p <= prev) continue;
+                const bool v = holds(p);
+                if (v != held) toggle(spells, v, edge(prev, p, v, holds));
+                held = v;
+                prev = p;
+            }
+        };
+        for (std::size_t c = 0; c < core::kCategoryCount; ++c) {
+            TimelineBand& band = lane.bands[c];
+            const auto cat = static_cast<core::Category>(c);
+            follow(band.held, band.consent, [&](core::TimeMs t) { return oracle.consented_at(device_, r, cat, t); });
+        }
+        bool unlinked = !lane.linked;
+        follow(unlinked, lane.unlinked, [&](core::TimeMs t) { return !oracle.linked_at(device_, r, t); });
+        lane.linked = !unlinked;
+        lane.sampled = true;
+    }
+    sampled_ = true;
+    sampled_to_ = now;
+    now_ = now;
+    prune(now);
+    ++generation_;
+}
+
+void ConsentTimeline::prune(core::TimeMs now) {
+    const core::TimeMs cut = now - kHorizonMs;
+    auto ticks = [cut](std::deque<core::TimeMs>& q) {
+        while (!q.empty() && q.front() < cut) q.pop_front();
+    };
+    auto spells = [cut](std::deque<TimeInterval>& q) {
+        while (!q.empty() && q.front().to < cut) q.pop_front();
+    };
+    for (auto& lane : lanes_) {
+        for (auto& b : lane.bands) {
+            ticks(b.sends);
+            ticks(b.leaks);
+            spells(b.consent);
+        }
+        ticks(lane.strip.sends);
+        ticks(lane.strip.leaks);
+        ticks(lane.interactions);
+        spells(lane.unlinked);
+        while (!lane.marks.empty() && lane.marks.front().t < cut) lane.marks.pop_front();
+    }
+}
+
+}  // namespace consentrig::gui
