@@ -11,6 +11,7 @@
 #include "reports/escape.hpp"
 #include "reports/junit.hpp"
 #include "reports/summary.hpp"
+#include "runner/run.hpp"
 
 namespace consentrig::app {
 namespace {
@@ -32,16 +33,10 @@ int run_check(const CheckOptions& o) {
         print_error("check", policy.error().message);
         return kExitError;
     }
-    auto taxonomy = core::Taxonomy::builtin();
+    auto taxonomy = runner::load_taxonomy(o.taxonomies);
     if (!taxonomy) {
-        print_error("check", "built-in taxonomy: " + taxonomy.error().message);
+        print_error("check", taxonomy.error().message);
         return kExitError;
-    }
-    for (const auto& extra : o.taxonomies) {
-        if (auto s = taxonomy->merge_file(extra); !s) {
-            print_error("check", s.error().message);
-            return kExitError;
-        }
     }
     auto source = core::open_trace(o.trace);
     if (!source) {
@@ -73,8 +68,8 @@ int run_check(const CheckOptions& o) {
         extra["messages"] = result->stats.messages;
         extra["devices"] = result->devices.size();
         const auto json = core::findings_to_json(result->findings, extra);
-        if (!write_file(o.json_out, json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error)) {
-            print_error("check", error);
+        if (auto st = runner::write_file(o.json_out, runner::dump_json(json)); !st) {
+            print_error("check", st.error().message);
             return kExitError;
         }
     }
@@ -84,16 +79,16 @@ int run_check(const CheckOptions& o) {
         suite.devices = result->devices;
         suite.findings = result->findings;
         suite.seconds = seconds;
-        if (!write_file(o.junit_out, reports::junit_xml({suite}), error)) {
-            print_error("check", error);
+        if (auto st = runner::write_file(o.junit_out, reports::junit_xml({suite})); !st) {
+            print_error("check", st.error().message);
             return kExitError;
         }
     }
     if (!o.out.empty()) {
         nlohmann::json info = {{"command", "check"}, {"trace", o.trace}, {"policy", o.policy}, {"scenario", result->meta.scenario},
                                {"source", result->meta.source}, {"seconds", seconds}};
-        if (!write_reports_for(info, *policy, *taxonomy, nullptr, result->findings, o.trace, nullptr, o.out, error)) {
-            print_error("check", reports::printable(error));
+        if (auto st = runner::write_reports(info, *policy, *taxonomy, nullptr, result->findings, o.trace, nullptr, o.out); !st) {
+            print_error("check", reports::printable(st.error().message));
             return kExitError;
         }
     }

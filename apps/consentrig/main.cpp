@@ -11,30 +11,6 @@ void print_error(std::string_view command, std::string_view message) {
     std::cerr << "consentrig " << command << ": " << message << "\n";
 }
 
-bool write_file(const std::filesystem::path& path, std::string_view content, std::string& error) {
-    std::error_code ec;
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-    const std::filesystem::path tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) {
-            error = path.string() + ": cannot write: " + std::error_code(errno, std::generic_category()).message();
-            return false;
-        }
-        out.write(content.data(), static_cast<std::streamsize>(content.size()));
-        if (!out.flush()) {
-            error = path.string() + ": write failed";
-            return false;
-        }
-    }
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        error = path.string() + ": cannot write: " + ec.message();
-        return false;
-    }
-    return true;
-}
-
 }  // namespace consentrig::app
 
 int main(int argc, char** argv) {

@@ -1,5 +1,4 @@
-// `consentrig report`: rebuilds every report from a stored trace; and the report writing that
-// `run` and `check` share (write_reports_for).
+// `consentrig report`: rebuilds every report from a stored trace (report writing: runner/).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -16,128 +15,18 @@
 #include "reports/junit.hpp"
 #include "reports/model.hpp"
 #include "reports/summary.hpp"
-#include "reports/write.hpp"
-#include "sim/rng.hpp"
+#include "runner/run.hpp"
 
 namespace consentrig::app {
 namespace {
 
 namespace fs = std::filesystem;
 
-/// The behaviour profile each device boots with, as the fleet simulator draws it.
-std::function<std::string(std::string_view)> profiles_of(const core::Scenario& s, std::uint64_t seed) {
-    return [&s, seed](std::string_view id) -> std::string {
-        for (const auto& d : s.devices) {
-            if (d.id == id) return std::string(core::to_string(d.profile));
-        }
-        for (const auto& f : s.fleets) {
-            if (f.member_of(id)) {
-                sim::Rng pick(seed, id, "profile");
-                return std::string(core::to_string(f.pick_profile(pick.uniform())));
-            }
-        }
-        return {};
-    };
-}
-
-std::function<std::string(std::string_view)> kinds_of(const core::Scenario& s) {
-    return [&s](std::string_view id) -> std::string {
-        for (const auto& d : s.devices) {
-            if (d.id == id) return std::string(core::to_string(d.kind));
-        }
-        for (const auto& f : s.fleets) {
-            if (f.member_of(id)) return std::string(core::to_string(f.kind));
-        }
-        return {};
-    };
-}
-
 std::string str(const nlohmann::json& j, const char* key) {
     return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
 
-/// run.json / check metadata → RunInfo (known keys), the rest into `extra`.
-reports::RunInfo run_info(const nlohmann::json& info) {
-    reports::RunInfo r;
-    r.scenario = str(info, "scenario");
-    r.description = str(info, "description");
-    r.scenario_file = str(info, "file");
-    r.scenario_sha256 = str(info, "scenario_sha256");
-    if (info.contains("seed") && info["seed"].is_number_unsigned()) r.seed = info["seed"].get<std::uint64_t>();
-    r.version = str(info, "consentrig_version");
-    if (r.version.empty()) r.version = CONSENTRIG_VERSION;
-    r.source = str(info, "source");
-    r.trace = str(info, "trace");
-    r.policy = str(info, "policy");
-    r.command = str(info, "command");
-    if (info.contains("seconds") && info["seconds"].is_number()) r.seconds = info["seconds"].get<double>();
-    if (info.contains("shard") && info["shard"].is_object()) {
-        r.shard = {info["shard"].value("index", 0u), info["shard"].value("count", 1u)};
-    }
-    if (auto t = core::parse_rfc3339(str(info, "start"))) r.start = *t;
-    if (auto t = core::parse_rfc3339(str(info, "end"))) r.end = *t;
-    static const std::set<std::string> kKnown = {"scenario", "description", "file", "scenario_sha256", "seed",
-                                                 "consentrig_version", "source", "trace", "policy", "command",
-                                                 "seconds", "shard", "start", "end"};
-    for (const auto& [k, v] : info.items()) {
-        if (!kKnown.contains(k)) r.extra[k] = v;
-    }
-    return r;
-}
-
 }  // namespace
-
-bool write_reports_for(const nlohmann::json& info, const core::Policy& policy, const core::Taxonomy& taxonomy,
-                       const core::Oracle* oracle, const std::vector<core::Finding>& findings, const fs::path& trace,
-                       const core::Scenario* scenario, const fs::path& out, std::string& error) {
-    reports::ReportInput in;
-    in.policy = &policy;
-    in.taxonomy = &taxonomy;
-    in.oracle = oracle;
-    in.findings = findings;
-    in.trace = trace;
-    in.info = run_info(info);
-    if (in.info.trace.empty()) in.info.trace = trace.string();
-    reports::JudgedTrace judged;
-    if (!oracle) {
-        // `check` keeps no oracle: judge the trace again (same rules, same findings).
-        auto j = reports::judge_trace(policy, taxonomy, trace, scenario ? std::optional(scenario->end()) : std::nullopt);
-        if (!j) {
-            error = j.error().message;
-            return false;
-        }
-        judged = std::move(*j);
-        in.oracle = judged.oracle.get();
-        if (!in.info.start) in.info.start = judged.meta.start.value_or(judged.first);
-        if (!in.info.end) in.info.end = judged.last + 1;
-    }
-    if (scenario) {
-        if (!in.info.start) in.info.start = scenario->start;
-        if (!in.info.end) in.info.end = scenario->end();
-        if (in.info.description.empty()) in.info.description = scenario->description;
-        const std::uint64_t seed = in.info.seed.value_or(scenario->seed);
-        in.profile_of = profiles_of(*scenario, seed);
-        in.kind_of = kinds_of(*scenario);
-        in.info.expectations.checked = true;
-        in.info.expectations.met = core::check_expectations(scenario->expect, findings, &in.info.expectations.problems).ok();
-    }
-    auto report = reports::build_report(in);
-    if (!report) {
-        error = report.error().message;
-        return false;
-    }
-    auto written = reports::write_reports(*report, out);
-    if (!written) {
-        error = written.error().message;
-        return false;
-    }
-    if (!written->pdf_note.empty()) std::cerr << "consentrig: " << reports::printable(written->pdf_note, true) << "\n";
-    if (const char* t = std::getenv("CONSENTRIG_REPORT_TIMES"); t && *t && std::string(t) != "0") {
-        std::fprintf(stderr, "consentrig: report model %.2f s, report.html %.2f s, report.json %.2f s, report.pdf %.2f s\n",
-                     report->build_seconds, written->html_seconds, written->json_seconds, written->pdf_seconds);
-    }
-    return true;
-}
 
 void add_report(CLI::App& app, int& exit_code) {
     struct Options {
@@ -192,16 +81,10 @@ void add_report(CLI::App& app, int& exit_code) {
             }
             policy = std::move(*p);
         }
-        auto taxonomy = core::Taxonomy::builtin();
+        auto taxonomy = runner::load_taxonomy(o->taxonomies);
         if (!taxonomy) {
-            print_error("report", "built-in taxonomy: " + taxonomy.error().message);
+            print_error("report", taxonomy.error().message);
             return;
-        }
-        for (const auto& extra : o->taxonomies) {
-            if (auto st = taxonomy->merge_file(extra); !st) {
-                print_error("report", st.error().message);
-                return;
-            }
         }
         // A simulated run's records carry no line numbers (its findings.json has none); judge its
         // trace the same way so the rebuilt findings.json is byte-identical.
@@ -255,19 +138,19 @@ void add_report(CLI::App& app, int& exit_code) {
                 if (!info.contains(k) && k != "command") info[k] = v;
             }
         }
-        std::string error;
         const auto findings_json = core::findings_to_json(judged->findings, head);
         reports::JunitSuite suite{scenario ? scenario->name : (judged->meta.scenario.empty() ? trace.stem().string() : judged->meta.scenario),
                                   judged->oracle->devices(), judged->findings, 0};
-        if (!write_file(out / "findings.json",
-                        findings_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error) ||
-            !write_file(out / "junit.xml", reports::junit_xml({suite}), error)) {
-            print_error("report", error);
-            return;
+        for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", runner::dump_json(findings_json)},
+                                         {"junit.xml", reports::junit_xml({suite})}}) {
+            if (auto st = runner::write_file(out / name, text); !st) {
+                print_error("report", st.error().message);
+                return;
+            }
         }
-        if (!write_reports_for(info, policy, *taxonomy, judged->oracle.get(), judged->findings, trace,
-                               scenario ? &*scenario : nullptr, out, error)) {
-            print_error("report", reports::printable(error));
+        if (auto st = runner::write_reports(info, policy, *taxonomy, judged->oracle.get(), judged->findings, trace,
+                               scenario ? &*scenario : nullptr, out); !st) {
+            print_error("report", reports::printable(st.error().message));
             return;
         }
         std::cout << reports::text_summary(judged->findings, judged->oracle->devices().size(), judged->stats.messages);

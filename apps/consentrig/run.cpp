@@ -17,30 +17,12 @@
 #include "reports/escape.hpp"
 #include "reports/junit.hpp"
 #include "reports/summary.hpp"
-#include "sim/fleet.hpp"
+#include "runner/run.hpp"
 
 namespace consentrig::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-/// Feeds every simulated record to the oracle as it is made and stores it in the trace.
-class CaptureSink final : public sim::RecordSink {
-public:
-    CaptureSink(core::Oracle& oracle, core::TraceStore& store) : oracle_(oracle), store_(store) {}
-    core::Status write(const core::Record& r) override {
-        if (auto st = store_.append(r); !st) return st;
-        return oracle_.feed(r);
-    }
-
-private:
-    core::Oracle& oracle_;
-    core::TraceStore& store_;
-};
-
-std::string dump_report(const nlohmann::json& j) {
-    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
 
 /// `i/N`, or from the environment of Open MPI, Slurm array jobs or Kubernetes indexed Jobs.
 std::optional<sim::Shard> parse_shard(const std::string& text, std::string& error) {
@@ -91,14 +73,10 @@ struct RunOptions {
 
 struct RunOutcome {
     core::Scenario scenario;
-    std::vector<core::Finding> findings;
-    std::vector<std::string> devices;
-    sim::FleetStats stats;
-    fs::path out;
-    double seconds = 0;
+    runner::RunOutcome run;
 };
 
-std::string progress_line(const sim::FleetProgress& p, std::uint64_t findings) {
+std::string progress_line(const runner::Progress& p) {
     constexpr int kWidth = 30;
     const int filled = static_cast<int>(p.fraction * kWidth);
     std::string bar(static_cast<std::size_t>(std::clamp(filled, 0, kWidth)), '#');
@@ -107,114 +85,52 @@ std::string progress_line(const sim::FleetProgress& p, std::uint64_t findings) {
     std::snprintf(buf, sizeof buf, "\r[%s] %3d%%  %s  %llu devices  %llu messages  %llu findings", bar.c_str(),
                   static_cast<int>(p.fraction * 100), core::format_rfc3339(p.now).substr(0, 16).c_str(),
                   static_cast<unsigned long long>(p.devices), static_cast<unsigned long long>(p.messages),
-                  static_cast<unsigned long long>(findings));
+                  static_cast<unsigned long long>(p.findings));
     return buf;
 }
 
 /// Simulates one scenario into `out`: trace.db, findings.json, junit.xml, run.json and the reports.
 core::Result<RunOutcome> run_scenario(const RunOptions& o) {
-    const auto started = std::chrono::steady_clock::now();
     auto scenario = core::load_scenario(o.scenario);
     if (!scenario) return scenario.error();
     std::string error;
     const auto shard = parse_shard(o.shard, error);
     if (!shard) return core::Error{error};
-    auto taxonomy = core::Taxonomy::builtin();
-    if (!taxonomy) return core::Error{"built-in taxonomy: " + taxonomy.error().message};
-    for (const auto& extra : o.taxonomies) {
-        if (auto st = taxonomy->merge_file(extra); !st) return st.error();
-    }
+    auto taxonomy = runner::load_taxonomy(o.taxonomies);
+    if (!taxonomy) return taxonomy.error();
 
     RunOutcome outcome;
     outcome.scenario = std::move(*scenario);
     const core::Scenario& s = outcome.scenario;
-    fs::path out = o.out.empty() ? fs::path("out") / s.name : fs::path(o.out);
-    if (shard->count > 1) out /= "shard-" + std::to_string(shard->index) + "-of-" + std::to_string(shard->count);
-    std::error_code ec;
-    fs::create_directories(out, ec);
-    if (ec) return core::Error{out.string() + ": cannot create: " + ec.message()};
-    outcome.out = out;
-    // A new run replaces the previous run's trace in the same folder.
-    for (const char* f : {"trace.db", "trace.db-wal", "trace.db-shm"}) fs::remove(out / f, ec);
-    auto store = core::TraceStore::create(out / "trace.db");
-    if (!store) return store.error();
-    core::TraceMeta meta = sim::fleet_meta(s);
-    if (auto st = store->write_meta(meta); !st) return st.error();
-
-    core::Oracle oracle(s.policy, *taxonomy);
-    oracle.begin(meta);
-    std::vector<core::Finding> findings;
-    oracle.set_sink([&](core::Finding&& f) { findings.push_back(std::move(f)); });
-    CaptureSink sink(oracle, *store);
-
-    sim::FleetOptions fo;
-    fo.seed = o.seed;
-    fo.shard = *shard;
+    runner::RunOptions ro;
+    ro.out = o.out.empty() ? fs::path("out") / s.name : fs::path(o.out);
+    if (shard->count > 1) ro.out /= "shard-" + std::to_string(shard->index) + "-of-" + std::to_string(shard->count);
+    ro.seed = o.seed;
+    ro.shard = *shard;
     const bool tty = !o.quiet && isatty(STDERR_FILENO);
-    if (tty) fo.progress = [&](const sim::FleetProgress& p) { std::cerr << progress_line(p, findings.size()) << std::flush; };
-    auto stats = sim::run_fleet(s, sink, fo);
+    if (tty) ro.progress = [](const runner::Progress& p) { std::cerr << progress_line(p) << std::flush; };
+    auto run = runner::run_scenario(s, *taxonomy, ro);
     if (tty) std::cerr << "\n";
-    if (!stats) return stats.error();
-    if (auto st = store->commit(); !st) return st.error();
-    auto side = oracle.finish(s.end());
-    for (auto& f : side) findings.push_back(std::move(f));
-    std::stable_sort(findings.begin(), findings.end(), core::finding_less);
-    outcome.findings = std::move(findings);
-    outcome.devices = oracle.devices();
-    outcome.stats = *stats;
-    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
-    // findings.json is deterministic (same scenario + seed ⇒ same bytes, also after merge);
-    // run-specific facts (shard, timings) go to run.json.
-    nlohmann::json head;
-    head["scenario"] = s.name;
-    head["scenario_sha256"] = s.sha256;
-    head["seed"] = o.seed.value_or(s.seed);
-    head["source"] = "sim";
-    const auto json = core::findings_to_json(outcome.findings, head);
-    nlohmann::json run;
-    run["scenario"] = s.name;
-    run["file"] = s.file;
-    run["scenario_sha256"] = s.sha256;
-    run["seed"] = o.seed.value_or(s.seed);
-    run["consentrig_version"] = CONSENTRIG_VERSION;
-    run["shard"] = {{"index", shard->index}, {"count", shard->count}};
-    run["devices"] = stats->devices;
-    run["events"] = stats->events;
-    run["messages"] = stats->messages;
-    run["records"] = stats->records;
-    run["seconds"] = outcome.seconds;
-    reports::JunitSuite suite{s.name, outcome.devices, outcome.findings, outcome.seconds};
-    for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump_report(json)},
-                                     {"run.json", dump_report(run)},
-                                     {"junit.xml", reports::junit_xml({suite})}}) {
-        if (!write_file(out / name, text, error)) return core::Error{error};
-    }
-    // report.html, report.json, summary.md (+ report.pdf): reports/ (report_cmd.cpp).
-    run["command"] = "run";
-    if (!write_reports_for(run, s.policy, *taxonomy, &oracle, outcome.findings, out / "trace.db", &s, out, error)) {
-        return core::Error{error};
-    }
+    if (!run) return run.error();
+    outcome.run = std::move(*run);
     return outcome;
 }
 
 int print_outcome(const RunOutcome& r, std::size_t list) {
-    std::cout << r.scenario.name << ": " << r.stats.devices << " devices simulated for "
+    std::cout << r.scenario.name << ": " << r.run.device_count << " devices simulated for "
               << core::format_duration(r.scenario.duration_ms) << " in " << std::fixed;
     std::cout.precision(2);
-    std::cout << r.seconds << " s\n";
-    std::cout << reports::text_summary(r.findings, r.stats.devices, r.stats.messages, list);
-    std::vector<std::string> problems;
-    const bool met = core::check_expectations(r.scenario.expect, r.findings, &problems).ok();
-    std::cout << (met ? "expectations: met" : "expectations: NOT met") << "\n";
-    for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
+    std::cout << r.run.seconds << " s\n";
+    std::cout << reports::text_summary(r.run.findings, r.run.device_count, r.run.messages, list);
+    std::cout << (r.run.expectations_met ? "expectations: met" : "expectations: NOT met") << "\n";
+    for (const auto& p : r.run.expectation_problems) std::cout << "  " << reports::printable(p) << "\n";
     std::string written;  // what this process wrote there (a merged MPI run: findings.json only)
     for (const char* f : {"report.html", "report.json", "summary.md", "report.pdf", "findings.json", "junit.xml", "run.json"}) {
-        if (fs::exists(r.out / f)) written += (written.empty() ? "" : ",") + std::string(f);
+        if (fs::exists(r.run.out / f)) written += (written.empty() ? "" : ",") + std::string(f);
     }
-    std::cout << "reports: " << r.out.string() << "/{" << written << "}, trace: "
-              << (r.out / "trace.db").string() << "\n";
-    return r.findings.empty() ? kExitClean : kExitFindings;
+    std::cout << "reports: " << r.run.out.string() << "/{" << written << "}, trace: "
+              << (r.run.out / "trace.db").string() << "\n";
+    return r.run.findings.empty() ? kExitClean : kExitFindings;
 }
 
 void add_run_options(CLI::App* cmd, RunOptions& o) {
@@ -260,10 +176,10 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
     nlohmann::json mine;
     mine["ok"] = r.ok();
     if (r) {
-        std::ifstream in(r->out / "findings.json");
+        std::ifstream in(r->run.out / "findings.json");
         mine["report"] = nlohmann::json::parse(in, nullptr, false);
-        mine["devices"] = r->stats.devices;
-        mine["messages"] = r->stats.messages;
+        mine["devices"] = r->run.device_count;
+        mine["messages"] = r->run.messages;
     } else {
         mine["error"] = r.error().message;
     }
@@ -284,20 +200,20 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
         messages += j.value("messages", std::uint64_t{0});
     }
     RunOutcome merged = std::move(*r);
-    auto json = merge_reports(reports, &merged.findings);
+    auto json = merge_reports(reports, &merged.run.findings);
     if (!json) {
         print_error("run", json.error().message);
         return kExitError;
     }
-    merged.out = merged.out.parent_path();
-    merged.stats.devices = devices;
-    merged.stats.messages = messages;
+    merged.run.out = merged.run.out.parent_path();
+    merged.run.device_count = devices;
+    merged.run.messages = messages;
     std::string error;
-    if (!write_file(merged.out / "findings.json", dump_report(*json), error)) {
-        print_error("run", error);
+    if (auto st = runner::write_file(merged.run.out / "findings.json", runner::dump_json(*json)); !st) {
+        print_error("run", st.error().message);
         return kExitError;
     }
-    std::cout << "mpi: " << job.size << " ranks, shard reports in " << merged.out.string() << "/shard-*/\n";
+    std::cout << "mpi: " << job.size << " ranks, shard reports in " << merged.run.out.string() << "/shard-*/\n";
     return print_outcome(merged, list);
 }
 
@@ -377,21 +293,20 @@ void add_suite(CLI::App& app, int& exit_code) {
                 detail = r.error().message;
             } else {
                 name = r->scenario.name;
-                seconds = r->seconds;
-                std::vector<std::string> problems;
-                if (core::check_expectations(r->scenario.expect, r->findings, &problems).ok()) {
+                seconds = r->run.seconds;
+                if (r->run.expectations_met) {
                     verdict = "PASS";
                 } else {
                     ++failed;
                     verdict = "FAIL";
-                    for (const auto& p : problems) detail += p + "\n";
+                    for (const auto& p : r->run.expectation_problems) detail += p + "\n";
                 }
-                const auto counts = core::count_by_type(r->findings);
+                const auto counts = core::count_by_type(r->run.findings);
                 std::string found;
                 for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
                     if (counts[i]) found += (found.empty() ? "" : ", ") + std::to_string(counts[i]) + " " + std::string(core::kFindingTypeNames[i]);
                 }
-                verdict += "  " + std::to_string(r->stats.devices) + " devices, " + std::to_string(r->stats.messages) +
+                verdict += "  " + std::to_string(r->run.device_count) + " devices, " + std::to_string(r->run.messages) +
                            " messages, findings: " + (found.empty() ? "none" : found);
             }
             std::cout << (verdict.rfind("PASS", 0) == 0 ? "PASS  " : verdict.rfind("FAIL", 0) == 0 ? "FAIL  " : "ERROR ")
@@ -420,8 +335,8 @@ void add_suite(CLI::App& app, int& exit_code) {
                                     "\" failures=\"" + std::to_string(failed) + "\" errors=\"" + std::to_string(errors) +
                                     "\">\n" + xml_cases + "  </testsuite>\n</testsuites>\n";
             std::string error;
-            if (!write_file(*junit, xml, error)) {
-                print_error("suite", error);
+            if (auto st = runner::write_file(*junit, xml); !st) {
+                print_error("suite", st.error().message);
                 exit_code = kExitError;
                 return;
             }
@@ -453,8 +368,8 @@ void add_merge(CLI::App& app, int& exit_code) {
         }
         const fs::path target = out->empty() ? fs::path(dirs->front()).parent_path() : fs::path(*out);
         std::string error;
-        if (!write_file(target / "findings.json", dump_report(*merged), error)) {
-            print_error("merge", error);
+        if (auto st = runner::write_file(target / "findings.json", runner::dump_json(*merged)); !st) {
+            print_error("merge", st.error().message);
             exit_code = kExitError;
             return;
         }

@@ -1,0 +1,100 @@
+#pragma once
+/// runner/ — one scenario run, end to end: simulate the fleet (sim/) or replay the scenario on
+/// boards in wall-clock time (rig/), store every record in trace.db as it is made, judge it with
+/// the oracle, and write findings.json, run.json, junit.xml and the reports (reports/).
+///
+/// `consentrig run`, `suite` and `bench` and the GUI's scenario runs all call `run_scenario`, so
+/// a run started from the window writes the same files, byte for byte, as one started from CI.
+///
+///     auto taxonomy = runner::load_taxonomy({});
+///     runner::RunOptions o;  o.out = "out/x";
+///     auto outcome = runner::run_scenario(scenario, *taxonomy, o);
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/findings.hpp"
+#include "core/result.hpp"
+#include "core/taxonomy.hpp"
+#include "core/time.hpp"
+#include "rig/bench.hpp"
+#include "sim/fleet.hpp"
+
+namespace consentrig::core {
+class Oracle;
+class Policy;
+struct Scenario;
+}  // namespace consentrig::core
+
+namespace consentrig::runner {
+
+/// Where a run is; sent about every 1 % of scenario time.
+struct Progress {
+    double fraction = 0;
+    core::TimeMs now = 0;         ///< scenario time reached
+    std::uint64_t devices = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t findings = 0;   ///< found so far
+};
+
+struct RunOptions {
+    std::filesystem::path out;              ///< output folder (created; a previous trace there is replaced)
+    std::optional<std::uint64_t> seed;      ///< overrides the scenario's seed
+    sim::Shard shard;
+    /// Set: replay on boards in wall-clock time (host stubs, serial ports, QEMU) instead of
+    /// simulating. Its `progress` is replaced by the runner's.
+    std::optional<rig::BenchOptions> bench;
+    std::function<void(const Progress&)> progress;
+    /// Set to true from any thread to stop the run at the next record; what was captured is
+    /// kept and judged, and the reports say the run is incomplete.
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+struct RunOutcome {
+    std::vector<core::Finding> findings;   ///< sorted (core::finding_less)
+    std::vector<std::string> devices;      ///< that the oracle saw
+    std::uint64_t device_count = 0;        ///< simulated / boards
+    std::uint64_t events = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t records = 0;
+    core::TimeMs replayed_to = 0;          ///< scenario time the run reached
+    bool complete = true;                  ///< the whole scenario ran (not cancelled, no --duration)
+    bool cancelled = false;
+    std::optional<rig::BenchStats> bench;  ///< bench runs: boards, counters, timings
+    std::filesystem::path out;
+    double seconds = 0;
+    /// Only meaningful when `complete`: the scenario's expectations hold.
+    bool expectations_met = false;
+    std::vector<std::string> expectation_problems;
+};
+
+/// The built-in taxonomy with `extra` YAML files merged over it, in order.
+[[nodiscard]] core::Result<core::Taxonomy> load_taxonomy(const std::vector<std::string>& extra);
+
+/// Runs `scenario` into `options.out` (see the file comment); a bench run also writes the boards'
+/// LOG frames to board-log.jsonl and keeps pty links and stub logs in `boards/`. Errors: bad output folder, a trace
+/// that cannot be written, a simulator or bench failure (boards that cannot be started).
+[[nodiscard]] core::Result<RunOutcome> run_scenario(const core::Scenario& scenario, const core::Taxonomy& taxonomy,
+                                                    const RunOptions& options);
+
+/// Builds the report model and writes report.html, report.json, summary.md and report.pdf into
+/// `out`. `info`: run.json-style metadata; `oracle` null: the trace is judged again.
+[[nodiscard]] core::Status write_reports(const nlohmann::json& info, const core::Policy& policy,
+                                         const core::Taxonomy& taxonomy, const core::Oracle* oracle,
+                                         const std::vector<core::Finding>& findings, const std::filesystem::path& trace,
+                                         const core::Scenario* scenario, const std::filesystem::path& out);
+
+/// Writes a whole file via a temporary and rename, so a reader never sees half a file.
+[[nodiscard]] core::Status write_file(const std::filesystem::path& path, std::string_view content);
+
+/// JSON as every output file of a run writes it (2-space indent, invalid UTF-8 replaced).
+[[nodiscard]] std::string dump_json(const nlohmann::json& j);
+
+}  // namespace consentrig::runner

@@ -1,0 +1,133 @@
+// runner::run_scenario — the one run pipeline behind `consentrig run/suite/bench` and the GUI.
+#include <atomic>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/scenario.hpp"
+#include "core/trace.hpp"
+#include "runner/run.hpp"
+
+namespace consentrig::runner {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fresh_dir(const std::string& name) {
+    const fs::path dir = fs::temp_directory_path() / ("consentrig-runner-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    return dir;
+}
+
+nlohmann::json read_json(const fs::path& p) {
+    std::ifstream in(p);
+    return nlohmann::json::parse(in);
+}
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+std::uint64_t count_records(const fs::path& trace) {
+    auto src = core::open_trace(trace);
+    EXPECT_TRUE(src) << (src ? "" : src.error().message);
+    std::uint64_t n = 0;
+    while (true) {
+        auto r = (*src)->next();
+        EXPECT_TRUE(r);
+        if (!r || !*r) break;
+        ++n;
+    }
+    return n;
+}
+
+class RunnerTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ::setenv("CONSENTRIG_PDF", "off", 1);  // Chromium is not what this test is about
+        auto s = core::load_scenario(fs::path(CONSENTRIG_SOURCE_DIR) / "scenarios/default.yaml");
+        ASSERT_TRUE(s) << s.error().message;
+        scenario = std::move(*s);
+        auto t = load_taxonomy({});
+        ASSERT_TRUE(t) << t.error().message;
+        taxonomy = std::move(*t);
+    }
+    core::Scenario scenario;
+    core::Taxonomy taxonomy;
+};
+
+TEST_F(RunnerTest, GivenTheDefaultScenario_WhenRunTwice_ThenFindingsAreByteIdenticalAndEveryFileIsWritten) {
+    // GIVEN two output folders  WHEN the same scenario runs into each
+    RunOptions a, b;
+    a.out = fresh_dir("a");
+    b.out = fresh_dir("b");
+    std::uint64_t progress_calls = 0;
+    a.progress = [&](const Progress&) { ++progress_calls; };
+    auto ra = run_scenario(scenario, taxonomy, a);
+    auto rb = run_scenario(scenario, taxonomy, b);
+    ASSERT_TRUE(ra) << ra.error().message;
+    ASSERT_TRUE(rb) << rb.error().message;
+    // THEN the runs agree byte for byte, and the run is complete with its expectations met
+    EXPECT_EQ(read_text(a.out / "findings.json"), read_text(b.out / "findings.json"));
+    EXPECT_TRUE(ra->complete);
+    EXPECT_FALSE(ra->cancelled);
+    EXPECT_TRUE(ra->expectations_met);
+    EXPECT_GT(ra->findings.size(), 0u);  // the default scenario has a leaky device
+    EXPECT_GT(progress_calls, 10u);
+    for (const char* f : {"trace.db", "findings.json", "run.json", "junit.xml", "report.html", "report.json", "summary.md"}) {
+        EXPECT_TRUE(fs::exists(a.out / f)) << f;
+    }
+    EXPECT_EQ(read_json(a.out / "run.json")["complete"], true);
+    EXPECT_EQ(count_records(a.out / "trace.db"), ra->records);
+    fs::remove_all(a.out);
+    fs::remove_all(b.out);
+}
+
+TEST_F(RunnerTest, GivenARunningScenario_WhenCancelledHalfway_ThenWhatWasCapturedIsKeptJudgedAndMarkedIncomplete) {
+    // GIVEN a run that is cancelled once half the scenario time has passed
+    RunOptions o;
+    o.out = fresh_dir("cancel");
+    std::atomic<bool> cancel{false};
+    core::TimeMs cancelled_at = 0;
+    o.cancel = &cancel;
+    o.progress = [&](const Progress& p) {
+        if (p.fraction >= 0.5 && !cancel) {
+            cancel = true;
+            cancelled_at = p.now;
+        }
+    };
+    // WHEN it runs
+    auto r = run_scenario(scenario, taxonomy, o);
+    // THEN it stops early, keeps every record it took in the trace, and says it is incomplete
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->cancelled);
+    EXPECT_FALSE(r->complete);
+    EXPECT_LT(r->replayed_to, scenario.end());
+    EXPECT_LE(r->replayed_to, cancelled_at + 1);  // nothing after the cancel was taken
+    EXPECT_GT(r->records, 0u);
+    EXPECT_EQ(count_records(o.out / "trace.db"), r->records);
+    const auto run = read_json(o.out / "run.json");
+    EXPECT_EQ(run["complete"], false);
+    EXPECT_TRUE(run.contains("cancelled_at"));
+    EXPECT_TRUE(fs::exists(o.out / "report.html"));
+    for (const auto& f : r->findings) EXPECT_LE(f.t, r->replayed_to);
+    fs::remove_all(o.out);
+}
+
+TEST_F(RunnerTest, GivenAnOutputPathThatIsAFile_WhenRun_ThenAnErrorNamesIt) {
+    // GIVEN a file where the output folder should be
+    const fs::path file = fresh_dir("file");
+    std::ofstream(file) << "x";
+    RunOptions o;
+    o.out = file / "sub";
+    // WHEN the scenario runs THEN the error names the path
+    auto r = run_scenario(scenario, taxonomy, o);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find(o.out.string()), std::string::npos) << r.error().message;
+    fs::remove(file);
+}
+
+}  // namespace
+}  // namespace consentrig::runner
