@@ -1,6 +1,8 @@
 // The real consentrig-gui window on the offscreen platform against host-stub boards on ptys:
 // connect (HELLO identity), live egress with verdicts, controls as COMMANDs, unlink → the next
-// uplink to that partner flagged after_revocation, and the capture on disk.
+// uplink to that partner flagged after_revocation and painted red on the consent timeline,
+// the TRUTH panel following a command, env controls (occupancy, door, outdoor) reaching the
+// board's TRUTH, and the capture on disk.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -11,11 +13,14 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <QImage>
 
 #include <filesystem>
 
 #include "core/trace.hpp"
 #include "gui/main_window.hpp"
+#include "gui/palette.hpp"
+#include "gui/timeline_view.hpp"
 #include "rig/stub.hpp"
 
 using namespace consentrig;
@@ -50,6 +55,7 @@ class GuiWindowTest : public QObject {
 private slots:
     void emulatedBoardUnlinkFlagsNextUplink();
     void connectByTypedPtyPath();
+    void truthPanelFollowsCommandsAndEnvLandsInTrace();
 };
 
 void GuiWindowTest::emulatedBoardUnlinkFlagsNextUplink() {
@@ -105,6 +111,41 @@ void GuiWindowTest::emulatedBoardUnlinkFlagsNextUplink() {
     QVERIFY(li.data(Qt::BackgroundRole).isValid());
     QVERIFY(w.model().index(leak, 0).data(gui::EgressModel::kReasonsRole).toString().contains("unlinked"));
     QVERIFY(w.model().index(leak, 0).data(gui::EgressModel::kRawHexRole).toString().endsWith("00"));
+
+    // the consent timeline: vendor-cloud's lane carries the unlink mark, its consent ends at
+    // the unlink (the oracle's answer), and the leak is a tick painted red
+    const gui::TimelineLane* lane = w.controller().timeline().lane("vendor-cloud");
+    QVERIFY(lane != nullptr);
+    QTRY_VERIFY_WITH_TIMEOUT(lane->leaks > 0, kLong);
+    QVERIFY(!lane->linked);
+    core::TimeMs unlinked_at = 0;
+    for (const auto& m : lane->marks) {
+        if (m.text == "unlinked") unlinked_at = m.t;
+    }
+    QVERIFY(unlinked_at > 0);
+    int leaking_bands = 0;
+    for (std::size_t c = 0; c < core::kCategoryCount; ++c) {
+        const auto& band = lane->bands[c];
+        if (band.leaks.empty()) continue;
+        ++leaking_bands;
+        QVERIFY(lane->shown.test(c));
+        QVERIFY(band.leaks.back() >= unlinked_at);
+        QVERIFY(!band.consent.empty());  // vendor-cloud's standing grant held until the unlink
+        QCOMPARE(band.consent.back().to, unlinked_at);
+    }
+    QVERIFY(leaking_bands > 0);
+    auto* view = w.findChild<gui::TimelineView*>("timelineView");
+    QVERIFY(view);
+    QTRY_VERIFY_WITH_TIMEOUT(view->visible_leaks() > 0, kLong);
+    {
+        const QImage img = view->grab().toImage();
+        const QRgb leak = gui::colors(view->palette()).leak.rgb();
+        int red = 0;
+        for (int y = 0; y < img.height(); ++y) {
+            for (int x = 0; x < img.width(); ++x) red += img.pixel(x, y) == leak ? 1 : 0;
+        }
+        QVERIFY2(red > 0, "no leak-coloured pixel in the painted timeline");
+    }
 
     // the filter finds it; "leaks only" keeps only leaks
     auto* table = w.findChild<QTableView*>("egress");
@@ -162,6 +203,72 @@ void GuiWindowTest::connectByTypedPtyPath() {
     QTRY_VERIFY_WITH_TIMEOUT(w.controller().health().counters.frames > 0, kLong);
     QVERIFY(w.controller().health().connected);
     QCOMPARE(w.controller().health().counters.bad_crc, std::uint64_t{0});
+
+    // the door contact (env) reaches the lock's TRUTH and the panel
+    auto* door = w.findChild<QLabel*>("truth_door_state");
+    QVERIFY(door);
+    w.findChild<QComboBox*>("door")->setCurrentText("open");
+    QTest::mouseClick(w.findChild<QPushButton*>("setDoor"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(door->text(), QString("open"), kLong);
+}
+
+void GuiWindowTest::truthPanelFollowsCommandsAndEnvLandsInTrace() {
+    QTemporaryDir dir;
+    gui::WindowOptions o;
+    o.out_dir = dir.path().toStdString();
+    o.restore_state = false;
+    gui::MainWindow w(o);
+    w.show();
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    w.start_emulated("thermostat", "compliant");
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+
+    // GIVEN the board's first TRUTH is shown
+    auto* setpoint = w.findChild<QLabel*>("truth_setpoint");
+    auto* occupancy = w.findChild<QLabel*>("truth_occupancy");
+    auto* temperature = w.findChild<QLabel*>("truth_temperature");
+    QVERIFY(setpoint && occupancy && temperature);
+    QTRY_VERIFY_WITH_TIMEOUT(temperature->text().endsWith(QString::fromUtf8("°C")), kLong);
+    QTRY_COMPARE_WITH_TIMEOUT(occupancy->text(), QString("yes"), kLong);
+    QVERIFY(!w.controller().live_state().temperature().points().empty());
+
+    // WHEN the dial is turned to 24.5 °C THEN the panel shows the board's new setpoint
+    w.findChild<QComboBox*>("via")->setCurrentText("physical");
+    w.findChild<QComboBox*>("action")->setCurrentText("set_setpoint");
+    w.findChild<QDoubleSpinBox*>("value")->setValue(24.5);
+    QTest::mouseClick(w.findChild<QPushButton*>("sendInteraction"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(setpoint->text(), QString::fromUtf8("24.5 °C"), kLong);
+
+    // WHEN everybody leaves and it gets warm outside (env) THEN occupancy follows in the panel
+    QSignalSpy done(&w.controller(), &gui::BenchController::command_done);
+    w.findChild<QComboBox*>("occupied")->setCurrentText("away");
+    QTest::mouseClick(w.findChild<QPushButton*>("setOccupied"), Qt::LeftButton);
+    w.findChild<QDoubleSpinBox*>("outdoor")->setValue(30);
+    QTest::mouseClick(w.findChild<QPushButton*>("setOutdoor"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(occupancy->text(), QString("no"), kLong);
+    QVERIFY(wait_command(done, "env", kLong));
+    const auto& outdoor = w.controller().live_state().outdoor().points();
+    QVERIFY(!outdoor.empty());
+    QCOMPARE(outdoor.back().value, 30.0);
+
+    // THEN the trace on disk has the board's TRUTH with the setpoint and the empty house
+    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
+    w.disconnect_board();
+    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+    auto src = core::open_trace(w.controller().trace_path());
+    QVERIFY2(static_cast<bool>(src), src ? "" : src.error().message.c_str());
+    bool set_to_24_5 = false, away = false;
+    for (;;) {
+        auto r = (*src)->next();
+        QVERIFY(static_cast<bool>(r));
+        if (!*r) break;
+        if ((**r).kind != core::RecordKind::truth) continue;
+        const auto state = nlohmann::json::parse((**r).payload);
+        if (state.value("setpoint", 0.0) == 24.5) set_to_24_5 = true;
+        if (state.contains("occupancy") && state["occupancy"] == false) away = true;
+    }
+    QVERIFY(set_to_24_5);
+    QVERIFY(away);
 }
 
 int main(int argc, char** argv) {
