@@ -187,7 +187,8 @@ void Server::run_rtu() {
             }
             off += need;
         }
-        if (off > 0) {
+        // Always true (off ≤ len ≤ buf.size()); stated so GCC's -O3 bounds analysis sees it.
+        if (off > 0 && off <= len && len <= buf.size()) {
             std::memmove(buf.data(), buf.data() + off, len - off);
             len -= off;
         }
