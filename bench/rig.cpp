@@ -3,7 +3,8 @@
 //   1. raw pty throughput: bytes/s one thread writes into a pty master and another reads
 //      from the slave, nothing else done (the ceiling for everything below);
 //   2. capture throughput: 200-byte UPLINK frames written as fast as the pty takes them, read by
-//      a BoardSession (decode, parse, arrival stamp) and appended to a SQLite TraceStore —
+//      a BoardSession (decode, parse, arrival stamp, record) on its reader thread and handed,
+//      as run_bench does, to another thread that appends them to a SQLite TraceStore —
 //      frames/s, bytes/s, and loss (frames written − frames stored, and the error counters);
 //   3. stimulus lateness: commands scheduled every 2 ms to a host-stub board (consentrig-board),
 //      sent − scheduled: p50/p99/max, and the REPLY round trip.
@@ -12,11 +13,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -109,7 +113,8 @@ int main(int argc, char** argv) {
                     static_cast<std::size_t>(got), s);
     }
 
-    // 2. capture: decode + parse + stamp + store
+    // 2. capture: reader thread decodes, parses, stamps and queues; a store thread appends (the
+    //    split run_bench makes: its reader threads queue, the main thread stores and judges).
     {
         Pty pty;
         const auto db = std::filesystem::temp_directory_path() / ("bench-rig-" + std::to_string(::getpid()) + ".db");
@@ -119,38 +124,63 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s\n", store.error().message.c_str());
             return 1;
         }
-        std::atomic<std::size_t> stored{0};
-        std::atomic<bool> store_failed{false};
+        std::mutex m;
+        std::condition_variable cv;
+        std::vector<core::Record> queue;
+        std::size_t queued = 0;       // guarded by m
+        std::size_t max_queue = 0;    // guarded by m
+        double reader_done_s = 0;     // guarded by m: when the reader had queued every frame
+        std::size_t stored = 0;       // store thread only
+        bool store_failed = false;    // store thread only
         rig::BoardSession session(rig::make_link({pty.path}));
+        const auto t0 = Clock::now();
         session.on_capture([&](rig::Capture&& c) {
             auto r = rig::to_record(c, "thermo-1", c.arrival_ms);
-            if (r && !store->append(*r).ok()) store_failed = true;
-            ++stored;
+            if (!r) return;
+            std::lock_guard lock(m);
+            queue.push_back(std::move(*r));
+            max_queue = std::max(max_queue, queue.size());
+            if (++queued == frames) reader_done_s = std::chrono::duration<double>(Clock::now() - t0).count();
+            cv.notify_one();
+        });
+        std::thread storer([&] {
+            std::vector<core::Record> batch;
+            const auto deadline = Clock::now() + std::chrono::seconds(120);
+            while (stored < frames && Clock::now() < deadline) {
+                {
+                    std::unique_lock lock(m);
+                    cv.wait_until(lock, deadline, [&] { return !queue.empty(); });
+                    batch.swap(queue);
+                }
+                for (const auto& r : batch) {
+                    if (!store->append(r).ok()) store_failed = true;
+                    ++stored;
+                }
+                batch.clear();
+            }
+            if (!store->commit().ok()) store_failed = true;
         });
         std::thread writer([&] { write_all(pty.master, stream.data(), stream.size()); });
-        const auto t0 = Clock::now();
         auto info = session.start();
         if (!info) {
             std::fprintf(stderr, "%s\n", info.error().message.c_str());
             writer.join();
+            storer.join();
             return 1;
         }
-        const auto deadline = Clock::now() + std::chrono::seconds(120);
-        while (stored < frames && Clock::now() < deadline) {
-            const auto n = session.counters();
-            if (n.frames + n.dropped() >= frames + 1) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
         writer.join();
+        storer.join();
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
         session.stop();
-        if (!store->commit().ok()) store_failed = true;
         const auto n = session.counters();
         std::printf("capture+store:    %10.0f frames/s  %10.0f bytes/s  (%zu of %zu frames stored in %.3f s; dropped %llu, "
                     "lost by sequence %llu%s)\n",
-                    static_cast<double>(stored) / s, static_cast<double>(n.bytes) / s, static_cast<std::size_t>(stored), frames, s,
+                    static_cast<double>(stored) / s, static_cast<double>(n.bytes) / s, stored, frames, s,
                     static_cast<unsigned long long>(n.dropped()), static_cast<unsigned long long>(n.lost_by_sequence_gap),
                     store_failed ? "; STORE FAILED" : "");
+        std::printf("  reader thread:  %10.0f frames/s decoded, parsed, stamped and queued (all queued after %.3f s; "
+                    "longest queue %zu records)\n",
+                    reader_done_s > 0 ? static_cast<double>(frames) / reader_done_s : 0.0, reader_done_s, max_queue);
         std::printf("                  a 115200-baud line carries 11520 bytes/s: capture has %.0fx headroom\n",
                     static_cast<double>(n.bytes) / s / 11520.0);
         std::filesystem::remove(db);

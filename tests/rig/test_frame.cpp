@@ -282,6 +282,48 @@ TEST(Decoder, CountsEveryKindOfError) {
     EXPECT_EQ(d.counters().unknown_type, 1u);
 }
 
+TEST(Decoder, GivenEveryKindOfFrameWhenFedInRandomChunksThenTheResultIsTheSameAsInOnePiece) {
+    // GIVEN a stream with maximum-size, oversize (by one and by many), escaped and UTF-8 payloads,
+    // garbage and a 254-byte run, as the block-at-a-time COBS path must handle them across feeds
+    std::string max_payload = "{\"x\":\"";
+    max_payload.resize(kPayloadMax - 2, 'a');
+    max_payload += "\"}";
+    Bytes stream = concat({encode_frame(0x21, 0, max_payload), cobs_frame(Bytes(kBodyMax + 1, 0x41)),
+                           cobs_frame(Bytes(3 * kBodyMax, 0x42)),
+                           encode_frame(0x21, 1, "{\"s\":\"q\\\"\\\\\\u00e9\\ud83d\\ude00 \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"}"),
+                           bytes({0x05, 0x41, 0x00}), encode_frame(0x21, 2, "{\"p\":\"" + std::string(254, 'y') + "\"}"),
+                           encode_frame(0x21, 3, "{\"bad\":\"\xC3\x28\"}"), encode_frame(0x21, 4, R"({"n":[1,2.5e3,-0,true,null]})")});
+    FrameDecoder whole;
+    const auto expected = feed(whole, stream);
+    ASSERT_EQ(expected.payloads.size(), 4u);
+    EXPECT_EQ(expected.payloads[0], max_payload);
+    EXPECT_EQ(whole.counters().oversize, 2u);
+    EXPECT_EQ(whole.counters().bad_json, 1u);
+    EXPECT_EQ(whole.counters().bad_cobs, 1u);
+    std::mt19937 rng(11);
+    for (int round = 0; round < 50; ++round) {
+        // WHEN the same bytes arrive in random pieces of 1…300 bytes
+        FrameDecoder d;
+        Collected c;
+        for (std::size_t at = 0; at < stream.size();) {
+            const std::size_t n = std::min<std::size_t>(1 + rng() % 300, stream.size() - at);
+            const auto part = feed(d, Bytes(stream.begin() + static_cast<std::ptrdiff_t>(at),
+                                            stream.begin() + static_cast<std::ptrdiff_t>(at + n)));
+            c.payloads.insert(c.payloads.end(), part.payloads.begin(), part.payloads.end());
+            at += n;
+        }
+        // THEN the same frames come out and every counter agrees
+        EXPECT_EQ(c.payloads, expected.payloads) << "round " << round;
+        const auto a = d.counters(), b = whole.counters();
+        EXPECT_EQ(a.frames, b.frames);
+        EXPECT_EQ(a.bytes, b.bytes);
+        EXPECT_EQ(a.oversize, b.oversize);
+        EXPECT_EQ(a.bad_cobs, b.bad_cobs);
+        EXPECT_EQ(a.bad_json, b.bad_json);
+        EXPECT_EQ(a.bad_crc, b.bad_crc);
+    }
+}
+
 TEST(Decoder, SequenceGapsAndWrap) {
     FrameDecoder d;
     Bytes s;

@@ -228,7 +228,15 @@ static bool jv_utf8(jv* r) {
 static bool jv_string(jv* r) {
     ++r->i; /* opening quote */
     while (r->i < r->n) {
-        unsigned char c = r->s[r->i];
+        /* Plain ASCII runs in locals: r->s is unsigned char, which may alias r->i, so the
+         * compiler would reload r->i for every byte otherwise. */
+        const unsigned char* s = r->s;
+        size_t i = r->i;
+        const size_t n = r->n;
+        while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') ++i;
+        r->i = i;
+        if (i >= n) break;
+        unsigned char c = s[i];
         if (c == '"') {
             ++r->i;
             return true;
@@ -252,8 +260,6 @@ static bool jv_string(jv* r) {
                        e != 'r' && e != 't') {
                 return false;
             }
-        } else if (c < 0x80) {
-            ++r->i;
         } else if (!jv_utf8(r)) {
             return false;
         }
@@ -639,12 +645,25 @@ fw_frame_result fw_frame_rx_feed(fw_frame_rx* rx, const uint8_t* data, size_t le
             rx->remain = (uint8_t)(b - 1u);
             rx->zero_pending = b != 0xFF;
         } else {
-            if (rx->len >= FW_FRAME_BODY_MAX) {
+            /* A data byte: take the rest of the block's data at once, up to a 0x00 (the
+             * frame's end) or the end of `data`; what does not fit starts skipping. */
+            const size_t at = i - 1;
+            size_t run = rx->remain;
+            if (run > len - at) run = len - at;
+            const uint8_t* zero = (const uint8_t*)memchr(data + at, 0, run);
+            if (zero) run = (size_t)(zero - (data + at)); /* ≥ 1: data[at] is b ≠ 0 */
+            const size_t room = FW_FRAME_BODY_MAX - rx->len;
+            if (run > room) {
+                memcpy(rx->buf + rx->len, data + at, room);
+                rx->len += room;
                 rx->skipping = true;
+                i = at + room + 1; /* the byte that did not fit is consumed */
                 continue;
             }
-            rx->buf[rx->len++] = b;
-            --rx->remain;
+            memcpy(rx->buf + rx->len, data + at, run);
+            rx->len += run;
+            rx->remain = (uint8_t)(rx->remain - run);
+            i = at + run;
         }
     }
     rx->n.bytes += i;
