@@ -28,6 +28,20 @@ TEST(Rfc3339, GivenBeforeEpoch_WhenFormatted_ThenCorrect) {
     EXPECT_EQ(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
 }
 
+TEST(Rfc3339, GivenTimesAcrossTheCalendar_WhenFormatted_ThenParseBackToTheSameMillisecond) {
+    // GIVEN instants from 0001 to 9999, leap days, month and year ends, every millisecond digit
+    for (const char* text : {"0001-01-01T00:00:00.000Z", "1970-01-01T00:00:00.000Z", "2024-02-29T23:59:59.999Z",
+                             "2026-12-31T23:59:59.001Z", "2000-03-01T12:34:56.780Z", "9999-12-31T23:59:59.999Z"}) {
+        const auto t = parse_rfc3339(text);
+        ASSERT_TRUE(t.has_value()) << text;
+        // WHEN formatted THEN the text is exactly the canonical form
+        EXPECT_EQ(format_rfc3339(*t), text);
+    }
+    // AND outside 0000–9999 the formatter still writes a signed or wider year
+    EXPECT_EQ(format_rfc3339(253402300800000), "10000-01-01T00:00:00.000Z");
+    for (TimeMs t = 1767582729000; t < 1767582729000 + 2000; t += 7) EXPECT_EQ(parse_rfc3339(format_rfc3339(t)), t);
+}
+
 TEST(Duration, GivenUnits_WhenParsed_ThenMilliseconds) {
     EXPECT_EQ(parse_duration("120s"), 120000);
     EXPECT_EQ(parse_duration("120"), 120000);
