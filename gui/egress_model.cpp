@@ -6,6 +6,7 @@
 #include <QFont>
 
 #include <algorithm>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -109,6 +110,7 @@ void EgressModel::insert_shown(std::vector<EgressRow>&& rows) {
     if (rows.size() > capacity_) rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(rows.size() - capacity_));
     const std::size_t over = rows_.size() + rows.size() > capacity_ ? rows_.size() + rows.size() - capacity_ : 0;
     if (over > 0) {
+        if (changed_from_ != std::numeric_limits<int>::max()) changed_from_ = std::max(0, changed_from_ - static_cast<int>(over));
         beginRemoveRows({}, 0, static_cast<int>(over) - 1);
         rows_.erase(rows_.begin(), rows_.begin() + static_cast<std::ptrdiff_t>(over));
         endRemoveRows();
@@ -137,21 +139,31 @@ void EgressModel::add_finding(std::uint64_t line, core::FindingType type, const 
     }
     auto it = std::lower_bound(rows_.begin(), rows_.end(), line, [](const EgressRow& x, std::uint64_t l) { return x.line < l; });
     if (it != rows_.end() && it->line == line) {
+        // one notification per batch (set_judged_before / flush_changes), not one per finding
         const int row = static_cast<int>(it - rows_.begin());
-        emit dataChanged(index(row, 0), index(row, kColumnCount - 1));
+        changed_from_ = std::min(changed_from_, row);
     }
 }
 
+void EgressModel::flush_changes() {
+    if (changed_from_ >= static_cast<int>(rows_.size())) {
+        changed_from_ = std::numeric_limits<int>::max();
+        return;
+    }
+    const int first = changed_from_;
+    changed_from_ = std::numeric_limits<int>::max();
+    emit dataChanged(index(first, 0), index(static_cast<int>(rows_.size()) - 1, kColumnCount - 1));
+}
+
 void EgressModel::set_judged_before(core::TimeMs t) {
-    if (t <= judged_before_) return;
-    const core::TimeMs old = judged_before_;
-    judged_before_ = t;
-    if (rows_.empty()) return;
-    // rows are in time order: only the tail can change from pending
-    auto it = std::lower_bound(rows_.begin(), rows_.end(), old, [](const EgressRow& r, core::TimeMs v) { return r.t < v; });
-    if (it == rows_.end()) return;
-    const int first = static_cast<int>(it - rows_.begin());
-    emit dataChanged(index(first, kVerdict), index(static_cast<int>(rows_.size()) - 1, kVerdict));
+    if (t > judged_before_ && !rows_.empty()) {
+        // rows are in time order: only the tail can change from pending
+        auto it = std::lower_bound(rows_.begin(), rows_.end(), judged_before_,
+                                   [](const EgressRow& r, core::TimeMs v) { return r.t < v; });
+        changed_from_ = std::min(changed_from_, static_cast<int>(it - rows_.begin()));
+    }
+    judged_before_ = std::max(judged_before_, t);
+    flush_changes();
 }
 
 void EgressModel::set_paused(bool paused) {
@@ -166,6 +178,7 @@ void EgressModel::set_paused(bool paused) {
 
 void EgressModel::clear() {
     beginResetModel();
+    changed_from_ = std::numeric_limits<int>::max();
     rows_.clear();
     held_.clear();
     total_ = 0;

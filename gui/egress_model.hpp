@@ -10,6 +10,7 @@
 #include <QColor>
 #include <QSortFilterProxyModel>
 
+#include <climits>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -51,10 +52,13 @@ public:
     /// Appends a batch (one insert notification); drops the oldest rows beyond the capacity.
     /// While paused the batch is held back (still bounded) and shown on resume.
     void append(std::vector<EgressRow>&& rows);
-    /// A finding for the message with trace line `line` (no-op when it left the ring).
+    /// A finding for the message with trace line `line` (no-op when it left the ring). The
+    /// views hear of it at the next set_judged_before() or flush_changes().
     void add_finding(std::uint64_t line, core::FindingType type, const std::string& reason);
-    /// The oracle has judged every message before `t`.
+    /// The oracle has judged every message before `t`; one notification for every row changed
+    /// since the last one.
     void set_judged_before(core::TimeMs t);
+    void flush_changes();
     [[nodiscard]] core::TimeMs judged_before() const { return judged_before_; }
     void set_paused(bool paused);
     [[nodiscard]] bool paused() const { return paused_; }
@@ -81,6 +85,7 @@ private:
     core::TimeMs judged_before_ = 0;
     bool paused_ = false;
     QColor leak_row_{255, 205, 205};
+    int changed_from_ = INT_MAX;  ///< first row changed since the last notification
 };
 
 /// Filter: free text over recipient, format, categories, verdict and body; "leaks only".
