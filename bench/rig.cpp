@@ -7,7 +7,8 @@
 //      as run_bench does, to another thread that appends them to a SQLite TraceStore —
 //      frames/s, bytes/s, and loss (frames written − frames stored, and the error counters);
 //   3. stimulus lateness: commands scheduled every 2 ms to a host-stub board (consentrig-board),
-//      sent − scheduled: p50/p99/max, and the REPLY round trip.
+//      each sent when due without waiting for the previous REPLY, from a real-time thread when
+//      the system grants it: sent − scheduled p50/p99/max, and the REPLY round trip.
 // Usage: bench_rig [frames] [commands]   (defaults 200000 and 1000). Prints figures only.
 #include <pty.h>
 #include <termios.h>
@@ -29,6 +30,7 @@
 #include "rig/bench.hpp"
 #include "rig/frame.hpp"
 #include "rig/link.hpp"
+#include "rig/realtime.hpp"
 #include "rig/session.hpp"
 #include "rig/stub.hpp"
 
@@ -200,16 +202,33 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "%s\n", info.error().message.c_str());
             return 1;
         }
+        // The stimulus loop as run_bench runs it: real-time scheduling when granted, each command
+        // sent at its due time without waiting for the previous REPLY (collected afterwards).
+        const rig::RealtimeScope realtime;
         std::vector<double> late, rtt;
+        std::vector<rig::SentCommand> sent;
+        std::size_t failed = 0;
         const auto t0 = Clock::now() + std::chrono::milliseconds(20);
         for (std::size_t i = 0; i < commands; ++i) {
             const auto due = t0 + std::chrono::milliseconds(2 * i);
             std::this_thread::sleep_until(due);
-            auto r = session.command("network", {{"up", true}});
-            if (!r) continue;
-            late.push_back(std::chrono::duration<double, std::micro>(r->sent - due).count());
+            auto c = session.send_command("network", {{"up", true}});
+            if (!c) {
+                ++failed;
+                continue;
+            }
+            late.push_back(std::chrono::duration<double, std::micro>(c->sent - due).count());
+            sent.push_back(std::move(*c));
+        }
+        for (const auto& c : sent) {
+            auto r = session.wait_reply(c);
+            if (!r) {
+                ++failed;
+                continue;
+            }
             rtt.push_back(std::chrono::duration<double, std::micro>(r->received - r->sent).count());
         }
+        std::printf("stimulus thread:  %s; %zu commands failed\n", realtime.obtained().c_str(), failed);
         const auto l = rig::percentiles(late);
         const auto q = rig::percentiles(rtt);
         std::printf("stimulus lateness: p50 %.0f µs  p99 %.0f µs  max %.0f µs  (%llu commands every 2 ms)\n", l.p50_us, l.p99_us,

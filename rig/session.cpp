@@ -1,4 +1,5 @@
 #include "rig/session.hpp"
+#include "rig/realtime.hpp"
 
 #include <simdjson.h>
 
@@ -252,6 +253,7 @@ void BoardSession::lose(const std::string& reason) {
 }
 
 void BoardSession::reader() {
+    const RealtimeScope realtime;  // arrival stamps and REPLYs not delayed behind other work
     std::array<std::uint8_t, 65536> buf{};
     auto last_open_try = Clock::now();
     auto last_hello_req = Clock::now();
@@ -374,19 +376,24 @@ void BoardSession::handle(const FrameView& f, TimeMs arrival_ms, Clock::time_poi
 
 Result<Reply> BoardSession::command(std::string_view op, const nlohmann::json& args,
                                     std::optional<std::chrono::milliseconds> timeout) {
+    auto sent = send_command(op, args);
+    if (!sent) return sent.error();
+    return wait_reply(*sent, timeout);
+}
+
+Result<SentCommand> BoardSession::send_command(std::string_view op, const nlohmann::json& args) {
     nlohmann::json cmd = args.is_object() ? args : nlohmann::json::object();
-    std::uint32_t id = 0;
+    SentCommand sent;
+    sent.op = op;
     {
         std::lock_guard lock(m_);
         if (!connected_) return Error{name_ + ": " + std::string(op) + ": board not connected"};
-        id = next_id_++;
-        pending_[id] = Pending{};
+        sent.id = next_id_++;
+        pending_[sent.id] = Pending{};
     }
-    cmd["id"] = id;
+    cmd["id"] = sent.id;
     cmd["op"] = op;
     const std::string payload = cmd.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    TimeMs sent_ms = 0;
-    Clock::time_point sent{};
     Status written;
     {
         std::lock_guard lock(write_m_);
@@ -396,26 +403,43 @@ Result<Reply> BoardSession::command(std::string_view op, const nlohmann::json& a
         } else if (!link_->is_open()) {
             written = Error{name_ + ": " + std::string(op) + ": board not connected"};
         } else {
-            sent = Clock::now();
-            sent_ms = wall_now_ms();
+            sent.sent = Clock::now();
+            sent.sent_ms = wall_now_ms();
             written = link_->write(frame);
         }
     }
-    std::unique_lock lock(m_);
     if (!written) {
-        pending_.erase(id);
+        std::lock_guard lock(m_);
+        pending_.erase(sent.id);
         return written.error();
     }
-    const auto wait = timeout.value_or(options_.command_timeout);
-    const bool got = cv_.wait_for(lock, wait, [&] { return pending_[id].reply.has_value() || !connected_; });
-    auto reply = std::move(pending_[id].reply);
-    pending_.erase(id);
-    if (!reply) {
-        if (!got) return Error{name_ + ": no REPLY to " + std::string(op) + " within " + std::to_string(wait.count()) + " ms"};
-        return Error{name_ + ": " + std::string(op) + ": board disconnected before its REPLY"};
+    return sent;
+}
+
+std::optional<Result<Reply>> BoardSession::poll_reply(const SentCommand& sent) {
+    {
+        std::lock_guard lock(m_);
+        const auto it = pending_.find(sent.id);
+        const bool settled = it == pending_.end() || it->second.reply.has_value() || !connected_ ||
+                             Clock::now() >= sent.sent + options_.command_timeout;
+        if (!settled) return std::nullopt;
     }
-    reply->sent_ms = sent_ms;
-    reply->sent = sent;
+    return wait_reply(sent);
+}
+
+Result<Reply> BoardSession::wait_reply(const SentCommand& sent, std::optional<std::chrono::milliseconds> timeout) {
+    std::unique_lock lock(m_);
+    const auto wait = timeout.value_or(options_.command_timeout);
+    // The timeout runs from the send, so replies collected late are not given extra time.
+    const bool got = cv_.wait_until(lock, sent.sent + wait, [&] { return pending_[sent.id].reply.has_value() || !connected_; });
+    auto reply = std::move(pending_[sent.id].reply);
+    pending_.erase(sent.id);
+    if (!reply) {
+        if (!got) return Error{name_ + ": no REPLY to " + sent.op + " within " + std::to_string(wait.count()) + " ms"};
+        return Error{name_ + ": " + sent.op + ": board disconnected before its REPLY"};
+    }
+    reply->sent_ms = sent.sent_ms;
+    reply->sent = sent.sent;
     return *reply;
 }
 

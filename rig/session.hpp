@@ -124,6 +124,14 @@ private:
     double max_delay_ = 0;
 };
 
+/// A COMMAND on its way: written to the link, its REPLY not yet collected.
+struct SentCommand {
+    std::uint32_t id = 0;
+    std::string op;
+    core::TimeMs sent_ms = 0;                   ///< wall clock just before it was written
+    std::chrono::steady_clock::time_point sent{};
+};
+
 struct SessionOptions {
     std::chrono::milliseconds hello_timeout{5000};     ///< start(): HELLO within this long
     std::chrono::milliseconds hello_retry{200};        ///< resend HELLO_REQ this often meanwhile
@@ -154,6 +162,14 @@ public:
     /// ok:false is a Reply with ok == false, not an Error.
     [[nodiscard]] core::Result<Reply> command(std::string_view op, const nlohmann::json& args = nlohmann::json::object(),
                                               std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    /// The two halves of command(), so a caller can send on time without waiting for the
+    /// previous REPLY. Every SentCommand must be collected with wait_reply exactly once.
+    [[nodiscard]] core::Result<SentCommand> send_command(std::string_view op,
+                                                         const nlohmann::json& args = nlohmann::json::object());
+    [[nodiscard]] core::Result<Reply> wait_reply(const SentCommand& sent,
+                                                 std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+    /// wait_reply without waiting: nullopt while the REPLY may still come in time.
+    [[nodiscard]] std::optional<core::Result<Reply>> poll_reply(const SentCommand& sent);
     /// set_clock with the given epoch; ok:false becomes an Error.
     [[nodiscard]] core::Status set_clock(core::TimeMs epoch_ms);
     /// Writes raw bytes to the link (tests: garbage on the line).

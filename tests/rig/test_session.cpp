@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 
 #include "rig/frame.hpp"
 #include "rig/link.hpp"
@@ -137,6 +138,65 @@ TEST(Session, CommandTimesOutAndTheSessionGoesOn) {
     r = s->command("reset");
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(r->ok);
+}
+
+TEST(Session, GivenABoardThatHasNotAnsweredYet_WhenCommandsAreSentBackToBack_ThenNoneWaitsAndEachReplyFindsItsCommand) {
+    // GIVEN a connected board that holds its REPLYs
+    Captured cap;
+    FakeLink* link = nullptr;
+    SessionOptions o;
+    o.command_timeout = 10s;
+    auto s = make_session(link, cap, o);
+    FakeBoard board(*link);
+    ASSERT_TRUE(s->start());
+    board.answer_commands = false;
+    // WHEN three commands are sent without waiting for REPLYs
+    std::vector<SentCommand> sent;
+    for (const char* op : {"network", "interact", "consent"}) {
+        auto c = s->send_command(op);
+        ASSERT_TRUE(c) << c.error().message;
+        sent.push_back(*c);
+    }
+    // THEN all three are on the line, nothing is settled, and the ids differ
+    EXPECT_EQ(board.commands, 3);
+    for (const auto& c : sent) EXPECT_FALSE(s->poll_reply(c).has_value()) << c.op;
+    EXPECT_NE(sent[0].id, sent[1].id);
+    EXPECT_LE(sent[0].sent, sent[2].sent);
+    // AND when the board answers the last one first (refusing it) and then the others
+    board.send(FrameType::reply, nlohmann::json{{"id", sent[2].id}, {"ok", false}, {"error", "no"}}.dump());
+    board.send(FrameType::reply, nlohmann::json{{"id", sent[0].id}, {"ok", true}}.dump());
+    board.send(FrameType::reply, nlohmann::json{{"id", sent[1].id}, {"ok", true}}.dump());
+    auto r2 = s->wait_reply(sent[2]);
+    ASSERT_TRUE(r2) << r2.error().message;
+    EXPECT_FALSE(r2->ok);
+    EXPECT_EQ(r2->error, "no");
+    for (int i = 0; i < 2; ++i) {
+        auto r = s->wait_reply(sent[static_cast<std::size_t>(i)]);
+        ASSERT_TRUE(r) << r.error().message;
+        EXPECT_TRUE(r->ok);
+        EXPECT_EQ(r->id, sent[static_cast<std::size_t>(i)].id);
+        EXPECT_EQ(r->sent, sent[static_cast<std::size_t>(i)].sent);
+    }
+}
+
+TEST(Session, GivenACommandNobodyAnswers_WhenPolledAfterItsTimeout_ThenItSettlesAsATimeout) {
+    // GIVEN a board that never answers and a short command timeout
+    Captured cap;
+    FakeLink* link = nullptr;
+    SessionOptions o;
+    o.command_timeout = 50ms;
+    auto s = make_session(link, cap, o);
+    FakeBoard board(*link);
+    ASSERT_TRUE(s->start());
+    board.answer_commands = false;
+    auto c = s->send_command("reset");
+    ASSERT_TRUE(c);
+    // WHEN polled until it settles (the deadline is the timeout itself, not a sleep)
+    std::optional<core::Result<Reply>> r;
+    while (!(r = s->poll_reply(*c))) std::this_thread::yield();
+    // THEN it is a timeout naming the op
+    ASSERT_FALSE(*r);
+    EXPECT_NE(r->error().message.find("no REPLY to reset"), std::string::npos) << r->error().message;
 }
 
 TEST(Session, NoHelloIsAnError) {
