@@ -140,16 +140,27 @@ TEST(Session, CommandTimesOutAndTheSessionGoesOn) {
     EXPECT_TRUE(r->ok);
 }
 
-TEST(Session, GivenABoardThatHasNotAnsweredYet_WhenCommandsAreSentBackToBack_ThenNoneWaitsAndEachReplyFindsItsCommand) {
-    // GIVEN a connected board that holds its REPLYs
+/// A connected session whose board answers no COMMAND until told to.
+struct SilentBoard {
+    explicit SilentBoard(std::chrono::milliseconds command_timeout) {
+        SessionOptions o;
+        o.command_timeout = command_timeout;
+        session = make_session(link, cap, o);
+        board = std::make_unique<FakeBoard>(*link);
+        EXPECT_TRUE(session->start());
+        board->answer_commands = false;
+    }
     Captured cap;
     FakeLink* link = nullptr;
-    SessionOptions o;
-    o.command_timeout = 10s;
-    auto s = make_session(link, cap, o);
-    FakeBoard board(*link);
-    ASSERT_TRUE(s->start());
-    board.answer_commands = false;
+    std::unique_ptr<FakeBoard> board;      // outlives the session, which may still write to it
+    std::unique_ptr<BoardSession> session;
+};
+
+TEST(Session, GivenABoardThatHasNotAnsweredYet_WhenCommandsAreSentBackToBack_ThenNoneWaitsAndEachReplyFindsItsCommand) {
+    // GIVEN a connected board that holds its REPLYs
+    SilentBoard held(10s);
+    auto& s = held.session;
+    auto& board = *held.board;
     // WHEN three commands are sent without waiting for REPLYs
     std::vector<SentCommand> sent;
     for (const char* op : {"network", "interact", "consent"}) {
@@ -181,14 +192,8 @@ TEST(Session, GivenABoardThatHasNotAnsweredYet_WhenCommandsAreSentBackToBack_The
 
 TEST(Session, GivenACommandNobodyAnswers_WhenPolledAfterItsTimeout_ThenItSettlesAsATimeout) {
     // GIVEN a board that never answers and a short command timeout
-    Captured cap;
-    FakeLink* link = nullptr;
-    SessionOptions o;
-    o.command_timeout = 50ms;
-    auto s = make_session(link, cap, o);
-    FakeBoard board(*link);
-    ASSERT_TRUE(s->start());
-    board.answer_commands = false;
+    SilentBoard held(50ms);
+    auto& s = held.session;
     auto c = s->send_command("reset");
     ASSERT_TRUE(c);
     // WHEN polled until it settles (the deadline is the timeout itself, not a sleep)
