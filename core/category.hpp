@@ -4,6 +4,7 @@
 #include <bitset>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace consentrig::core {
@@ -47,5 +48,17 @@ using CategorySet = std::bitset<kCategoryCount>;
 }
 inline void insert(CategorySet& set, Category c) { set.set(static_cast<std::size_t>(c)); }
 [[nodiscard]] inline CategorySet all_categories() { return CategorySet{}.set(); }
+
+/// "temperature, setpoint" in category order; "all" for every category, "" for none.
+[[nodiscard]] inline std::string to_text(const CategorySet& set) {
+    if (set.all()) return "all";
+    std::string out;
+    for (std::size_t i = 0; i < kCategoryCount; ++i) {
+        if (!set.test(i)) continue;
+        if (!out.empty()) out += ", ";
+        out += kCategoryNames[i];
+    }
+    return out;
+}
 
 }  // namespace consentrig::core

@@ -11,17 +11,6 @@ void push_capped(std::deque<T>& q, T v, std::size_t cap) {
     while (q.size() > cap) q.pop_front();
 }
 
-std::string categories_text(const core::CategorySet& set) {
-    if (set.all()) return "all";
-    std::string out;
-    for (std::size_t i = 0; i < core::kCategoryCount; ++i) {
-        if (!set.test(i)) continue;
-        if (!out.empty()) out += ", ";
-        out += core::kCategoryNames[i];
-    }
-    return out;
-}
-
 /// First instant in (lo, hi] at which `holds` answers `want`, given it answered !want at lo
 /// and want at hi (one change in between).
 template <class Holds>
@@ -118,7 +107,7 @@ void ConsentTimeline::on_record(const core::Record& r, const core::CategorySet& 
             m.t = r.t;
             m.revokes = !r.flag;
             m.text = r.kind == core::RecordKind::link ? (r.flag ? "linked" : "unlinked")
-                                                      : std::string(r.flag ? "granted: " : "withdrawn: ") + categories_text(r.categories);
+                                                      : std::string(r.flag ? "granted: " : "withdrawn: ") + core::to_text(r.categories);
             push_capped(lane_for(r.recipient).marks, std::move(m), kMaxMarks);
             points_.push_back(r.t);
             break;

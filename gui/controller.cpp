@@ -6,35 +6,46 @@
 #include <limits>
 
 #include "gui/egress_model.hpp"
+#include "plant/server.hpp"
 #include "rig/link.hpp"
+#include "rig/qemu.hpp"
 
 namespace consentrig::gui {
 
 namespace {
 constexpr core::TimeMs kReorderMs = 100;  // the bench's reorder window (docs/bench.md)
 constexpr auto kCommitEvery = std::chrono::milliseconds(200);
-
-std::string join_categories(const core::CategorySet& set) {
-    std::string out;
-    for (std::size_t i = 0; i < core::kCategoryCount; ++i) {
-        if (!set.test(i)) continue;
-        if (!out.empty()) out += ", ";
-        out += core::kCategoryNames[i];
-    }
-    return out;
-}
 }  // namespace
 
 /// One connected board: the session and, for an emulated board, its host stub. Shared with the
 /// worker's jobs so a command in flight never outlives its session.
 struct BenchController::Board {
     std::optional<rig::StubProcess> stub;
+    std::optional<rig::QemuProcess> qemu;
+    std::shared_ptr<plant::Plant> plant;  ///< QEMU boards: the house, served on UART1
+    std::unique_ptr<plant::Server> plant_server;
     std::unique_ptr<rig::BoardSession> session;
     ~Board() {
         if (session) session->stop();
         if (stub) stub->terminate();
+        if (qemu) qemu->terminate();
+        if (plant_server) plant_server->stop();
     }
 };
+
+core::Result<std::string> m3_config_text(const ConnectOptions& o) {
+    std::string text = "# consentrig-gui\nkind=" + o.kind + "\nprofile=" + o.profile + "\n";
+    for (std::size_t i = 0; i < o.stub_args.size(); ++i) {
+        const std::string& a = o.stub_args[i];
+        const bool known = a == "--id" || a == "--seed" || a == "--set" || a == "--recipient";
+        if (!known || i + 1 >= o.stub_args.size()) {
+            return core::Error{"board argument '" + a + "': a QEMU board takes --id, --seed, --set and --recipient "
+                               "(configuration lines, docs/m3-board.md)"};
+        }
+        text += a.substr(2) + "=" + o.stub_args[++i] + "\n";
+    }
+    return text;
+}
 
 BenchController::BenchController(EgressModel* model, QObject* parent) : QObject(parent), model_(model) {
     if (auto t = core::Taxonomy::builtin()) taxonomy_.emplace(std::move(*t));
@@ -181,16 +192,40 @@ void BenchController::connect_board(const ConnectOptions& options) {
     run_on_worker([this, options, gen] {
         auto b = std::make_shared<Board>();
         std::string port = options.port;
-        if (port.empty()) {
+        auto fail = [this, gen](const std::string& message) {
+            const QString err = QString::fromStdString(message);
+            QMetaObject::invokeMethod(this, [this, err, gen] { connect_result(gen, nullptr, {}, err); }, Qt::QueuedConnection);
+        };
+        if (port.empty() && options.emulator == Emulator::qemu) {
+            // QEMU starts paused; the plant answers on UART1 before the CPU runs, so the
+            // board's first Modbus poll is answered (docs/m3-board.md)
+            auto text = m3_config_text(options);
+            if (!text) return fail(text.error().message);
+            rig::QemuOptions qo;
+            qo.program = options.qemu_program;
+            qo.image = options.m3_image;
+            qo.config_text = std::move(*text);
+            qo.work_dir = out_dir_;
+            qo.name = "qemu-board";
+            auto q = rig::QemuProcess::spawn(qo);
+            if (!q) return fail(q.error().message);
+            b->qemu.emplace(std::move(*q));
+            plant::PlantConfig pc;
+            pc.device_id = options.kind;
+            b->plant = std::make_shared<plant::Plant>(pc, rig::wall_now_ms());
+            auto server = plant::Server::rtu(b->qemu->plant_pty());
+            if (!server) return fail("plant on " + b->qemu->plant_pty() + ": " + server.error().message);
+            b->plant_server = std::move(*server);
+            b->plant_server->add_plant(plant::kDefaultUnitId, b->plant);
+            if (auto st = b->plant_server->start(); !st) return fail("plant: " + st.error().message);
+            if (auto st = b->qemu->cont(); !st) return fail(st.error().message);
+            port = b->qemu->pty();
+        } else if (port.empty()) {
             std::vector<std::string> args{"--kind", options.kind, "--profile", options.profile};
             args.insert(args.end(), options.stub_args.begin(), options.stub_args.end());
             const std::string program = options.stub_program.empty() ? rig::default_stub_program() : options.stub_program;
             auto stub = rig::StubProcess::spawn(program, args, (out_dir_ / "board-stderr.log").string());
-            if (!stub) {
-                const QString err = QString::fromStdString(stub.error().message);
-                QMetaObject::invokeMethod(this, [this, err, gen] { connect_result(gen, nullptr, {}, err); }, Qt::QueuedConnection);
-                return;
-            }
+            if (!stub) return fail(stub.error().message);
             b->stub.emplace(std::move(*stub));
             port = b->stub->pty();
         }
@@ -250,11 +285,7 @@ void BenchController::connect_board(const ConnectOptions& options) {
                 Qt::QueuedConnection);
         });
         auto info = s->start();
-        if (!info) {
-            const QString err = QString::fromStdString(info.error().message);
-            QMetaObject::invokeMethod(this, [this, err, gen] { connect_result(gen, nullptr, {}, err); }, Qt::QueuedConnection);
-            return;  // b (session, stub) goes here, on the worker
-        }
+        if (!info) return fail(info.error().message);  // b (session, stub, QEMU) goes here, on the worker
         QString warn;
         if (auto st = set_board_clock(*s); !st) warn = QString::fromStdString(st.error().message);
         QMetaObject::invokeMethod(
@@ -433,12 +464,19 @@ void BenchController::set_network(bool up) { send("network", {{"up", up}}, std::
 
 void BenchController::set_profile(const std::string& name) { send("profile", {{"name", name}}, std::nullopt, false, true); }
 
+std::shared_ptr<plant::Plant> BenchController::plant() const { return board_ ? board_->plant : nullptr; }
+
 void BenchController::set_env(const EnvChange& change) {
     nlohmann::json args = nlohmann::json::object();
-    if (change.outdoor_c) {
-        args["outdoor_c"] = *change.outdoor_c;
-        live_.note_outdoor(rig::wall_now_ms(), *change.outdoor_c);
+    if (const auto p = plant()) {
+        // the board reads its sensors from the plant: a reading that changes overrides env
+        if (change.occupied) p->set_occupied(*change.occupied);
+        if (change.door_closed) p->set_door_closed(*change.door_closed);
+        if (change.outdoor_c) emit status(tr("outdoor temperature: the plant's house model sets it on a QEMU board"));
+    } else if (change.outdoor_c) {
+        live_.note_outdoor(rig::wall_now_ms(), *change.outdoor_c);  // what the host stub's room model now uses
     }
+    if (change.outdoor_c) args["outdoor_c"] = *change.outdoor_c;
     if (change.occupied) args["occupied"] = *change.occupied;
     if (change.door_closed) args["door"] = *change.door_closed ? "closed" : "open";
     send("env", std::move(args), std::nullopt, false, true);
@@ -447,6 +485,13 @@ void BenchController::set_env(const EnvChange& change) {
 // ---- capture → trace, oracle, model (GUI thread) ----------------------------------------------
 
 void BenchController::tick() {
+    if (const auto p = plant()) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_plant_sample_ >= std::chrono::seconds(1)) {
+            last_plant_sample_ = now;
+            live_.apply_plant(rig::wall_now_ms(), p->snapshot());
+        }
+    }
     std::vector<std::string> logs;
     {
         std::lock_guard lock(pm_);
@@ -498,7 +543,7 @@ void BenchController::release(bool all) {
         row.device = r.device;
         row.recipient = r.recipient;
         row.format = r.format;
-        row.categories = join_categories(cats);
+        row.categories = core::to_text(cats);
         row.body = std::move(r.payload);
         row.frame_payload = std::move(p.frame_payload);
         row.frame_seq = p.frame_seq;

@@ -33,17 +33,6 @@ struct StringHash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
-std::string categories_text(const CategorySet& set) {
-    if (set.all()) return "all";
-    std::string out;
-    for (std::size_t i = 0; i < core::kCategoryCount; ++i) {
-        if (!set.test(i)) continue;
-        if (!out.empty()) out += ", ";
-        out += core::kCategoryNames[i];
-    }
-    return out;
-}
-
 std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
     return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
@@ -622,7 +611,7 @@ void Builder::build_timelines() {
                 m.all_devices = e.device == "*";
                 m.line = e.line;
                 m.text = e.is_link ? (e.value ? "linked" : "unlinked")
-                                   : std::string(e.value ? "granted: " : "withdrawn: ") + categories_text(e.categories);
+                                   : std::string(e.value ? "granted: " : "withdrawn: ") + core::to_text(e.categories);
                 lane.marks.push_back(std::move(m));
             }
             if (in_.oracle) {
@@ -709,7 +698,7 @@ void Builder::build_coverage() {
     for (std::size_t gi = 0; gi < grants.size(); ++gi) {
         const Grant& g = grants[gi];
         const std::string where = core::to_string(g.where);
-        const std::string head = std::string(core::to_string(g.basis)) + " grant for " + categories_text(g.categories);
+        const std::string head = std::string(core::to_string(g.basis)) + " grant for " + core::to_text(g.categories);
         auto& edges = grant_edges_[gi];
         std::vector<CoverageEdge> schedule, validity;
         for (const auto& e : edges) (e.what == "opens" || e.what == "closes" ? schedule : validity).push_back(e);
@@ -796,12 +785,12 @@ void Builder::build_coverage() {
         CoverageItem item;
         item.kind = "categories";
         item.recipient = recipient;
-        item.subject = "categories granted to " + recipient + ": " + categories_text(set);
+        item.subject = "categories granted to " + recipient + ": " + core::to_text(set);
         const CategorySet sent = sent_to_recipient_.contains(recipient) ? sent_to_recipient_[recipient] : CategorySet{};
         item.total = set.count();
         item.exercised = (set & sent).count();
         const CategorySet never = set & ~sent;
-        item.detail = never.none() ? "every granted category was sent" : "never sent: " + categories_text(never);
+        item.detail = never.none() ? "every granted category was sent" : "never sent: " + core::to_text(never);
         cov.items.push_back(std::move(item));
     }
 
@@ -823,7 +812,7 @@ void Builder::build_coverage() {
             item.recipient = rv.event.recipient;
             item.where = rv.event.line ? "trace line " + std::to_string(rv.event.line) : core::format_rfc3339(rv.event.t);
             item.subject = (rv.event.is_link ? "unlink of " + rv.event.recipient
-                                             : "withdrawal of " + categories_text(rv.event.categories) + " from " +
+                                             : "withdrawal of " + core::to_text(rv.event.categories) + " from " +
                                                    rv.event.recipient) +
                            " at " + core::format_rfc3339(rv.event.t) +
                            (rv.event.device == "*" ? " (all devices)" : " (" + rv.event.device + ")");
