@@ -82,6 +82,9 @@ private:
     void settle() {
         if (!current_heap().empty()) return;
         while (current_heap().empty()) {
+            // Hand a spent bucket's storage back: kept, every bucket would hold the capacity of
+            // its busiest second and the ring would weigh more than the fleet.
+            std::vector<Wake>().swap(current_heap());
             ++current_;
             // Jump over an empty stretch straight to the overflow's first bucket.
             if (ring_count() == 0 && !overflow_.empty()) current_ = std::max(current_, bucket_of(overflow_.front().at));

@@ -1,12 +1,14 @@
 #include "sim/fleet.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <deque>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <limits>
 #include <map>
 #include <queue>
@@ -87,6 +89,11 @@ constexpr ParamDef kParams[] = {
     {"door_open", false, true, ParamUnit::duration_ms, Target::door_open},
 };
 
+/// Drawn for each device by add_device, not shared by a group.
+constexpr bool per_device(Target t) {
+    return t == Target::time_constant || t == Target::heat_rate || t == Target::initial_temperature;
+}
+
 const ParamDef* find_param(std::string_view name) {
     for (const auto& d : kParams) {
         if (d.name == name) return &d;
@@ -157,6 +164,16 @@ std::uint16_t to_mask(const core::CategorySet& set) { return static_cast<std::ui
 
 // ---- per-device state -------------------------------------------------------------------------
 
+/// What scenario events give only a few devices (a capture disconnect, a sensor fault, an
+/// outdoor override): kept in a side table, so that the per-device state of a million devices
+/// carries none of it.
+struct RareState {
+    TimeMs capture_off_from = kNever;  ///< disconnect fault: capture lost from … until
+    TimeMs capture_off_until = kNever;
+    SensorState sensor{};              ///< thermostat: stuck / drift fault
+    float outdoor_override_c = std::numeric_limits<float>::quiet_NaN();  ///< env outdoor_c
+};
+
 /// What the simulator keeps per device besides the firmware's own state.
 struct Device {
     fw_device fw{};
@@ -164,27 +181,25 @@ struct Device {
     TimeMs next_plant = kNever;    ///< thermostat: temperature crossing; lock: door step
     TimeMs next_occupancy = kNever;
     TimeMs next_customer = kNever;
-    TimeMs capture_off_from = kNever;  ///< disconnect fault: capture lost from … until
-    TimeMs capture_off_until = kNever;
     Rng rng{0};
     OccupancySchedule occupancy{};
     HouseState house{};            ///< thermostat
-    SensorState sensor{};          ///< thermostat
     float time_constant_h = 0;     ///< thermostat: drawn per device
     float heat_rate_c_per_h = 0;
-    float outdoor_override_c = std::numeric_limits<float>::quiet_NaN();  ///< env outdoor_c
+    std::uint32_t group = 0;
+    std::uint32_t global_index = 0;
     /// The band and heating state next_plant was planned for: while both hold, the planned
     /// crossing stays exact and need not be solved again.
     std::int16_t planned_lo = 0;
     std::int16_t planned_hi = 0;
-    bool planned_heating = false;
-    bool plan_valid = false;
-    std::uint32_t group = 0;
-    std::uint32_t global_index = 0;
     std::uint8_t customer_spec = 0;  ///< which customer spec fires at next_customer
     std::uint8_t door_phase = 0;     ///< lock: 0 idle, 1 unlocking, 2 open
-    bool occupied = true;
+    bool planned_heating : 1 = false;
+    bool plan_valid : 1 = false;
+    bool occupied : 1 = true;
+    bool rare : 1 = false;           ///< has an entry in Runner::rare_
 };
+static_assert(sizeof(Device) <= sizeof(fw_device) + 88, "Device is per device: keep the runner's part at 88 bytes");
 
 static_assert(std::is_standard_layout_v<Device> && offsetof(Device, fw) == 0,
               "the HAL gets &Device::fw and recovers the Device from it");
@@ -237,14 +252,25 @@ private:
 
     [[nodiscard]] std::string device_id(std::uint32_t global_index) const;
     void device_id_into(std::string& out, std::uint32_t global_index) const;
+    void format_device_id(std::string& out, std::uint32_t global_index) const;
     /// A reused record (its strings keep their storage): the hot path makes no allocations.
     Record& scratch(RecordKind kind, TimeMs t, std::uint32_t global_index);
     [[nodiscard]] Device& dev_of(const fw_device* fw) { return *reinterpret_cast<Device*>(const_cast<fw_device*>(fw)); }
     [[nodiscard]] std::uint64_t host(TimeMs t) const { return static_cast<std::uint64_t>(t - s_.start); }
     [[nodiscard]] DurationMs utc_offset(TimeMs t) const;
     [[nodiscard]] HouseParams house_params(const Device& d) const;
+    [[nodiscard]] const SensorState& sensor_of(const Device& d) const;
+    [[nodiscard]] bool capture_off(const Device& d, TimeMs t) const {
+        const RareState& r = rare_.at(static_cast<std::uint32_t>(&d - devices_.data()));
+        return t >= r.capture_off_from && t < r.capture_off_until;
+    }
+    RareState& rare_of(std::size_t i);
 
     void write(const Record& r);
+    void prefetch_device(std::uint32_t i) const {
+        const auto* p = reinterpret_cast<const char*>(&devices_[i]);
+        for (std::size_t off = 0; off < sizeof(Device); off += 64) __builtin_prefetch(p + off);
+    }
     void reschedule(std::size_t i, TimeMs now);
     void plan_temperature(std::size_t i, TimeMs now);
     void plan_customer(std::size_t i, TimeMs now);
@@ -266,6 +292,7 @@ private:
     const date::time_zone* zone_ = nullptr;
     std::deque<Group> groups_;  ///< deque: devices and configs point into it
     std::vector<Device> devices_;
+    std::unordered_map<std::uint32_t, RareState> rare_;  ///< by index into devices_
     std::vector<ParamTable> params_store_;  ///< per named device, then per fleet
     EventQueue wakes_;
     std::priority_queue<GlobalEvent, std::vector<GlobalEvent>, std::greater<>> globals_;
@@ -273,7 +300,22 @@ private:
     std::vector<std::string> recipients_;  ///< scenario recipients, in fw index order
     FleetStats stats_;
     Status failure_;  ///< first sink error; stops the run
+    /// The length of a recipient or format name the firmware passes: the same few pointers
+    /// (the groups' recipient names, the format name table) every time.
+    [[nodiscard]] std::string_view name_view(const char* name) {
+        NameLen& slot = name_lengths_[(reinterpret_cast<std::uintptr_t>(name) >> 3) % name_lengths_.size()];
+        if (slot.name != name) slot = NameLen{name, std::strlen(name)};
+        return {name, slot.len};
+    }
+    struct NameLen {
+        const char* name = nullptr;
+        std::size_t len = 0;
+    };
+    std::array<NameLen, 64> name_lengths_{};
     Record scratch_;
+    std::uint32_t scratch_index_ = std::numeric_limits<std::uint32_t>::max();  ///< whose id scratch_.device holds
+    mutable std::string id_cache_;
+    mutable std::uint32_t id_cache_index_ = std::numeric_limits<std::uint32_t>::max();
     std::string id_buffer_;
 };
 
@@ -286,6 +328,15 @@ std::string Runner::device_id(std::uint32_t global_index) const {
 }
 
 void Runner::device_id_into(std::string& out, std::uint32_t global_index) const {
+    // A device's records come in runs (truth, then its uplinks): format its id once per run.
+    if (global_index != id_cache_index_) {
+        format_device_id(id_cache_, global_index);
+        id_cache_index_ = global_index;
+    }
+    out.assign(id_cache_);
+}
+
+void Runner::format_device_id(std::string& out, std::uint32_t global_index) const {
     if (global_index < s_.devices.size()) {
         out.assign(s_.devices[global_index].id);
         return;
@@ -306,7 +357,10 @@ Record& Runner::scratch(RecordKind kind, TimeMs t, std::uint32_t global_index) {
     r.kind = kind;
     r.t = t;
     r.t_end = 0;
-    device_id_into(r.device, global_index);
+    if (global_index != scratch_index_) {
+        device_id_into(r.device, global_index);
+        scratch_index_ = global_index;
+    }
     r.recipient.clear();
     r.format.clear();
     r.via.clear();
@@ -334,6 +388,10 @@ std::vector<double> Runner::draw_group_params(const ParamTable& params, const st
         double v = draw(param.value, rng);
         v = def->unit == ParamUnit::duration_ms ? std::round(v / kMsPerSecond) * kMsPerSecond
                                                 : std::round(v * kCentiPerUnit) / kCentiPerUnit;
+        // Per-device plant parameters are drawn again in add_device: they must not split the
+        // group (a τ drawn per device made nearly every device a group of its own, ~450 bytes
+        // each). Still drawn here, so the values after them stay what they were.
+        if (per_device(def->target)) v = 0;
         values.push_back(v);
     }
     return values;
@@ -434,11 +492,24 @@ HouseParams Runner::house_params(const Device& d) const {
     HouseParams p = groups_[d.group].house;
     p.time_constant_ms = static_cast<DurationMs>(static_cast<double>(d.time_constant_h) * kMsPerHour);
     p.heat_rate_c_per_h = d.heat_rate_c_per_h;
-    if (!std::isnan(d.outdoor_override_c)) {
-        p.outdoor_mean_c = d.outdoor_override_c;
-        p.outdoor_amplitude_c = 0;
+    if (d.rare) {
+        const float outdoor_c = rare_.at(static_cast<std::uint32_t>(&d - devices_.data())).outdoor_override_c;
+        if (!std::isnan(outdoor_c)) {
+            p.outdoor_mean_c = outdoor_c;
+            p.outdoor_amplitude_c = 0;
+        }
     }
     return p;
+}
+
+const SensorState& Runner::sensor_of(const Device& d) const {
+    static const SensorState kHealthy{};
+    return d.rare ? rare_.at(static_cast<std::uint32_t>(&d - devices_.data())).sensor : kHealthy;
+}
+
+RareState& Runner::rare_of(std::size_t i) {
+    devices_[i].rare = true;
+    return rare_[static_cast<std::uint32_t>(i)];
 }
 
 Status Runner::build() {
@@ -453,6 +524,11 @@ Status Runner::build() {
     // Groups point at their ParamTables: keep them alive, unmoved, for the run.
     params_store_.clear();
     params_store_.reserve(s_.devices.size() + s_.fleets.size());
+    // Reserved up front: growing by doubling would hold the old and the new array at once, up
+    // to three times the fleet's state at the peak.
+    std::uint64_t total = s_.devices.size();
+    for (const auto& fleet : s_.fleets) total += fleet.count;
+    devices_.reserve(total > shard.index ? (total - shard.index + shard.count - 1) / shard.count : 0);
     std::uint32_t global = 0;
     for (const auto& spec : s_.devices) {
         params_store_.push_back(s_.params_for(spec));
@@ -508,10 +584,10 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     auto* self = static_cast<Runner*>(ctx);
     Device& d = self->dev_of(dev);
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
-    if (t >= d.capture_off_from && t < d.capture_off_until) return;  // the capture link is down
+    if (d.rare && self->capture_off(d, t)) return;  // the capture link is down
     Record& r = self->scratch(RecordKind::egress, t, d.global_index);
-    r.recipient.assign(recipient);
-    r.format.assign(format);
+    r.recipient.assign(self->name_view(recipient));
+    r.format.assign(self->name_view(format));
     r.payload.assign(body, len);
     ++self->stats_.messages;
     self->write(r);
@@ -521,7 +597,7 @@ void Runner::hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const cha
     auto* self = static_cast<Runner*>(ctx);
     Device& d = self->dev_of(dev);
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
-    if (t >= d.capture_off_from && t < d.capture_off_until) return;
+    if (d.rare && self->capture_off(d, t)) return;
     Record& r = self->scratch(RecordKind::truth, t, d.global_index);
     r.payload.assign(state, len);
     self->write(r);
@@ -580,7 +656,8 @@ void Runner::plan_temperature(std::size_t i, TimeMs now) {
     d.plan_valid = true;
     // A new setpoint or mode can move the band past the room: then the reading is due at once
     // (next millisecond, so a reading the firmware ignores cannot loop).
-    const double reading = noiseless_reading(d.sensor, d.house.temperature_c, now) * kCentiPerUnit;
+    const SensorState& sensor = sensor_of(d);
+    const double reading = noiseless_reading(sensor, d.house.temperature_c, now) * kCentiPerUnit;
     if ((lo != INT16_MIN && reading <= lo) || (hi != INT16_MAX && reading >= hi)) {
         d.next_plant = now + 1;
         return;
@@ -589,7 +666,7 @@ void Runner::plan_temperature(std::size_t i, TimeMs now) {
     TimeMs next = kNever;
     for (const std::int16_t edge : {lo, hi}) {
         if (edge == INT16_MIN || edge == INT16_MAX) continue;
-        const auto t = time_to_reading(d.house, hp, d.sensor, now + 1, edge / kCentiPerUnit, std::min(horizon, next - now));
+        const auto t = time_to_reading(d.house, hp, sensor, now + 1, edge / kCentiPerUnit, std::min(horizon, next - now));
         if (t) next = std::min(next, *t);
     }
     d.next_plant = next;
@@ -695,7 +772,7 @@ void Runner::wake(std::size_t i, TimeMs now) {
             advance(d.house, hp, now);
             std::int16_t lo = 0, hi = 0;
             fw_temperature_band(&d.fw, &lo, &hi);
-            auto centi = clamp_cast<std::int32_t>(noiseless_reading(d.sensor, d.house.temperature_c, now) * kCentiPerUnit);
+            auto centi = clamp_cast<std::int32_t>(noiseless_reading(sensor_of(d), d.house.temperature_c, now) * kCentiPerUnit);
             // Rounding must not leave the reading inside the band it has just crossed.
             if (centi > lo && centi < hi) centi = (centi - lo < hi - centi) ? lo : hi;
             static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_TEMPERATURE, centi));
@@ -812,7 +889,7 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                 } else if constexpr (std::is_same_v<T, core::EnvEvent>) {
                     if (a.outdoor_c) {
                         advance(d.house, house_params(d), now);
-                        d.outdoor_override_c = static_cast<float>(*a.outdoor_c);
+                        rare_of(i).outdoor_override_c = static_cast<float>(*a.outdoor_c);
                         d.plan_valid = false;
                     }
                     if (a.occupied) {
@@ -825,16 +902,17 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                 } else if constexpr (std::is_same_v<T, core::FaultEvent>) {
                     const TimeMs until = a.duration_ms ? now + *a.duration_ms : s_.end();
                     if (a.kind == core::FaultKind::disconnect) {
-                        d.capture_off_from = now;
-                        d.capture_off_until = until;
+                        rare_of(i).capture_off_from = now;
+                        rare_of(i).capture_off_until = until;
                         Record r = make_record(RecordKind::gap, now, device_id(d.global_index), "");
                         r.t_end = std::min(until, s_.end());
                         r.payload = "simulated disconnect (scenario fault)";
                         write(r);
                     } else if (groups_[d.group].kind == DeviceKind::thermostat) {
-                        const double reading = noiseless_reading(d.sensor, temperature_at(d.house, house_params(d), now), now);
-                        if (a.kind == core::FaultKind::stuck) inject_stuck(d.sensor, now, static_cast<float>(reading));
-                        else inject_drift(d.sensor, now, a.rate_c_per_h);
+                        const double reading = noiseless_reading(sensor_of(d), temperature_at(d.house, house_params(d), now), now);
+                        SensorState& sensor = rare_of(i).sensor;
+                        if (a.kind == core::FaultKind::stuck) inject_stuck(sensor, now, static_cast<float>(reading));
+                        else inject_drift(sensor, now, a.rate_c_per_h);
                         d.plan_valid = false;
                     }
                 } else if constexpr (std::is_same_v<T, core::ProfileEvent>) {
@@ -958,7 +1036,7 @@ Result<FleetStats> Runner::run() {
                     for (std::size_t i = 0; i < devices_.size(); ++i) {
                         if (!selected(s_.timeline[e.index].devices, i)) continue;
                         advance(devices_[i].house, house_params(devices_[i]), now);
-                        clear_fault(devices_[i].sensor);
+                        if (devices_[i].rare) clear_fault(rare_of(i).sensor);
                         devices_[i].plan_valid = false;
                         if (groups_[devices_[i].group].kind == DeviceKind::thermostat) plan_temperature(i, now);
                         reschedule(i, now);
@@ -981,6 +1059,9 @@ Result<FleetStats> Runner::run() {
         }
         const std::uint32_t i = wakes_.top().id;
         wakes_.pop();
+        // The next device is known now: start loading its state while this one runs (at a
+        // million devices an event is mostly waiting for memory).
+        if (!wakes_.empty()) prefetch_device(wakes_.top().id);
         devices_[i].due = kNever;
         wake(i, now);
         reschedule(i, now);

@@ -35,28 +35,37 @@ struct Solution {
             floor_mod(t + params->utc_offset_ms - params->outdoor_coldest_local_ms, kMsPerDay);
         return kOmegaPerMs * static_cast<double>(since_coldest);
     }
-    [[nodiscard]] double transient(TimeMs t) const {
-        return d * std::exp(-k * static_cast<double>(t - t0));
+    /// The transcendental parts at one instant, computed once: value, rate and the curvature
+    /// bound at the same t share them (the libm calls were most of the search's time).
+    struct At {
+        TimeMs t = 0;
+        double cos_ph = 1;
+        double sin_ph = 0;
+        double transient = 0;
+    };
+    [[nodiscard]] At at(TimeMs t) const {
+        At e;
+        e.t = t;
+        if (p_amp != 0.0) {
+            const double ph = phase(t);
+            e.cos_ph = std::cos(ph);
+            e.sin_ph = std::sin(ph);
+        }
+        e.transient = d * std::exp(-k * static_cast<double>(t - t0));
+        return e;
     }
-    [[nodiscard]] double periodic(TimeMs t) const {
-        if (p_amp == 0.0) return 0.0;
-        const double ph = phase(t);
-        return a * std::cos(ph) + b * std::sin(ph);
+    [[nodiscard]] double periodic(const At& e) const { return p_amp == 0.0 ? 0.0 : a * e.cos_ph + b * e.sin_ph; }
+    [[nodiscard]] double periodic_rate(const At& e) const {  // d/dt of the periodic part, per ms
+        return p_amp == 0.0 ? 0.0 : kOmegaPerMs * (-a * e.sin_ph + b * e.cos_ph);
     }
-    [[nodiscard]] double periodic_rate(TimeMs t) const {  // d/dt of periodic(t), per ms
-        if (p_amp == 0.0) return 0.0;
-        const double ph = phase(t);
-        return kOmegaPerMs * (-a * std::sin(ph) + b * std::cos(ph));
-    }
-    [[nodiscard]] double value(TimeMs t) const {
-        return t == t0 ? value0 : tc + periodic(t) + transient(t);
-    }
-    [[nodiscard]] double rate(TimeMs t) const { return periodic_rate(t) - k * transient(t); }
+    [[nodiscard]] double value(const At& e) const { return e.t == t0 ? value0 : tc + periodic(e) + e.transient; }
+    [[nodiscard]] double rate(const At& e) const { return periodic_rate(e) - k * e.transient; }
     /// An upper bound of |T''| on [t, ∞): ω²·|P| + k²·|d|·e^{−k (t − t0)} (the transient decays).
-    [[nodiscard]] double curvature_bound(TimeMs t) const {
-        return (kOmegaPerMs * kOmegaPerMs * p_amp + k * k * std::abs(transient(t))) *
-               (1.0 + kCurvatureMargin);
+    [[nodiscard]] double curvature_bound(const At& e) const {
+        return (kOmegaPerMs * kOmegaPerMs * p_amp + k * k * std::abs(e.transient)) * (1.0 + kCurvatureMargin);
     }
+    [[nodiscard]] double value(TimeMs t) const { return t == t0 ? value0 : value(at(t)); }
+    [[nodiscard]] double rate(TimeMs t) const { return rate(at(t)); }
 };
 
 Solution solve(const HouseState& state, const HouseParams& params) {
@@ -73,7 +82,8 @@ Solution solve(const HouseState& state, const HouseParams& params) {
     s.b = scale * w;
     s.p_amp = std::hypot(s.a, s.b);
     s.value0 = static_cast<double>(state.temperature_c);
-    s.d = s.value0 - s.tc - s.periodic(s.t0);
+    s.d = 0;
+    s.d = s.value0 - s.tc - s.periodic(s.at(s.t0));
     return s;
 }
 
@@ -128,20 +138,21 @@ std::optional<TimeMs> time_to_reach(const HouseState& state, const HouseParams& 
     const Solution s = solve(state, params);
     const double slope = target_slope_c_per_h / static_cast<double>(kMsPerHour);
     // g(t) = T(t) − target(t); we look for the first t where side·g(t) ≤ 0.
-    auto g = [&](TimeMs t) { return s.value(t) - (target_c + slope * static_cast<double>(t - from_ms)); };
-    auto g_rate = [&](TimeMs t) { return s.rate(t) - slope; };
+    auto g = [&](const Solution::At& e) {
+        return s.value(e) - (target_c + slope * static_cast<double>(e.t - from_ms));
+    };
 
-    const double g0 = g(from_ms);
+    Solution::At here = s.at(from_ms);
+    const double g0 = g(here);
     if (g0 == 0.0) return from_ms;
     const double side = g0 > 0.0 ? 1.0 : -1.0;
     const TimeMs end_ms = from_ms + horizon_ms;
 
-    TimeMs at = from_ms;
     double margin = side * g0;  // > 0: distance to the target on the starting side
-    while (at < end_ms) {
+    while (here.t < end_ms) {
         // Lower bound for τ ≥ 0:  side·g(at+τ) ≥ margin + v·τ − M·τ²/2, positive for τ < τ*.
-        const double v = side * g_rate(at);
-        const double m = s.curvature_bound(at);
+        const double v = side * (s.rate(here) - slope);
+        const double m = s.curvature_bound(here);
         double safe_ms = 0;
         if (m > 0.0) {
             safe_ms = (v + std::sqrt(v * v + 2.0 * m * margin)) / m;
@@ -149,22 +160,22 @@ std::optional<TimeMs> time_to_reach(const HouseState& state, const HouseParams& 
             safe_ms = v >= 0.0 ? std::numeric_limits<double>::infinity() : margin / -v;
         }
         DurationMs step = 1;
-        const auto remaining = static_cast<double>(end_ms - at);
+        const auto remaining = static_cast<double>(end_ms - here.t);
         if (safe_ms >= remaining) {
-            step = end_ms - at;
+            step = end_ms - here.t;
         } else if (safe_ms > 1.0) {
             step = static_cast<DurationMs>(std::floor(safe_ms));
         }
-        const TimeMs next = at + step;
+        const Solution::At next = s.at(here.t + step);
         const double next_margin = side * g(next);
         if (next_margin <= 0.0) {
             // Certified positive on (at, at + safe_ms), so this is the first crossing — unless
             // rounding put `next` a hair past the bound; then the crossing may be a few ms earlier.
-            TimeMs first = next;
-            for (int i = 0; i < kMaxBackSteps && first - 1 > at && side * g(first - 1) <= 0.0; ++i) --first;
+            TimeMs first = next.t;
+            for (int i = 0; i < kMaxBackSteps && first - 1 > here.t && side * g(s.at(first - 1)) <= 0.0; ++i) --first;
             return first;
         }
-        at = next;
+        here = next;
         margin = next_margin;
     }
     return std::nullopt;

@@ -12,20 +12,6 @@ void jw_init(jw* w, char* buf, size_t cap) {
     w->overflow = (cap == 0);
 }
 
-void jw_raw(jw* w, const char* s, size_t n) {
-    if (w->overflow) return;
-    if (n >= w->cap - w->len) { /* keep one byte for the NUL */
-        w->overflow = true;
-        return;
-    }
-    memcpy(w->buf + w->len, s, n);
-    w->len += n;
-}
-
-void jw_lit(jw* w, const char* s) { jw_raw(w, s, strlen(s)); }
-
-void jw_char(jw* w, char c) { jw_raw(w, &c, 1); }
-
 static const char kHex[] = "0123456789abcdef";
 
 static void jw_u_escape(jw* w, unsigned cp) {
@@ -106,12 +92,6 @@ void jw_cstr(jw* w, const char* s) {
     size_t n = 0;
     while (s[n] != '\0') ++n;
     jw_str(w, s, n);
-}
-
-void jw_key(jw* w, const char* key) {
-    jw_char(w, '"');
-    jw_lit(w, key);
-    jw_raw(w, "\":", 2);
 }
 
 void jw_u64(jw* w, uint64_t v) {

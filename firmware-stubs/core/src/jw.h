@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct jw {
     char* buf;
@@ -20,12 +21,29 @@ typedef struct jw {
 } jw;
 
 void jw_init(jw* w, char* buf, size_t cap);
-void jw_raw(jw* w, const char* s, size_t n);
-void jw_lit(jw* w, const char* s);           /* NUL-terminated literal, unescaped */
-void jw_char(jw* w, char c);
+
+/* The writes every body is made of are inline: with a literal argument the compiler knows its
+   length, and a call per fragment was a large share of building a message. */
+static inline void jw_raw(jw* w, const char* s, size_t n) {
+    if (w->overflow) return;
+    if (n >= w->cap - w->len) { /* keep one byte for the NUL */
+        w->overflow = true;
+        return;
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+/* NUL-terminated literal, unescaped */
+static inline void jw_lit(jw* w, const char* s) { jw_raw(w, s, strlen(s)); }
+static inline void jw_char(jw* w, char c) { jw_raw(w, &c, 1); }
 void jw_str(jw* w, const char* s, size_t n); /* "…" escaped */
 void jw_cstr(jw* w, const char* s);          /* "…" escaped, NUL-terminated input */
-void jw_key(jw* w, const char* key);         /* "key": (key is a trusted literal) */
+/* "key": (key is a trusted literal) */
+static inline void jw_key(jw* w, const char* key) {
+    jw_char(w, '"');
+    jw_lit(w, key);
+    jw_raw(w, "\":", 2);
+}
 void jw_u64(jw* w, uint64_t v);
 void jw_i64(jw* w, int64_t v);
 void jw_centi(jw* w, int32_t centi);         /* 2150 → 21.5, 2000 → 20.0, -5 → -0.05 */
