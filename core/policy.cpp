@@ -1,6 +1,7 @@
 #include "core/policy.hpp"
 
 #include "core/text_file.hpp"
+#include "core/yaml_source.hpp"
 
 #include <algorithm>
 #include <array>
@@ -25,8 +26,6 @@ constexpr std::int32_t kMinutesPerDay = kMinutesPerHour * kHoursPerDay;
 constexpr int kDaysPerWeek = 7;
 constexpr int kEpochWeekday = 4;  ///< 1970-01-01 was a Thursday (0 = Sunday)
 constexpr std::uint8_t kEveryDay = (1U << kDaysPerWeek) - 1U;
-constexpr std::size_t kMaxQuotedChars = 60;  ///< longer values are cut in error messages
-constexpr unsigned char kFirstPrintable = 0x20;  ///< ASCII space; below it are control characters
 constexpr std::int32_t kDecimalBase = 10;
 
 /// Instants further than this from the epoch (about ±100 000 years) are clamped before the zone
@@ -73,33 +72,6 @@ bool iequals(std::string_view a, std::string_view b) {
         if (lower(a[i]) != lower(b[i])) return false;
     }
     return true;
-}
-
-/// `"text"` with quotes, backslashes and control characters escaped, cut when very long.
-std::string quote_text(std::string_view s) {
-    std::string out = "\"";
-    const bool cut = s.size() > kMaxQuotedChars;
-    if (cut) s = s.substr(0, kMaxQuotedChars);
-    for (const char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            default:
-                if (static_cast<unsigned char>(c) < kFirstPrintable) {
-                    constexpr std::size_t kEscapeBuffer = 8;
-                    std::array<char, kEscapeBuffer> buf{};
-                    std::snprintf(buf.data(), buf.size(), "\\x%02x", static_cast<unsigned>(c));
-                    out += buf.data();
-                } else {
-                    out += c;
-                }
-        }
-    }
-    out += cut ? "…\"" : "\"";
-    return out;
 }
 
 std::string clock_text(std::int32_t minute) {
@@ -352,18 +324,6 @@ std::string allowed_categories() {
     return out;
 }
 
-/// What a node is, for "expected X, found Y" messages.
-std::string describe(const YAML::Node& node) {
-    switch (node.Type()) {
-        case YAML::NodeType::Map: return "a mapping";
-        case YAML::NodeType::Sequence: return "a list";
-        case YAML::NodeType::Scalar: return "the text " + quote_text(node.Scalar());
-        case YAML::NodeType::Null: return "no value";
-        case YAML::NodeType::Undefined: return "no value";
-    }
-    return "something else";
-}
-
 /// One key: value pair of a mapping, with both nodes for their locations.
 struct Entry {
     YAML::Node key;
@@ -375,19 +335,10 @@ public:
     explicit Reader(std::string_view file) : file_(file) {}
 
     [[nodiscard]] SourceLocation where(const YAML::Node& node, const SourceLocation* fallback = nullptr) const {
-        const YAML::Mark mark = node.Mark();
-        if (mark.is_null() || mark.line < 0 || mark.column < 0) {
-            if (fallback != nullptr) return *fallback;
-            return SourceLocation{file_, 1, 1};
-        }
-        return SourceLocation{file_, mark.line + 1, mark.column + 1};
+        return yaml_location(file_, node, fallback);
     }
-
-    /// A node's location, or `parent`'s when it has no text of its own (an empty value's mark
-    /// points at whatever token follows it, which would mislead).
     [[nodiscard]] SourceLocation at_or(const YAML::Node& node, const SourceLocation& parent) const {
-        if (!node.IsDefined() || node.IsNull()) return parent;
-        return where(node, &parent);
+        return yaml_location_or(file_, node, parent);
     }
     [[nodiscard]] SourceLocation value_at(const Entry& e) const { return at_or(e.value, where(e.key)); }
 
@@ -711,10 +662,7 @@ Result<Policy> policy_from_yaml(const YAML::Node& root, std::string_view file_na
     try {
         return reader.read(root);
     } catch (const YAML::Exception& e) {
-        const SourceLocation at = e.mark.is_null() ? SourceLocation{std::string(file_name), 1, 1}
-                                                   : SourceLocation{std::string(file_name), e.mark.line + 1,
-                                                                    e.mark.column + 1};
-        return Error{to_string(at) + ": " + e.msg};
+        return Error{to_string(yaml_location(file_name, e)) + ": " + e.msg};
     } catch (const std::exception& e) {
         return Error{std::string(file_name) + ": cannot read the consent policy: " + e.what()};
     }
@@ -725,10 +673,7 @@ Result<Policy> parse_policy(std::string_view yaml_text, std::string_view file_na
     try {
         root = YAML::Load(std::string(yaml_text));
     } catch (const YAML::Exception& e) {
-        const SourceLocation at = e.mark.is_null() ? SourceLocation{std::string(file_name), 1, 1}
-                                                   : SourceLocation{std::string(file_name), e.mark.line + 1,
-                                                                    e.mark.column + 1};
-        return Error{to_string(at) + ": " + e.msg};
+        return Error{to_string(yaml_location(file_name, e)) + ": " + e.msg};
     } catch (const std::exception& e) {
         return Error{std::string(file_name) + ": cannot parse YAML: " + e.what()};
     }

@@ -1,6 +1,7 @@
 #include "core/scenario.hpp"
 
 #include "core/text_file.hpp"
+#include "core/yaml_source.hpp"
 
 #include <algorithm>
 #include <array>
@@ -65,7 +66,6 @@ constexpr std::array<std::string_view, 3> kDistributionKeys = {"constant", "unif
 
 constexpr std::uint64_t kMaxFleetCount = 1'000'000'000'000ULL;  ///< 10^12 devices per fleet
 constexpr std::uint32_t kMaxRetries = 1000;
-constexpr std::size_t kMaxQuotedChars = 60;
 constexpr std::size_t kMaxNamesListed = 12;  ///< in "expected one of …" lists of user names
 
 template <std::size_t N>
@@ -129,32 +129,6 @@ bool valid_id(std::string_view s) {
     });
 }
 
-std::string quote_text(std::string_view s) {
-    std::string out = "\"";
-    const bool cut = s.size() > kMaxQuotedChars;
-    if (cut) s = s.substr(0, kMaxQuotedChars);
-    for (const char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    constexpr std::size_t kEscapeBuffer = 8;
-                    std::array<char, kEscapeBuffer> buf{};
-                    std::snprintf(buf.data(), buf.size(), "\\x%02x", static_cast<unsigned>(c));
-                    out += buf.data();
-                } else {
-                    out += c;
-                }
-        }
-    }
-    out += cut ? "…\"" : "\"";
-    return out;
-}
-
 /// Names the user wrote (device ids, recipients), at most kMaxNamesListed of them.
 template <class Range>
 std::string list_names(const Range& names) {
@@ -170,17 +144,6 @@ std::string list_names(const Range& names) {
         ++n;
     }
     return out.empty() ? std::string("none") : out;
-}
-
-std::string describe(const YAML::Node& node) {
-    switch (node.Type()) {
-        case YAML::NodeType::Map: return "a mapping";
-        case YAML::NodeType::Sequence: return "a list";
-        case YAML::NodeType::Scalar: return "the text " + quote_text(node.Scalar());
-        case YAML::NodeType::Null: return "no value";
-        case YAML::NodeType::Undefined: return "no value";
-    }
-    return "something else";
 }
 
 /// A whole-string double; a leading `+` is allowed. nullopt unless finite.
@@ -640,16 +603,11 @@ public:
 private:
     // -- locations and errors ------------------------------------------------------------------
     [[nodiscard]] SourceLocation where(const YAML::Node& node, const SourceLocation* fallback = nullptr) const {
-        const YAML::Mark mark = node.Mark();
-        if (mark.is_null() || mark.line < 0 || mark.column < 0) {
-            return fallback != nullptr ? *fallback : SourceLocation{file_, 1, 1};
-        }
-        return SourceLocation{file_, mark.line + 1, mark.column + 1};
+        return yaml_location(file_, node, fallback);
     }
     /// An empty value's mark points at the next token; use the parent's location then.
     [[nodiscard]] SourceLocation at_or(const YAML::Node& node, const SourceLocation& parent) const {
-        if (!node.IsDefined() || node.IsNull()) return parent;
-        return where(node, &parent);
+        return yaml_location_or(file_, node, parent);
     }
     [[nodiscard]] SourceLocation key_at(const Entry& e) const { return where(e.key); }
     [[nodiscard]] SourceLocation value_at(const Entry& e) const { return at_or(e.value, key_at(e)); }
@@ -1900,9 +1858,7 @@ Result<Scenario> Loader::read(const YAML::Node& root) {
 }
 
 Error yaml_error(const YAML::Exception& e, std::string_view file) {
-    const SourceLocation at = e.mark.is_null() ? SourceLocation{std::string(file), 1, 1}
-                                               : SourceLocation{std::string(file), e.mark.line + 1, e.mark.column + 1};
-    return Error{to_string(at) + ": malformed YAML: " + e.msg};
+    return Error{to_string(yaml_location(file, e)) + ": malformed YAML: " + e.msg};
 }
 
 }  // namespace
