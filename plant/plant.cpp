@@ -271,6 +271,16 @@ void Plant::set_room_temperature_c(double c) {
     house_.temperature_c = static_cast<float>(c);
 }
 
+void Plant::set_outdoor_c(double c) {
+    if (!std::isfinite(c)) return;
+    std::lock_guard lock(m_);
+    const TimeMs t = now_locked();
+    sim::advance(house_, house_params_, t);  // the room so far under the old outdoors
+    house_.updated_ms = t;
+    cfg_.house.outdoor_mean_c = house_params_.outdoor_mean_c = c;
+    cfg_.house.outdoor_amplitude_c = house_params_.outdoor_amplitude_c = 0;
+}
+
 void Plant::set_battery_pct(double pct) {
     std::lock_guard lock(m_);
     lock_.battery_pct = static_cast<float>(std::clamp(std::isfinite(pct) ? pct : 0.0, 0.0, sim::kFullBatteryPct));

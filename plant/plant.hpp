@@ -175,6 +175,8 @@ public:
     void set_humidity_pct(double pct);       ///< clamped to 0…100
     void set_room_temperature_c(double c);   ///< resets the room air now (a test fixture)
     void set_battery_pct(double pct);        ///< clamped to 0…100 (new batteries: 100)
+    /// Outdoors is `c` from now on, constant (a scenario `env outdoor_c`, as the simulator does).
+    void set_outdoor_c(double c);
 
     // ---- faults (docs/plant-modbus.md §Faults) ----------------------------------------------
     /// The temperature sensor freezes at its current reading.

@@ -3,13 +3,22 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <queue>
 #include <variant>
 
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "plant/server.hpp"
+#include "rig/qemu.hpp"
 #include "rig/stub.hpp"
 #include "sim/interaction.hpp"
 #include "sim/rng.hpp"
@@ -48,6 +57,60 @@ std::string number_arg(double v) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.6g", v);
     return buf;
+}
+
+/// A host-stub `--set` that describes the house, not the firmware: a plant-backed board's plant
+/// takes it (the m3 board's configuration has no such keys).
+bool plant_param(const std::string& name, double v, plant::PlantConfig& pc) {
+    if (name == "room_initial_c") pc.initial_temperature_c = v;
+    else if (name == "room_tau_h") pc.house.time_constant_ms = static_cast<DurationMs>(v * 3'600'000.0);
+    else if (name == "heat_rate_c_per_h") pc.house.heat_rate_c_per_h = v;
+    else if (name == "outdoor_c") pc.house.outdoor_mean_c = v;
+    else if (name == "humidity_pct") pc.humidity_pct = v;
+    else return false;
+    return true;
+}
+
+/// The Cortex-M3 board's configuration text (docs/m3-board.md) and its plant, from the
+/// host-stub command line of the same device — one mapping from scenario to board.
+struct M3Setup {
+    std::string config;
+    plant::PlantConfig plant;
+};
+
+M3Setup m3_setup(const std::vector<std::string>& args, const std::string& device, std::uint64_t seed) {
+    M3Setup m;
+    m.plant.device_id = device;
+    m.plant.seed = seed;
+    m.config = "# written by the consentrig bench for " + device + "\nseed=" + std::to_string(seed & 0xffffffffU) + "\n";
+    for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
+        const std::string& k = args[i];
+        const std::string& v = args[i + 1];
+        if (k == "--kind") m.config += "kind=" + v + "\n";
+        else if (k == "--profile") m.config += "profile=" + v + "\n";
+        else if (k == "--id") m.config += "id=" + v + "\n";
+        else if (k == "--recipient") m.config += "recipient=" + v + "\n";
+        else if (k == "--set") {
+            const auto eq = v.find('=');
+            if (eq == std::string::npos || !plant_param(v.substr(0, eq), std::strtod(v.c_str() + eq + 1, nullptr), m.plant)) {
+                m.config += "set=" + v + "\n";
+            }
+        }
+    }
+    return m;
+}
+
+/// Opens a pty slave raw (8N1, no echo) and keeps it open: QEMU's pty backend drops what the
+/// guest sends while nobody has the slave open.
+int hold_open_raw(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -1;
+    termios tio{};
+    if (::tcgetattr(fd, &tio) == 0) {
+        cfmakeraw(&tio);
+        ::tcsetattr(fd, TCSANOW, &tio);
+    }
+    return fd;
 }
 
 }  // namespace
@@ -149,8 +212,9 @@ struct Stimulus {
     DurationMs at_ms = 0;
     std::uint64_t order = 0;
     std::size_t board = 0;
-    enum class Kind : std::uint8_t { command, kill, restart } kind = Kind::command;
+    enum class Kind : std::uint8_t { command, kill, restart, plant } kind = Kind::command;
     std::string op;
+    std::function<void(plant::Plant&)> plant_action;  ///< Kind::plant
     nlohmann::json args;
     std::optional<Record> record;  ///< what the trace says the customer / rig did
     bool restricting = false;      ///< takes effect 1 ms after its REPLY arrives (docs/bench.md)
@@ -167,9 +231,14 @@ struct Pending {
 
 struct Board {
     std::string device;
+    BoardType type = BoardType::stub;
     std::string port;
     std::vector<std::string> args;  ///< host stub only
-    std::optional<StubProcess> stub;
+    std::string m3_config;          ///< QEMU only
+    // declared in teardown order, last first: session, plant server, plant, process
+    std::unique_ptr<BoardProcess> process;  ///< a stub or QEMU the rig started
+    std::shared_ptr<plant::Plant> plant;    ///< QEMU, or a serial board with a plant link
+    std::unique_ptr<plant::Server> plant_server;
     std::unique_ptr<BoardSession> session;
     BoardReport report;
     std::vector<std::pair<std::string, nlohmann::json>> state;  ///< commands to re-apply
@@ -184,6 +253,7 @@ public:
     Bench(const Bench&) = delete;
     Bench& operator=(const Bench&) = delete;
     ~Bench() {
+        release_holds();
         // the sessions' reader threads call into this object: stop them before anything goes
         for (auto& b : boards_) {
             if (b.session) b.session->stop();
@@ -194,12 +264,17 @@ public:
 private:
     Status setup();
     Status build_stimuli();
-    Status start_stub(Board& b);
+    Status start_board(Board& b);
+    Status serve_plant(Board& b, const plant::PlantConfig& pc, const PlantLink& link);
     void execute(Stimulus& st, Clock::time_point due);
     void apply_link_events();
     void reapply(Board& b);
     Status set_clock(Board& b);
     Status release(bool all);
+    void release_holds() {
+        for (const int fd : hold_fds_) ::close(fd);
+        hold_fds_.clear();
+    }
     void push(Record r, TimeMs t);
     [[nodiscard]] TimeMs to_scenario(Clock::time_point tp) const {
         const double us = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(tp - t0_).count());
@@ -225,6 +300,7 @@ private:
     std::vector<Stimulus> stimuli_;
     BenchStats stats_;
     std::vector<double> lateness_us_;
+    std::vector<int> hold_fds_;  ///< QEMU serial0 ports held open until the sessions have them
 
     std::mutex m_;  ///< guards everything below
     std::condition_variable cv_;
@@ -237,14 +313,46 @@ private:
     static constexpr auto kHold = std::chrono::milliseconds(100);
 };
 
-Status Bench::start_stub(Board& b) {
+/// Starts a host stub, or QEMU paused (the caller lets it run once its ports are open).
+Status Bench::start_board(Board& b) {
+    if (b.type == BoardType::qemu) {
+        QemuOptions qo;
+        qo.program = o_.qemu_program;
+        qo.image = o_.m3_image;
+        qo.config_text = b.m3_config;
+        qo.work_dir = o_.work_dir;
+        qo.name = b.device;
+        auto q = QemuProcess::spawn(qo);
+        if (!q) return Error{b.device + ": QEMU board: " + q.error().message};
+        b.process = std::make_unique<QemuProcess>(std::move(*q));
+        return {};
+    }
     const std::string program = o_.stub_program.empty() ? default_stub_program() : o_.stub_program;
     auto args = b.args;
     args.insert(args.end(), {"--link", b.port, "--quiet"});
     if (o_.pace) args.emplace_back("--pace");
     auto p = StubProcess::spawn(program, args, (o_.work_dir / (b.device + ".log")).string());
-    if (!p) return p.error();
-    b.stub = std::move(*p);
+    if (!p) return Error{b.device + ": host stub: " + p.error().message};
+    b.process = std::make_unique<StubProcess>(std::move(*p));
+    return {};
+}
+
+/// The board's plant, frozen at the scenario start until the replay begins (run()), served on
+/// `link`.
+Status Bench::serve_plant(Board& b, const plant::PlantConfig& pc, const PlantLink& link) {
+    if (auto st = plant::validate(pc); !st) return Error{b.device + ": plant: " + st.error().message};
+    b.plant = std::make_shared<plant::Plant>(pc, s_.start);
+    b.plant->use_manual_time();
+    core::Result<std::unique_ptr<plant::Server>> server =
+        link.kind == PlantLink::Kind::tcp ? plant::Server::tcp(link.address, link.port)
+                                          : plant::Server::rtu(link.path, static_cast<int>(link.baud));
+    if (!server) return Error{b.device + ": plant on " + (link.kind == PlantLink::Kind::tcp ? link.address + ":" + std::to_string(link.port) : link.path) +
+                              ": " + server.error().message};
+    b.plant_server = std::move(*server);
+    b.plant_server->add_plant(link.unit, b.plant);
+    if (auto st = b.plant_server->start(); !st) return Error{b.device + ": plant server: " + st.error().message};
+    b.report.plant_link = link.kind == PlantLink::Kind::tcp ? "tcp " + link.address + ":" + std::to_string(b.plant_server->port())
+                                                            : "rtu " + link.path;
     return {};
 }
 
@@ -265,9 +373,18 @@ Status Bench::setup() {
         b.report.device = d.id;
         std::uint32_t baud = 115200;
         const auto spec = std::find_if(o_.boards.begin(), o_.boards.end(), [&](const BoardSpec& x) { return x.device == d.id; });
-        if (spec != o_.boards.end() && !spec->port.empty()) {
+        b.type = spec != o_.boards.end() ? spec->type : o_.default_board;
+        b.report.type = b.type;
+        if (b.type == BoardType::serial) {
+            if (spec->port.empty()) return Error{d.id + ": serial board without a port"};
             b.port = spec->port;
             baud = spec->baud;
+            if (spec->plant.kind != PlantLink::Kind::none) {
+                plant::PlantConfig pc;
+                pc.device_id = d.id;
+                pc.seed = s_.seed;
+                if (auto st = serve_plant(b, pc, spec->plant); !st) return st;
+            }
         } else {
             auto args = stub_args(s_, d, &stats_.warnings);
             if (!args) return args.error();
@@ -280,9 +397,26 @@ Status Bench::setup() {
                 b.args.insert(b.args.end(), {"--set", "interaction_guard_ms=" + std::to_string(std::min(guard, 60000LL))});
             }
             b.port = (o_.work_dir / (d.id + ".pty")).string();
-            if (auto st = start_stub(b); !st) return st;
+            M3Setup m3;
+            if (b.type == BoardType::qemu) {
+                m3 = m3_setup(b.args, d.id, s_.seed);
+                b.m3_config = m3.config;
+            }
+            if (auto st = start_board(b); !st) return st;
+            if (b.type == BoardType::qemu) {
+                // The plant answers on UART1 and the rig holds UART0 open before the CPU runs,
+                // so neither the first Modbus requests nor the boot HELLO are lost.
+                PlantLink link;
+                link.kind = PlantLink::Kind::rtu;
+                link.path = static_cast<QemuProcess&>(*b.process).plant_link().string();
+                if (auto st = serve_plant(b, m3.plant, link); !st) return st;
+                const int hold_fd = hold_open_raw(b.port);
+                if (hold_fd < 0) return Error{d.id + ": cannot open QEMU's serial0 " + b.process->pty() + ": " + std::strerror(errno)};
+                hold_fds_.push_back(hold_fd);
+                if (auto st = static_cast<QemuProcess&>(*b.process).cont(); !st) return Error{d.id + ": " + st.error().message};
+            }
         }
-        b.report.port = b.stub ? b.stub->pty() : b.port;
+        b.report.port = b.process ? b.process->pty() : b.port;
         SessionOptions so = o_.session;
         so.expect_device = d.id;
         b.session = std::make_unique<BoardSession>(make_link(LinkOptions{b.port, baud, o_.pace}), so);
@@ -313,13 +447,17 @@ Status Bench::setup() {
     }
     for (auto& b : boards_) {
         auto info = b.session->start();
-        if (!info) return Error{b.device + ": " + info.error().message};
+        if (!info) {
+            return Error{b.device + ": no HELLO from the " + std::string(to_string(b.type)) + " board on " + b.port + ": " +
+                         info.error().message};
+        }
         b.report.info = *info;
         if (info->device_id != b.device) return Error{b.device + ": the board on " + b.port + " is " + info->device_id};
         if (scale_ > 1 && !info->has_cap("time_scale")) {
             return Error{b.device + ": the board does not advertise time_scale; run with --time-scale 1"};
         }
     }
+    release_holds();
     return {};
 }
 
@@ -398,6 +536,18 @@ Status Bench::build_stimuli() {
                         st.args = {{"up", a.up}};
                         st.state = true;
                     } else if constexpr (std::is_same_v<T, core::EnvEvent>) {
+                        if (boards_[i].plant) {
+                            // the house changes; the board reads it over Modbus
+                            st.kind = Stimulus::Kind::plant;
+                            st.plant_action = [a](plant::Plant& p) {
+                                if (a.outdoor_c) p.set_outdoor_c(*a.outdoor_c);
+                                if (a.occupied) p.set_occupied(*a.occupied);
+                                if (a.door) p.set_door_closed(*a.door == core::DoorPosition::closed);
+                            };
+                            st.order = order++;
+                            stimuli_.push_back(std::move(st));
+                            return;
+                        }
                         st.op = "env";
                         st.args = nlohmann::json::object();
                         if (a.outdoor_c) st.args["outdoor_c"] = *a.outdoor_c;
@@ -410,11 +560,32 @@ Status Bench::build_stimuli() {
                         st.state = true;
                     } else if constexpr (std::is_same_v<T, core::FaultEvent>) {
                         if (a.kind != core::FaultKind::disconnect) {
-                            stats_.warnings.push_back(core::to_string(e.where) + ": " + std::string(core::to_string(a.kind)) +
-                                                      " fault needs a plant (Modbus); a host stub cannot apply it");
+                            if (!boards_[i].plant) {
+                                stats_.warnings.push_back(core::to_string(e.where) + ": " + std::string(core::to_string(a.kind)) +
+                                                          " fault on " + boards_[i].device + " needs a plant (Modbus): a " +
+                                                          std::string(to_string(boards_[i].type)) + " board without one cannot apply it");
+                                return;
+                            }
+                            st.kind = Stimulus::Kind::plant;
+                            if (a.kind == core::FaultKind::stuck) {
+                                st.plant_action = [](plant::Plant& p) { p.inject_sensor_stuck(); };
+                            } else {
+                                st.plant_action = [rate = a.rate_c_per_h](plant::Plant& p) { p.inject_sensor_drift(rate); };
+                            }
+                            if (a.duration_ms && e.at_ms + *a.duration_ms < span) {
+                                Stimulus clear;
+                                clear.kind = Stimulus::Kind::plant;
+                                clear.at_ms = e.at_ms + *a.duration_ms;
+                                clear.board = i;
+                                clear.order = order++;
+                                clear.plant_action = [](plant::Plant& p) { p.clear_sensor_fault(); };
+                                stimuli_.push_back(std::move(clear));
+                            }
+                            st.order = order++;
+                            stimuli_.push_back(std::move(st));
                             return;
                         }
-                        if (!boards_[i].stub) {
+                        if (!boards_[i].process) {
                             stats_.warnings.push_back(core::to_string(e.where) +
                                                       ": disconnect fault on a serial-port board: unplug it by hand");
                             return;
@@ -448,13 +619,26 @@ Status Bench::build_stimuli() {
     for (const auto& k : o_.kills) {
         const auto i = board_of(k.device);
         if (!i) return Error{"--kill: no device " + k.device + " in " + s_.file};
-        if (!boards_[*i].stub) return Error{"--kill: " + k.device + " is not a host stub"};
+        if (!boards_[*i].process) return Error{"--kill: " + k.device + " is on a serial port; only boards the rig starts (stub, qemu) can be killed"};
         Stimulus st;
         st.at_ms = k.at_ms;
         st.order = order++;
         st.board = *i;
         st.kind = Stimulus::Kind::kill;
         st.down_ms = k.down_ms.value_or(span);
+        stimuli_.push_back(std::move(st));
+    }
+    for (const auto& f : o_.plant_timeouts) {
+        const auto i = board_of(f.device);
+        if (!i) return Error{"modbus_timeout: no device " + f.device + " in " + s_.file};
+        if (!boards_[*i].plant) return Error{"modbus_timeout: " + f.device + " has no plant (only qemu boards and serial boards with a plant link)"};
+        if (f.at_ms >= span) continue;
+        Stimulus st;
+        st.kind = Stimulus::Kind::plant;
+        st.at_ms = f.at_ms;
+        st.order = order++;
+        st.board = *i;
+        st.plant_action = [d = f.duration_ms.value_or(-1)](plant::Plant& p) { p.stop_answering(d); };
         stimuli_.push_back(std::move(st));
     }
     // Customers: the scenario's random interactions, drawn per device (stream "bench-customers").
@@ -498,12 +682,25 @@ void Bench::execute(Stimulus& st, Clock::time_point due) {
     Board& b = boards_[st.board];
     if (st.kind == Stimulus::Kind::kill) {
         lateness_us_.push_back(std::chrono::duration<double, std::micro>(Clock::now() - due).count());
-        if (b.stub) b.stub->kill();
+        if (b.process) b.process->kill();
+        return;
+    }
+    if (st.kind == Stimulus::Kind::plant) {
+        lateness_us_.push_back(std::chrono::duration<double, std::micro>(Clock::now() - due).count());
+        if (b.plant) st.plant_action(*b.plant);
         return;
     }
     if (st.kind == Stimulus::Kind::restart) {
-        if (auto s = start_stub(b); !s) error(b, "restart: " + s.error().message);
-        else b.report.port = b.stub->pty();
+        // the port returns: the session reopens the link and re-handshakes; a QEMU board runs at
+        // once (the plant server reopens its UART1 link by itself)
+        if (auto s = start_board(b); !s) {
+            error(b, "restart: " + s.error().message);
+            return;
+        }
+        b.report.port = b.process->pty();
+        if (b.type == BoardType::qemu) {
+            if (auto s = static_cast<QemuProcess&>(*b.process).cont(); !s) error(b, "restart: " + s.error().message);
+        }
         return;
     }
     if (st.state) b.state.emplace_back(st.op, st.args);
@@ -636,6 +833,12 @@ Result<BenchStats> Bench::run() {
     }
     t0_ = Clock::now();
     for (auto& b : boards_) {
+        if (!b.plant) continue;
+        // plant time = scenario time from here on: start + (steady − t₀) × time scale
+        if (auto st = b.plant->set_time_scale(scale_); !st) return st.error();
+        b.plant->use_real_time();
+    }
+    for (auto& b : boards_) {
         if (auto st = set_clock(b); !st) return st.error();
     }
 
@@ -698,8 +901,10 @@ Result<BenchStats> Bench::run() {
             b.report.drift_ppm = clocks_[i].drift_ppm();
             b.report.max_delay_ms = clocks_[i].max_delay_ms();
         }
+        if (b.plant) b.report.plant = b.plant->snapshot();
         stats_.boards.push_back(b.report);
-        if (b.stub) b.stub->terminate();
+        if (b.plant_server) b.plant_server->stop();
+        if (b.process) b.process->terminate();
     }
     stats_.lateness = percentiles(std::move(lateness_us_));
     {

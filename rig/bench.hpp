@@ -3,7 +3,9 @@
 ///
 /// Each named device of the scenario gets a board: a host stub (firmware-stubs/host,
 /// consentrig-board) started on a pty with the device's kind, profile, partners and firmware
-/// parameters, or a serial port given by the caller. The rig handshakes, sets `time_scale`
+/// parameters, a QEMU Cortex-M3 board (rig/qemu.hpp) configured the same way whose plant the rig
+/// serves over Modbus RTU (plant/), or a serial port given by the caller (optionally with a
+/// plant link). Environment events and sensor/Modbus faults act on a board's plant. The rig handshakes, sets `time_scale`
 /// (when > 1; every board must advertise the cap) and the clock, then sends the scenario's
 /// stimuli when they are due: timeline events (interact, consent, link, network, env, profile,
 /// fault disconnect = the board vanishes for the fault's duration), network outages, and the
@@ -21,6 +23,7 @@
 #include "core/result.hpp"
 #include "core/scenario.hpp"
 #include "core/trace.hpp"
+#include "plant/plant.hpp"
 #include "rig/frame.hpp"
 #include "rig/session.hpp"
 
@@ -28,11 +31,40 @@ namespace consentrig::rig {
 
 using core::DurationMs;
 
+/// What kind of board runs a scenario device.
+enum class BoardType : std::uint8_t {
+    stub,    ///< a host stub (consentrig-board) the rig starts on a pty
+    qemu,    ///< the Cortex-M3 image on qemu-system-arm mps2-an385, plant served on its UART1
+    serial,  ///< a board on a serial port (a real board, or anything speaking PROTOCOL.md §1)
+};
+[[nodiscard]] std::string_view to_string(BoardType t);
+
+/// Where the rig serves a serial board's plant over Modbus (QEMU boards always get RTU on
+/// their second UART).
+struct PlantLink {
+    enum class Kind : std::uint8_t { none, rtu, tcp } kind = Kind::none;
+    std::string path;               ///< rtu: serial device (e.g. a USB-RS-485 adapter)
+    std::uint32_t baud = 115200;    ///< rtu
+    std::string address = "127.0.0.1";  ///< tcp: listen address
+    int port = 0;                   ///< tcp: listen port (0: any free port)
+    std::uint8_t unit = 1;          ///< Modbus unit id of the plant (1…247)
+};
+
 /// Where a scenario device's board is.
 struct BoardSpec {
     std::string device;      ///< scenario device id
-    std::string port;        ///< empty: start a host stub; else a serial port / pty path
+    BoardType type = BoardType::stub;
+    std::string port;        ///< serial: the port (or a pty path)
     std::uint32_t baud = 115200;
+    PlantLink plant;         ///< serial: optional plant; qemu: always RTU on UART1
+};
+
+/// Modbus timeout fault: the plant of `device` stops answering at scenario offset `at_ms` for
+/// `duration_ms` (scenario time; nullopt: until the end).
+struct PlantTimeout {
+    std::string device;
+    DurationMs at_ms = 0;
+    std::optional<DurationMs> duration_ms;
 };
 
 /// Kill a board's stub at scenario offset `at_ms`; it comes back after `down_ms` (scenario
@@ -53,9 +85,13 @@ struct BenchProgress {
 struct BenchOptions {
     double time_scale = 1;                     ///< 1 = real time; > 1 needs the boards' cap
     std::optional<DurationMs> duration_ms;     ///< replay only this much of the scenario
-    std::vector<BoardSpec> boards;             ///< devices not listed get host stubs
-    std::vector<BoardKill> kills;
+    std::vector<BoardSpec> boards;             ///< devices not listed get `default_board`
+    BoardType default_board = BoardType::stub; ///< stub or qemu
+    std::vector<BoardKill> kills;              ///< host stubs and QEMU boards
+    std::vector<PlantTimeout> plant_timeouts;  ///< plant-backed boards only
     std::string stub_program;                  ///< default: default_stub_program()
+    std::string qemu_program;                  ///< default: default_qemu_program()
+    std::filesystem::path m3_image;            ///< default: default_m3_image()
     std::filesystem::path work_dir = ".";      ///< pty links and stub logs
     bool pace = false;                         ///< pace writes at the baud rate (both sides)
     SessionOptions session;
@@ -73,7 +109,10 @@ struct Percentiles {
 
 struct BoardReport {
     std::string device;
+    BoardType type = BoardType::stub;
     std::string port;          ///< pty path or serial port
+    std::string plant_link;    ///< where its plant was served ("" without one)
+    std::optional<plant::PlantSnapshot> plant;  ///< the plant at the end of the replay
     BoardInfo info;
     FrameCounters counters;
     std::uint64_t hellos = 0;

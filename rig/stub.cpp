@@ -18,6 +18,75 @@ namespace consentrig::rig {
 using core::Error;
 using core::Result;
 
+Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& args, int stdin_fd, int stdout_fd, int stderr_fd) {
+    std::vector<std::string> argv_s = args;
+    std::vector<char*> argv;
+    for (auto& s : argv_s) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent) ::_exit(127);
+        if (stdin_fd >= 0) ::dup2(stdin_fd, STDIN_FILENO);
+        if (stdout_fd >= 0) ::dup2(stdout_fd, STDOUT_FILENO);
+        if (stderr_fd >= 0) ::dup2(stderr_fd, STDERR_FILENO);
+        ::execvp(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ChildProcess c;
+    c.pid_ = pid;
+    return c;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& o) noexcept : pid_(std::exchange(o.pid_, -1)) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {
+    if (this != &o) {
+        terminate();
+        pid_ = std::exchange(o.pid_, -1);
+    }
+    return *this;
+}
+
+ChildProcess::~ChildProcess() { terminate(); }
+
+bool ChildProcess::try_reap() {
+    if (pid_ <= 0) return true;
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) pid_ = -1;
+    return pid_ <= 0;
+}
+
+void ChildProcess::reap() {
+    if (pid_ <= 0) return;
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+}
+
+bool ChildProcess::running() { return !try_reap(); }
+
+void ChildProcess::kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    reap();
+}
+
+void ChildProcess::terminate() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (try_reap()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill();
+}
+
 Result<StubProcess> StubProcess::spawn(const std::string& program, const std::vector<std::string>& args,
                                        const std::string& log_path, std::chrono::milliseconds timeout) {
     int pipefd[2];
@@ -31,26 +100,17 @@ Result<StubProcess> StubProcess::spawn(const std::string& program, const std::ve
             return Error{log_path + ": cannot open: " + std::strerror(errno)};
         }
     }
-    std::vector<std::string> argv_s{program};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& s : argv_s) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
-    if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent) ::_exit(127);
-        ::dup2(pipefd[1], STDOUT_FILENO);
-        if (log_fd >= 0) ::dup2(log_fd, STDERR_FILENO);
-        ::execvp(argv[0], argv.data());
-        ::_exit(127);
-    }
+    std::vector<std::string> argv{program};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto child = ChildProcess::spawn(argv, -1, pipefd[1], log_fd);
     ::close(pipefd[1]);
     if (log_fd >= 0) ::close(log_fd);
+    if (!child) {
+        ::close(pipefd[0]);
+        return child.error();
+    }
     StubProcess p;
-    p.pid_ = pid;
+    p.child_ = std::move(*child);
     p.out_fd_ = pipefd[0];
     // Read the first line (the pty path) with a deadline.
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -65,7 +125,7 @@ Result<StubProcess> StubProcess::spawn(const std::string& program, const std::ve
         char buf[256];
         const ssize_t n = ::read(p.out_fd_, buf, sizeof buf);
         if (n <= 0) {
-            p.reap(true);
+            p.child_.reap();
             return Error{program + ": exited before printing its pty path (see its stderr)"};
         }
         line.append(buf, static_cast<std::size_t>(n));
@@ -75,12 +135,12 @@ Result<StubProcess> StubProcess::spawn(const std::string& program, const std::ve
 }
 
 StubProcess::StubProcess(StubProcess&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)), out_fd_(std::exchange(o.out_fd_, -1)), pty_(std::move(o.pty_)) {}
+    : child_(std::move(o.child_)), out_fd_(std::exchange(o.out_fd_, -1)), pty_(std::move(o.pty_)) {}
 
 StubProcess& StubProcess::operator=(StubProcess&& o) noexcept {
     if (this != &o) {
         terminate();
-        pid_ = std::exchange(o.pid_, -1);
+        child_ = std::move(o.child_);
         out_fd_ = std::exchange(o.out_fd_, -1);
         pty_ = std::move(o.pty_);
     }
@@ -89,42 +149,19 @@ StubProcess& StubProcess::operator=(StubProcess&& o) noexcept {
 
 StubProcess::~StubProcess() { terminate(); }
 
-void StubProcess::reap(bool block) {
-    if (pid_ <= 0) return;
-    int status = 0;
-    const pid_t r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
-    if (r == pid_ || (r < 0 && errno == ECHILD)) {
-        pid_ = -1;
-        if (out_fd_ >= 0) ::close(out_fd_);
-        out_fd_ = -1;
-    }
-}
-
-bool StubProcess::running() {
-    reap(false);
-    return pid_ > 0;
+void StubProcess::close_out() {
+    if (out_fd_ >= 0) ::close(out_fd_);
+    out_fd_ = -1;
 }
 
 void StubProcess::kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    reap(true);
+    child_.kill();
+    close_out();
 }
 
 void StubProcess::terminate() {
-    if (pid_ <= 0) {
-        if (out_fd_ >= 0) ::close(out_fd_);
-        out_fd_ = -1;
-        return;
-    }
-    ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (std::chrono::steady_clock::now() < deadline) {
-        reap(false);
-        if (pid_ <= 0) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    kill();
+    child_.terminate();
+    close_out();
 }
 
 std::string default_stub_program() {

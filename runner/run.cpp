@@ -116,7 +116,16 @@ void add_bench_facts(const rig::BenchStats& stats, nlohmann::json& run) {
     run["warnings"] = stats.warnings;
     nlohmann::json boards = nlohmann::json::array();
     for (const auto& b : stats.boards) {
+        nlohmann::json plant;  // null without a plant
+        if (b.plant) {
+            const auto& p = *b.plant;
+            plant = {{"link", b.plant_link}, {"room_c", p.room_c}, {"sensor_c", p.sensor_c}, {"outdoor_c", p.outdoor_c},
+                     {"heat", p.heat}, {"cool", p.cool}, {"requests", p.counters.requests}, {"replies", p.counters.replies},
+                     {"exceptions", p.counters.exceptions}, {"dropped", p.counters.dropped}, {"coil_writes", p.counters.coil_writes}};
+        }
         boards.push_back({{"device", b.device},
+                          {"type", rig::to_string(b.type)},
+                          {"plant", plant},
                           {"port", b.port},
                           {"board", b.info.board},
                           {"firmware", b.info.firmware},

@@ -12,6 +12,8 @@
 #include "reports/escape.hpp"
 #include "reports/summary.hpp"
 #include "rig/bench.hpp"
+#include "rig/bench_config.hpp"
+#include "rig/qemu.hpp"
 #include "rig/link.hpp"
 #include "runner/run.hpp"
 
@@ -19,20 +21,6 @@ namespace consentrig::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct BenchCmdOptions {
-    std::string scenario;
-    std::string out;
-    double time_scale = 1000;
-    std::string duration;
-    std::vector<std::string> boards;
-    std::vector<std::string> kills;
-    std::vector<std::string> taxonomies;
-    std::string stub;
-    bool pace = false;
-    bool quiet = false;
-    std::size_t list = 10;
-};
 
 /// DEVICE=PORT[@BAUD]
 bool parse_board(const std::string& text, rig::BoardSpec& out) {
@@ -69,18 +57,65 @@ bool parse_kill(const std::string& text, rig::BoardKill& out) {
     return true;
 }
 
-int run_bench_cmd(const BenchCmdOptions& o) {
-    auto fail = [](const std::string& msg) {
-        print_error("bench", reports::printable(msg));
+/// Which emulated boards `consentrig bench` uses: QEMU when qemu-system-arm and the
+/// cross-built image are there, else host stubs — and why, for the summary.
+rig::BoardType auto_emulator(std::string& why) {
+    const std::string qemu = rig::default_qemu_program();
+    const fs::path image = rig::default_m3_image();
+    std::error_code ec;
+    if (!qemu.empty() && !image.empty() && fs::exists(image, ec)) {
+        why = "QEMU mps2-an385 boards (" + qemu + ", " + image.string() + ")";
+        return rig::BoardType::qemu;
+    }
+    why = qemu.empty() ? "host-stub boards (qemu-system-arm not installed)"
+                       : "host-stub boards (Cortex-M3 image not built: needs arm-none-eabi-gcc and the target m3_board)";
+    return rig::BoardType::stub;
+}
+
+std::string plant_line(const rig::BoardReport& b) {
+    if (!b.plant) return {};
+    const auto& p = *b.plant;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "    plant (%s): room %.2f °C, outdoor %.1f °C, heat %s, %llu Modbus requests, %llu unanswered (fault)\n",
+                  b.plant_link.c_str(), p.room_c, p.outdoor_c, p.heat ? "on" : "off",
+                  static_cast<unsigned long long>(p.counters.requests), static_cast<unsigned long long>(p.counters.dropped));
+    return buf;
+}
+
+}  // namespace
+
+int run_bench_command(const BenchRunOptions& o, std::string_view command) {
+    auto fail = [command](const std::string& msg) {
+        print_error(command, reports::printable(msg));
         return kExitError;
     };
-    auto scenario = core::load_scenario(o.scenario);
+    const std::string file = o.scenario.empty() ? std::string(CONSENTRIG_SOURCE_DIR) + "/scenarios/default.yaml" : o.scenario;
+    auto scenario = core::load_scenario(file);
     if (!scenario) return fail(scenario.error().message);
     const core::Scenario& s = *scenario;
     auto taxonomy = runner::load_taxonomy(o.taxonomies);
     if (!taxonomy) return fail(taxonomy.error().message);
     rig::BenchOptions bo;
-    bo.time_scale = o.time_scale;
+    bo.time_scale = 1000;
+    std::string boards_why;
+    if (!o.bench_file.empty()) {
+        auto cfg = rig::load_bench_config(o.bench_file, s);
+        if (!cfg) return fail(cfg.error().message);
+        rig::apply(*cfg, bo);
+        boards_why = "boards from " + o.bench_file;
+    }
+    if (o.emulator == "qemu") {
+        bo.default_board = rig::BoardType::qemu;
+        boards_why = "QEMU mps2-an385 boards";
+    } else if (o.emulator == "stub") {
+        bo.default_board = rig::BoardType::stub;
+        boards_why = "host-stub boards";
+    } else if (o.emulator == "auto") {
+        bo.default_board = auto_emulator(boards_why);
+    } else if (!o.emulator.empty()) {
+        return fail("--emulator " + o.emulator + ": expected qemu, stub or auto");
+    }
+    if (o.time_scale) bo.time_scale = *o.time_scale;
     if (!o.duration.empty()) {
         const auto d = core::parse_scenario_duration(o.duration);
         if (!d || *d <= 0) return fail("--duration " + o.duration + ": expected a duration such as 2h or 90m");
@@ -88,6 +123,7 @@ int run_bench_cmd(const BenchCmdOptions& o) {
     }
     for (const auto& b : o.boards) {
         rig::BoardSpec spec;
+        spec.type = rig::BoardType::serial;
         if (!parse_board(b, spec)) return fail("--board " + b + ": expected DEVICE=PORT or DEVICE=PORT@BAUD");
         bo.boards.push_back(spec);
     }
@@ -96,10 +132,16 @@ int run_bench_cmd(const BenchCmdOptions& o) {
         if (!parse_kill(k, kill)) return fail("--kill " + k + ": expected DEVICE@OFFSET or DEVICE@OFFSET+DOWN, e.g. thermo-1@2h+10m");
         bo.kills.push_back(kill);
     }
-    bo.stub_program = o.stub;
-    bo.pace = o.pace;
+    if (!o.stub.empty()) bo.stub_program = o.stub;
+    bo.pace = bo.pace || o.pace;
     runner::RunOptions ro;
     ro.out = o.out.empty() ? fs::path("out") / ("bench-" + s.name) : fs::path(o.out);
+    const core::TimeMs span = std::min(s.duration_ms, bo.duration_ms.value_or(s.duration_ms));
+    if (!o.quiet) {
+        std::cerr << "[bench] " << reports::printable(s.name) << ": " << core::format_duration(span) << " of scenario time at ×"
+                  << bo.time_scale << " (about " << static_cast<long long>(static_cast<double>(span) / 1000.0 / bo.time_scale + 0.5)
+                  << " s) on " << (boards_why.empty() ? std::string("host-stub boards") : reports::printable(boards_why)) << "\n";
+    }
     ro.bench = std::move(bo);
     const bool tty = !o.quiet && isatty(STDERR_FILENO);
     if (tty) {
@@ -121,9 +163,11 @@ int run_bench_cmd(const BenchCmdOptions& o) {
     std::cout << line;
     for (const auto& b : stats.boards) {
         const auto& c = b.counters;
-        std::cout << "  " << reports::printable(b.device) << " on " << reports::printable(b.port) << ": " << c.frames
-                  << " frames, " << c.dropped() << " dropped, " << c.lost_by_sequence_gap << " lost by sequence, " << b.gaps
-                  << " gaps, " << b.command_errors << " command errors\n";
+        std::cout << "  " << reports::printable(b.device) << " (" << rig::to_string(b.type) << ", "
+                  << reports::printable(b.info.board.empty() ? std::string("?") : b.info.board) << ") on " << reports::printable(b.port)
+                  << ": " << c.frames << " frames, " << c.dropped() << " dropped, " << c.lost_by_sequence_gap << " lost by sequence, "
+                  << b.gaps << " gaps, " << b.command_errors << " command errors\n";
+        std::cout << plant_line(b);
     }
     std::snprintf(line, sizeof line, "stimulus lateness: p50 %.0f µs, p99 %.0f µs, max %.0f µs (%llu stimuli)\n",
                   stats.lateness.p50_us, stats.lateness.p99_us, stats.lateness.max_us,
@@ -138,8 +182,6 @@ int run_bench_cmd(const BenchCmdOptions& o) {
               << (ro.out / "trace.db").string() << ", board logs: " << (ro.out / "board-log.jsonl").string() << "\n";
     return r->findings.empty() ? kExitClean : kExitFindings;
 }
-
-}  // namespace
 
 void add_bench(CLI::App& app, int& exit_code) {
     CLI::App* ports = app.add_subcommand("ports", "List serial ports (USB VID:PID, serial number, description).");
@@ -176,27 +218,32 @@ void add_bench(CLI::App& app, int& exit_code) {
         exit_code = kExitClean;
     });
 
-    auto o = std::make_shared<BenchCmdOptions>();
+    auto o = std::make_shared<BenchRunOptions>();
     CLI::App* cmd = app.add_subcommand("bench", "Replay a scenario in wall-clock time against boards, capture and judge.");
-    cmd->footer("Without SCENARIO, replays scenarios/default.yaml on host-stub boards (one per device, on ptys).\n"
-                "Boards: --board DEVICE=/dev/ttyUSB0[@115200] puts a real board in place of a stub.\n"
-                "Faults: --kill DEVICE@2h+10m kills that stub 2 h into the scenario and restarts it 10 min later.\n"
+    cmd->footer("Without SCENARIO: scenarios/default.yaml on emulated boards — QEMU Cortex-M3 boards with the\n"
+                "rig's Modbus plant when qemu-system-arm and the cross-built image are there, else host stubs.\n"
+                "Boards: --bench BENCH.yaml maps devices to stub / qemu / serial ports (docs/bench.md);\n"
+                "--board DEVICE=/dev/ttyUSB0[@115200] puts a real board in place of an emulated one.\n"
+                "Faults: --kill DEVICE@2h+10m kills that board 2 h into the scenario and restarts it 10 min later.\n"
                 "Exit status: 0 no findings, 1 findings, 2 bad input or a failed run. docs/bench.md.");
     cmd->add_option("scenario", o->scenario, "Scenario YAML (named devices only)")->check(CLI::ExistingFile);
+    cmd->add_option("--bench", o->bench_file, "BENCH.yaml: which board runs each device, rig settings")->check(CLI::ExistingFile);
+    cmd->add_option("--emulator", o->emulator, "Board for devices BENCH.yaml does not map: qemu, stub or auto "
+                                               "(default: auto without SCENARIO, else BENCH.yaml's default or stub)");
     cmd->add_option("--out", o->out, "Output folder (default out/bench-<scenario name>)");
-    cmd->add_option("--time-scale", o->time_scale, "Scenario seconds per wall second (1…1000; boards need cap time_scale)")
-        ->capture_default_str();
+    cmd->add_option("--time-scale", o->time_scale, "Scenario seconds per wall second (1…1000; boards need cap time_scale; default: BENCH.yaml's, else 1000)");
     cmd->add_option("--duration", o->duration, "Replay only this much of the scenario (e.g. 2h)");
     cmd->add_option("--board", o->boards, "DEVICE=PORT[@BAUD]: a real board (repeatable)");
-    cmd->add_option("--kill", o->kills, "DEVICE@OFFSET[+DOWN]: kill a stub mid-run (repeatable)");
+    cmd->add_option("--kill", o->kills, "DEVICE@OFFSET[+DOWN]: kill a stub or QEMU board mid-run (repeatable)");
     cmd->add_option("--stub", o->stub, "Host-stub program (default: consentrig-board next to consentrig)");
     cmd->add_option("--taxonomy", o->taxonomies, "Extra taxonomy YAML (repeatable)")->check(CLI::ExistingFile);
     cmd->add_flag("--pace", o->pace, "Pace every link at 115200 baud like a real UART");
     cmd->add_flag("--quiet", o->quiet, "No progress line");
     cmd->add_option("--list", o->list, "How many findings to list")->capture_default_str();
     cmd->callback([o, &exit_code] {
-        if (o->scenario.empty()) o->scenario = std::string(CONSENTRIG_SOURCE_DIR) + "/scenarios/default.yaml";
-        exit_code = run_bench_cmd(*o);
+        BenchRunOptions run = *o;
+        if (run.scenario.empty() && run.emulator.empty() && run.bench_file.empty()) run.emulator = "auto";
+        exit_code = run_bench_command(run, "bench");
     });
 }
 

@@ -69,6 +69,8 @@ struct RunOptions {
     std::string shard;
     std::vector<std::string> taxonomies;
     bool quiet = false;
+    std::string bench_file;  ///< --bench: replay on boards instead of simulating
+    std::string duration;    ///< --duration (bench only)
 };
 
 struct RunOutcome {
@@ -224,6 +226,7 @@ void add_run(CLI::App& app, int& exit_code) {
     auto list = std::make_shared<std::size_t>(10);
     CLI::App* cmd = app.add_subcommand("run", "Simulate a scenario's fleet, capture and judge every message, write reports.");
     cmd->footer("Without SCENARIO, runs the built-in default scenarios/default.yaml.\n"
+                "Boards: --bench BENCH.yaml replays it on boards (stub, QEMU, serial ports) like `consentrig bench`.\n"
                 "Shards: --shard i/N, or OMPI_COMM_WORLD_RANK/SIZE, SLURM_ARRAY_TASK_ID/COUNT,\n"
                 "JOB_COMPLETION_INDEX with CONSENTRIG_SHARDS. Join shard outputs with `consentrig merge`.\n"
                 "Exit status: 0 no findings, 1 findings, 2 bad input or a failed run.");
@@ -232,9 +235,34 @@ void add_run(CLI::App& app, int& exit_code) {
     cmd->add_option("--shard", o->shard, "Simulate only shard i of N (devices whose index ≡ i mod N)");
     cmd->add_flag("--quiet", o->quiet, "No progress bar");
     cmd->add_option("--list", *list, "How many findings to list in the summary")->capture_default_str();
+    cmd->add_option("--bench", o->bench_file, "BENCH.yaml: replay on boards in wall-clock time instead of simulating (docs/bench.md)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--duration", o->duration, "With --bench: replay only this much of the scenario (e.g. 2h)");
     add_run_options(cmd, *o);
     cmd->callback([o, list, &exit_code] {
         if (o->scenario.empty()) o->scenario = std::string(CONSENTRIG_SOURCE_DIR) + "/scenarios/default.yaml";
+        if (!o->bench_file.empty()) {
+            if (!o->shard.empty() || o->seed) {
+                print_error("run", "--bench replays the scenario on boards: --shard and --seed are for the simulator");
+                exit_code = kExitError;
+                return;
+            }
+            BenchRunOptions b;
+            b.scenario = o->scenario;
+            b.out = o->out;
+            b.bench_file = o->bench_file;
+            b.duration = o->duration;
+            b.taxonomies = o->taxonomies;
+            b.quiet = o->quiet;
+            b.list = *list;
+            exit_code = run_bench_command(b, "run");
+            return;
+        }
+        if (!o->duration.empty()) {
+            print_error("run", "--duration needs --bench (a simulated run covers the whole scenario)");
+            exit_code = kExitError;
+            return;
+        }
         const Collective job = collective_start();
         if (job.size == 1) {
             auto r = run_scenario(*o);

@@ -3,6 +3,7 @@
  *   UART0 (CMSDK APB UART @ 0x40004000, NVIC 0 RX)  the rig: board protocol   (-serial #1)
  *   UART1 (CMSDK APB UART @ 0x40005000, NVIC 2 RX)  the plant: Modbus RTU      (-serial #2)
  *   SysTick on the 25 MHz core clock                 1 ms tick, wakes WFI
+ *   TIMER0 (CMSDK APB timer @ 0x40000000)            free-running: the millisecond clock
  *   0x003FF000, 4 KB                                 board configuration text
  *
  * Register layout: ARM Cortex-M System Design Kit TRM (DDI 0479), "APB UART"; QEMU
@@ -35,6 +36,9 @@ typedef struct cmsdk_uart {
 #define UART_CTRL_RX_INTEN 8u
 #define UART_INT_RX 2u
 
+#define TIMER0_CTRL (*(volatile uint32_t*)0x40000000u)
+#define TIMER0_VALUE (*(volatile uint32_t*)0x40000004u)
+#define TIMER0_RELOAD (*(volatile uint32_t*)0x40000008u)
 #define SYST_CSR (*(volatile uint32_t*)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t*)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t*)0xE000E018u)
@@ -54,7 +58,8 @@ typedef struct ring {
 } ring;
 
 static ring rig_rx, plant_rx;
-static volatile uint64_t ticks;
+static uint64_t timer_cycles;      /* TIMER0 counts elapsed, main loop only */
+static uint32_t timer_last = 0xFFFFFFFFu;
 
 static void uart_init(cmsdk_uart* u) {
     u->ctrl = 0;
@@ -81,7 +86,7 @@ static void uart_isr(cmsdk_uart* u, ring* r) {
 
 void UART0_RX_Handler(void) { uart_isr(UART0, &rig_rx); }
 void UART1_RX_Handler(void) { uart_isr(UART1, &plant_rx); }
-void SysTick_Handler(void) { ticks = ticks + 1u; }
+void SysTick_Handler(void) {} /* only wakes hal_wait */
 
 static size_t ring_read(ring* r, uint8_t* out, size_t cap) {
     const uint32_t head = r->head;
@@ -104,18 +109,23 @@ void hal_init(void) {
     uart_init(UART0);
     uart_init(UART1);
     NVIC_ISER0 = (1u << IRQ_UART0_RX) | (1u << IRQ_UART1_RX);
+    TIMER0_RELOAD = 0xFFFFFFFFu;
+    TIMER0_VALUE = 0xFFFFFFFFu;
+    TIMER0_CTRL = 1u; /* enable, no interrupt: read, never waited on */
     SYST_RVR = SYSCLK_HZ / 1000u - 1u;
     SYST_CVR = 0;
     SYST_CSR = 7u; /* processor clock, interrupt, enable */
 }
 
+/* Time is read from a free-running down-counter, not counted in SysTick interrupts: on a loaded
+   host QEMU delivers late ticks as one, and a tick count then falls behind the host clock (a
+   board clock that lags dates its answers before the rig's records). The counter wraps every
+   2^32 / 25 MHz = 171 s; the main loop reads it every millisecond or so. */
 uint64_t hal_millis(void) {
-    uint64_t a, b;
-    do { /* a 64-bit read is two loads: retry if the tick hit between them */
-        a = ticks;
-        b = ticks;
-    } while (a != b);
-    return a;
+    const uint32_t now = TIMER0_VALUE;
+    timer_cycles += (uint32_t)(timer_last - now);
+    timer_last = now;
+    return timer_cycles / (SYSCLK_HZ / 1000u);
 }
 
 void hal_wait(void) { __asm volatile("wfi"); }
