@@ -533,7 +533,7 @@ void ScenarioPanel::refresh_progress() {
     const auto& p = runner_->progress();
     bar_->setValue(static_cast<int>(p.fraction * kBarSteps));
     const QString when = p.now > 0 ? qs(core::format_rfc3339(p.now)).left(19).replace('T', ' ') : QStringLiteral("—");
-    progress_->setText(tr("scenario time %1 · %2 devices · %3 messages · %4 findings so far")
+    progress_->setText(tr("scenario time %1 UTC · %2 devices · %3 messages · %4 findings so far")
                            .arg(when, count_text(p.devices), count_text(p.messages), count_text(p.findings)));
 }
 

@@ -154,6 +154,17 @@ void GuiScenariosTest::simulatorRunShowsFindingsAndVerdict() {
     QCOMPARE(detail, expected[static_cast<std::size_t>(picked)]);
     QVERIFY(detail.contains("evidence"));
 
+    // docs/gui-scenarios.png is this window under Xvfb (docs/gui.md, "Building and tests")
+    if (const char* shot = std::getenv("CONSENTRIG_GUI_SCREENSHOT")) {
+        cls->setCurrentIndex(0);
+        win.panel->raise();
+        win.w.resize(1600, 1000);
+        win.w.resizeDocks({win.panel}, {620}, Qt::Vertical);
+        table->selectRow(0);
+        QApplication::processEvents();
+        QVERIFY(win.w.grab().save(QString::fromLocal8Bit(shot)));
+    }
+
     // hand-over: trace and report files copied byte for byte
     QVERIFY(win.get<QPushButton>("scenarioReport")->isEnabled());
     const fs::path keep = fs::path(win.dir.path().toStdString()) / "handover";
