@@ -130,6 +130,9 @@ public:
     ~TraceStore();  ///< commits what is pending
 
     [[nodiscard]] Status write_meta(const TraceMeta& meta);
+    /// A fact about the capture under its own key in the meta table (docs/trace.md: `complete`,
+    /// `replayed_to`); not part of the JSONL export. Committed with the next commit().
+    [[nodiscard]] Status put_meta(std::string_view key, std::string_view value);
     /// `line` is the record's JSONL text; empty means "serialise `record` with to_jsonl".
     [[nodiscard]] Status append(const Record& record, std::string_view line = {});
     [[nodiscard]] Status commit();  ///< makes everything appended so far durable
@@ -159,6 +162,9 @@ struct LineInfo {
 };
 [[nodiscard]] Result<LineInfo> inspect_line(std::string_view padded_line, std::uint64_t line_no);
 }  // namespace detail
+
+/// A meta-table value of a SQLite trace (nullopt: no such key). Error: not readable as a trace.
+[[nodiscard]] Result<std::optional<std::string>> read_meta_value(const std::filesystem::path& db, std::string_view key);
 
 /// `consentrig trace import`: JSONL → SQLite, keeping every line byte for byte.
 [[nodiscard]] Result<std::uint64_t> import_jsonl(const std::filesystem::path& jsonl,

@@ -275,6 +275,32 @@ Status TraceStore::append(const Record& record, std::string_view line) {
     }
 }
 
+Status TraceStore::put_meta(std::string_view key, std::string_view value) {
+    if (!impl_) return Error{"trace store: used after move"};
+    return impl_->conn.put_meta(key, value);
+}
+
+Result<std::optional<std::string>> read_meta_value(const std::filesystem::path& db, std::string_view key) {
+    Connection conn;
+    conn.path = db;
+    int rc = sqlite3_open_v2(db.c_str(), &conn.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) return conn.fail(rc);
+    sqlite3_busy_timeout(conn.db, 5000);
+    sqlite3_stmt* st = nullptr;
+    rc = sqlite3_prepare_v2(conn.db, "SELECT value FROM meta WHERE key = ?1", -1, &st, nullptr);
+    if (rc != SQLITE_OK) return conn.fail(rc);
+    sqlite3_bind_text(st, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    std::optional<std::string> out;
+    if (rc == SQLITE_ROW) {
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        out = std::string(text ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return conn.fail(rc);
+    return out;
+}
+
 Status TraceStore::commit() {
     if (!impl_) return Error{"trace store: used after move"};
     return impl_->commit();

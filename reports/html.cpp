@@ -34,6 +34,7 @@ main{max-width:1500px;margin:0 auto;padding:0 20px 48px}
 header.top{padding:18px 24px;color:#fff}
 header.top h1{margin:0 0 4px;font-size:30px;letter-spacing:.5px}
 header.top p{margin:2px 0}
+header.top p.incomplete{display:inline-block;margin:6px 0;padding:4px 10px;background:#111;font-size:18px}
 .PASS{background:var(--ok)}.FAIL{background:var(--fail)}.INCONCLUSIVE{background:var(--inc)}
 .v{display:inline-block;white-space:nowrap;min-width:92px;text-align:center;padding:1px 8px;border-radius:3px;color:#fff;font-weight:600;font-size:12px}
 nav{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);padding:6px 24px;z-index:5}
@@ -252,6 +253,10 @@ void Page::top() {
           esc(core::format_rfc3339(m.end)) + " (UTC)";
     if (!m.info.source.empty()) h_ += " · source " + esc(m.info.source);
     h_ += "</p>\n";
+    if (m.info.incomplete_to) {
+        h_ += "<p class=\"incomplete\"><b>INCOMPLETE — replayed up to " + esc(core::format_rfc3339(*m.info.incomplete_to)) +
+              "</b> (the run stopped before the scenario's end; nothing after that was observed)</p>\n";
+    }
     if (m.info.expectations.checked) {
         h_ += "<p>Scenario expectations: <b>" + std::string(m.info.expectations.met ? "met" : "NOT met") + "</b></p>\n";
     }

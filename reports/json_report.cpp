@@ -78,6 +78,7 @@ Json head_json(const Report& r) {
     meta["end"] = ts(m.end);
     meta["shard"] = i.shard ? Json{{"index", i.shard->first}, {"count", i.shard->second}} : Json(nullptr);
     meta["seconds"] = i.seconds ? Json(*i.seconds) : Json(nullptr);
+    meta["incomplete"] = i.incomplete_to ? Json{{"replayed_to", ts(*i.incomplete_to)}} : Json(nullptr);
     meta["expectations"] = i.expectations.checked ? Json{{"met", i.expectations.met}, {"problems", i.expectations.problems}}
                                                   : Json(nullptr);
     meta["extra"] = Json::parse(i.extra.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -32,6 +32,7 @@ std::string render_markdown(const Report& r, const MarkdownOptions& o) {
     if (!i.scenario_sha256.empty()) out += " · scenario sha256 " + md(i.scenario_sha256.substr(0, 12)) + "…";
     if (!i.version.empty()) out += " · consentrig " + md(i.version);
     out += "\n\n";
+    if (i.incomplete_to) out += "**INCOMPLETE — replayed up to " + md(core::format_rfc3339(*i.incomplete_to)) + "**\n\n";
     if (i.expectations.checked) {
         out += "Scenario expectations: **" + std::string(i.expectations.met ? "met" : "NOT met") + "**\n";
         for (std::size_t k = 0; k < i.expectations.problems.size() && k < 5; ++k) out += "- " + md(i.expectations.problems[k]) + "\n";

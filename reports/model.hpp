@@ -51,6 +51,9 @@ struct RunInfo {
     std::optional<core::TimeMs> end;    ///< observation end (default: last record)
     std::optional<double> seconds;      ///< how long the run or check took
     std::optional<std::pair<std::uint32_t, std::uint32_t>> shard;  ///< index, count
+    /// Set: the run stopped before the scenario's end (cancelled, --duration, a rig killed
+    /// mid-run) and the trace covers it up to here; the reports say INCOMPLETE.
+    std::optional<core::TimeMs> incomplete_to;
     struct Expectations {
         bool checked = false;
         bool met = false;

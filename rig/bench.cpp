@@ -82,7 +82,9 @@ M3Setup m3_setup(const std::vector<std::string>& args, const std::string& device
     M3Setup m;
     m.plant.device_id = device;
     m.plant.seed = seed;
-    m.config = "# written by the consentrig bench for " + device + "\nseed=" + std::to_string(seed & 0xffffffffU) + "\n";
+    // no humidity sensor, as the simulator's and the host stub's thermostats (the scenario has none)
+    m.config = "# written by the consentrig bench for " + device + "\nseed=" + std::to_string(seed & 0xffffffffU) +
+               "\nhumidity_sensor=0\n";
     for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
         const std::string& k = args[i];
         const std::string& v = args[i + 1];

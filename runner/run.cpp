@@ -85,9 +85,12 @@ reports::RunInfo run_info(const nlohmann::json& info) {
     }
     if (auto t = core::parse_rfc3339(str(info, "start"))) r.start = *t;
     if (auto t = core::parse_rfc3339(str(info, "end"))) r.end = *t;
+    if (info.contains("complete") && info["complete"] == false) {
+        r.incomplete_to = core::parse_rfc3339(str(info, "replayed_to")).value_or(r.end.value_or(0));
+    }
     static const std::set<std::string> kKnown = {"scenario", "description", "file", "scenario_sha256", "seed",
                                                  "consentrig_version", "source", "trace", "policy", "command",
-                                                 "seconds", "shard", "start", "end"};
+                                                 "seconds", "shard", "start", "end", "complete", "replayed_to"};
     for (const auto& [k, v] : info.items()) {
         if (!kKnown.contains(k)) r.extra[k] = v;
     }
@@ -280,6 +283,9 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     if (bench) store->set_batch(kBenchBatchRecords);
     const core::TraceMeta meta = bench ? rig::bench_meta(s) : sim::fleet_meta(s);
     if (auto st = store->write_meta(meta); !st) return st.error();
+    // "not complete" until the run ends cleanly: a rig killed mid-run leaves a trace that says so
+    // (docs/trace.md), and `consentrig report` marks its report incomplete.
+    if (auto st = store->put_meta("complete", "false"); !st) return st.error();
 
     core::Oracle oracle(s.policy, taxonomy);
     oracle.begin(meta);
@@ -330,11 +336,15 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
             outcome.records = stats->records;
         }
     }
-    if (auto st = store->commit(); !st) return st.error();
     outcome.cancelled = capture.cancelled();
     if (outcome.cancelled) end = capture.last_t() + 1;
     outcome.replayed_to = end;
     outcome.complete = end == s.end();
+    for (const auto& [key, value] : {std::pair<const char*, std::string>{"complete", outcome.complete ? "true" : "false"},
+                                     {"replayed_to", core::format_rfc3339(end)}}) {
+        if (auto st = store->put_meta(key, value); !st) return st.error();
+    }
+    if (auto st = store->commit(); !st) return st.error();
     for (auto& f : oracle.finish(end)) findings.push_back(std::move(f));
     std::stable_sort(findings.begin(), findings.end(), core::finding_less);
     outcome.findings = std::move(findings);
@@ -372,6 +382,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     run["seconds"] = outcome.seconds;
     run["complete"] = outcome.complete;
     if (outcome.cancelled) run["cancelled_at"] = core::format_rfc3339(end);
+    if (!outcome.complete) run["replayed_to"] = core::format_rfc3339(end);
     if (outcome.bench) add_bench_facts(*outcome.bench, run);
     reports::JunitSuite suite{s.name, outcome.devices, outcome.findings, outcome.seconds};
     for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump_json(core::findings_to_json(outcome.findings, head))},

@@ -11,6 +11,7 @@
 #include "cli.hpp"
 #include "core/oracle.hpp"
 #include "core/scenario.hpp"
+#include "core/trace.hpp"
 #include "reports/escape.hpp"
 #include "reports/junit.hpp"
 #include "reports/model.hpp"
@@ -130,6 +131,13 @@ void add_report(CLI::App& app, int& exit_code) {
             head["source"] = judged->meta.source;
             head["messages"] = judged->stats.messages;
             head["devices"] = judged->oracle->devices().size();
+        }
+        // A run that did not end cleanly (a rig killed mid-run) left "complete" = "false" in the
+        // trace's meta table: the report says INCOMPLETE, replayed up to its last record.
+        if (auto complete = core::read_meta_value(trace, "complete"); complete && *complete == "false") {
+            auto to = core::read_meta_value(trace, "replayed_to");
+            info["complete"] = false;
+            info["replayed_to"] = to && *to ? **to : core::format_rfc3339(judged->last + 1);
         }
         // The run that made the trace: its facts (simulator statistics; for a bench run the
         // board identities and the rig's timing figures) go into the report's metadata.

@@ -3,7 +3,13 @@
 // mid-run leaves a gap while every record captured before it stays in the trace.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +19,8 @@
 
 #include "../e2e/process.hpp"
 #include "core/trace.hpp"
+
+extern char** environ;
 
 namespace consentrig {
 namespace {
@@ -188,6 +196,57 @@ TEST(BenchE2E, KilledBoardLeavesAGapAndKeepsEarlierRecords) {
     EXPECT_EQ(gaps, 1u);
     EXPECT_GT(before, 0u);  // captured before the kill: kept
     EXPECT_GT(after, 0u);   // the board came back and was captured again
+}
+
+TEST(BenchE2E, RigKilledMidRunLeavesATraceReportedAsIncomplete) {
+    // GIVEN a bench run of a proactive thermostat at ×20 (1 h of scenario = 3 min of wall time)
+    const fs::path dir = temp_dir("killed-rig");
+    const fs::path yaml = dir / "scenario.yaml";
+    std::ofstream(yaml) << "name: killed-rig\n" << kHead << "duration: 1h\n" << kConsent << thermostat("proactive");
+    const std::string program = testing::built_program("consentrig");
+    std::vector<std::string> args = {program, "bench", yaml.string(), "--out", (dir / "out").string(), "--quiet", "--time-scale", "20"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    ASSERT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+    // WHEN the rig is killed (SIGKILL) once the trace holds a few egress records
+    const fs::path db = dir / "out" / "trace.db";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::size_t messages = 0;
+    while (messages < 3 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!fs::exists(db)) continue;
+        auto src = core::open_trace(db);
+        if (!src) continue;
+        messages = 0;
+        while (true) {
+            auto r = (*src)->next();
+            if (!r || !*r) break;
+            if ((**r).kind == core::RecordKind::egress) ++messages;
+        }
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_GE(messages, 3U) << "the rig wrote no egress records within 60 s";
+    auto complete = core::read_meta_value(db, "complete");
+    ASSERT_TRUE(complete) << complete.error().message;
+    EXPECT_EQ(*complete, std::optional<std::string>("false"));
+    // THEN `consentrig report` turns the trace into reports marked INCOMPLETE
+    const auto r = run_process({program, "report", db.string(), "--scenario", yaml.string(), "--out", (dir / "report").string()});
+    ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
+    std::ifstream j(dir / "report" / "report.json");
+    const auto report = nlohmann::json::parse(j, nullptr, false);
+    ASSERT_TRUE(report.is_object()) << r.out << r.err;
+    ASSERT_TRUE(report["metadata"]["incomplete"].is_object()) << report["metadata"].dump();
+    const std::string to = report["metadata"]["incomplete"]["replayed_to"].get<std::string>();
+    EXPECT_LT(to, "2026-01-05T09:00:00") << to;  // before the scenario's end
+    for (const char* f : {"summary.md", "report.html"}) {
+        std::ifstream in(dir / "report" / f);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_NE(text.find("INCOMPLETE — replayed up to"), std::string::npos) << f;
+    }
 }
 
 }  // namespace

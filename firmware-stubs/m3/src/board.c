@@ -240,7 +240,7 @@ static void on_readings(uint64_t now, const uint16_t* r) {
         if (all || r[REG_ROOM_TEMPERATURE] != g.last[REG_ROOM_TEMPERATURE])
             sense(now, FW_SENSOR_TEMPERATURE, (int16_t)r[REG_ROOM_TEMPERATURE]);
         const uint32_t hum = (r[REG_HUMIDITY] + 50u) / 100u, hum_before = (g.last[REG_HUMIDITY] + 50u) / 100u;
-        if (all || hum != hum_before) sense(now, FW_SENSOR_HUMIDITY, (int32_t)hum);
+        if (g.bc.humidity_sensor && (all || hum != hum_before)) sense(now, FW_SENSOR_HUMIDITY, (int32_t)hum);
         if (all || r[REG_OCCUPANCY] != g.last[REG_OCCUPANCY])
             sense(now, FW_SENSOR_OCCUPANCY, r[REG_OCCUPANCY] ? 1 : 0);
     } else {

@@ -8,6 +8,7 @@
  *   epoch_ms=0                      wall clock at boot until set_clock
  *   time_scale=1|0                  advertise/accept the time_scale command
  *   modbus_unit=1
+ *   humidity_sensor=1               0: no humidity sensor fitted (as the simulator's thermostat)
  *   poll_ms=1000                    sensor poll period (device time)
  *   poll_min_ms=50                  …but not more often than this (host time)
  *   modbus_timeout_ms=200
@@ -208,6 +209,7 @@ static void defaults(m3_board_config* b, fw_config* cfg, fw_kind kind) {
     b->poll_ms = 1000;
     b->poll_min_ms = 50;
     b->modbus_timeout_ms = 200;
+    b->humidity_sensor = true;
     fw_config_defaults(cfg, kind);
     cfg->allow_time_scale = true;
 }
@@ -274,6 +276,9 @@ static const char* apply(span text, m3_board_config* b, fw_config* cfg, bool kin
         } else if (eq(k, "modbus_timeout_ms")) {
             if (!parse_u32(v, &u) || u < 1 || u > 60000u) return "modbus_timeout_ms: 1…60000";
             b->modbus_timeout_ms = u;
+        } else if (eq(k, "humidity_sensor")) {
+            if (!parse_u32(v, &u) || u > 1) return "humidity_sensor: 0 or 1";
+            b->humidity_sensor = u == 1;
         } else if (eq(k, "recipient")) {
             if (!recipients_given) cfg->recipient_count = 0; /* the first one replaces the defaults */
             recipients_given = true;

@@ -35,6 +35,7 @@ typedef struct m3_board_config {
     uint32_t poll_ms;           /* sensor poll period in DEVICE time (default 1000) */
     uint32_t poll_min_ms;       /* ...but never more often than this in host time (default 50) */
     uint32_t modbus_timeout_ms; /* answer timeout, host time (default 200) */
+    bool humidity_sensor;       /* report the plant's humidity register (default true) */
     char names[FW_MAX_RECIPIENTS][FW_NAME_MAX]; /* storage behind fw_config.recipients[].name */
 } m3_board_config;
 
