@@ -61,6 +61,11 @@ timezone: Europe/Berlin
 recipients:
   voice-partner: alexa
   vendor-cloud: json
+network:
+  latency: {median: 50ms, jitter: 27ms}
+  loss: 0.004
+  retries: 4
+  backoff: 1s
 consent:
   - recipient: voice-partner
     categories: [temperature, setpoint, hvac_mode, lock_state]
@@ -124,6 +129,10 @@ int event_driven(std::uint64_t devices, int hours, bool with_oracle) {
     std::printf("  messages            %llu (%.0f messages/s)\n", static_cast<unsigned long long>(stats->messages),
                 static_cast<double>(stats->messages) / s);
     std::printf("  records             %llu\n", static_cast<unsigned long long>(sink.records));
+    std::printf("  network             %llu retransmissions, %llu attempts lost, %llu messages dropped\n",
+                static_cast<unsigned long long>(stats->retransmissions),
+                static_cast<unsigned long long>(stats->attempts_lost),
+                static_cast<unsigned long long>(stats->messages_dropped));
     if (with_oracle) std::printf("  findings            %llu\n", static_cast<unsigned long long>(findings));
     std::printf("  state per device    %llu bytes (firmware 192 + plant, schedule and agenda entry)\n",
                 static_cast<unsigned long long>(stats->bytes_per_device));

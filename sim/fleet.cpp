@@ -22,6 +22,7 @@
 #include "sim/event_queue.hpp"
 #include "sim/interaction.hpp"
 #include "sim/lock.hpp"
+#include "sim/network.hpp"
 #include "sim/occupancy.hpp"
 #include "sim/rng.hpp"
 #include "sim/sensor.hpp"
@@ -226,6 +227,23 @@ struct GlobalEvent {
     }
 };
 
+/// A message the device sends again after a lost attempt (PROTOCOL.md §2: the capture is at
+/// the device's egress, so every transmission is a record; the trace has no arrival time).
+struct Retransmission {
+    TimeMs at = 0;
+    std::uint32_t global_index = 0;  ///< orders ties by device, as every shard sees them
+    std::uint64_t order = 0;
+    std::uint32_t device = 0;        ///< index into devices_
+    int retry = 0;                   ///< 1 = the first retransmission
+    Rng rng{0};                      ///< the message's own stream, continued
+    std::string recipient;
+    std::string format;
+    std::string payload;
+    friend bool operator>(const Retransmission& a, const Retransmission& b) {
+        return std::tie(a.at, a.global_index, a.order) > std::tie(b.at, b.global_index, b.order);
+    }
+};
+
 class Runner {
 public:
     Runner(const Scenario& s, RecordSink& sink, const FleetOptions& o)
@@ -283,6 +301,14 @@ private:
     void apply_basis(TimeMs now);
     [[nodiscard]] std::uint16_t basis_mask(const std::string& device, const std::string& recipient, TimeMs t) const;
     void collect_basis_boundaries();
+    // network model
+    void build_network();
+    [[nodiscard]] Rng message_rng(std::uint32_t i, TimeMs t, const Record& r);
+    [[nodiscard]] bool link_drops(std::uint32_t i, TimeMs from, TimeMs to) const;
+    void after_transmission(std::uint32_t i, TimeMs sent, Rng rng, int retry, const Record& r);
+    void schedule_retry(std::uint32_t i, TimeMs sent, Rng rng, int retry, std::string recipient, std::string format,
+                        std::string payload);
+    void retransmit(Retransmission x);
     [[nodiscard]] bool selected(const core::DeviceSelector& sel, std::size_t i) const;
 
     const Scenario& s_;
@@ -297,6 +323,13 @@ private:
     EventQueue wakes_;
     std::priority_queue<GlobalEvent, std::vector<GlobalEvent>, std::greater<>> globals_;
     std::uint64_t order_ = 0;
+    std::optional<NetworkModel> network_;  ///< set when the scenario's network can lose an attempt
+    std::vector<std::pair<TimeMs, const core::DeviceSelector*>> link_down_;  ///< sorted: when links go down
+    std::priority_queue<Retransmission, std::vector<Retransmission>, std::greater<>> retransmissions_;
+    /// The device and millisecond of the last message, and how many it sent in a row then.
+    std::uint32_t uplink_device_ = std::numeric_limits<std::uint32_t>::max();
+    TimeMs uplink_ms_ = kNever;
+    std::uint32_t uplink_run_ = 0;
     std::vector<std::string> recipients_;  ///< scenario recipients, in fw index order
     FleetStats stats_;
     Status failure_;  ///< first sink error; stops the run
@@ -584,13 +617,27 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     auto* self = static_cast<Runner*>(ctx);
     Device& d = self->dev_of(dev);
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
-    if (d.rare && self->capture_off(d, t)) return;  // the capture link is down
+    if (d.rare && self->capture_off(d, t)) {  // the capture link is down; the message still goes out
+        if (self->network_) {
+            const auto i = static_cast<std::uint32_t>(&d - self->devices_.data());
+            Record& r = self->scratch(RecordKind::egress, t, d.global_index);
+            r.recipient.assign(self->name_view(recipient));
+            r.format.assign(self->name_view(format));
+            r.payload.assign(body, len);
+            self->after_transmission(i, t, self->message_rng(i, t, r), 0, r);
+        }
+        return;
+    }
     Record& r = self->scratch(RecordKind::egress, t, d.global_index);
     r.recipient.assign(self->name_view(recipient));
     r.format.assign(self->name_view(format));
     r.payload.assign(body, len);
     ++self->stats_.messages;
     self->write(r);
+    if (self->network_) {
+        const auto i = static_cast<std::uint32_t>(&d - self->devices_.data());
+        self->after_transmission(i, t, self->message_rng(i, t, r), 0, r);
+    }
 }
 
 void Runner::hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const char* state, size_t len) {
@@ -980,6 +1027,101 @@ void Runner::collect_basis_boundaries() {
     }
 }
 
+// ---- the network ---------------------------------------------------------------------------------
+
+/// The scenario's `network` as sim/network.hpp models it. Only a loss probability or a link
+/// that goes down (an outage, a timeline `network` event) can lose an attempt; without either
+/// every message arrives and nothing is drawn, so such runs are unchanged by the model.
+void Runner::build_network() {
+    for (const auto& o : s_.network.outages) link_down_.emplace_back(s_.start + o.at_ms, &o.devices);
+    for (const auto& e : s_.timeline) {
+        if (const auto* n = std::get_if<core::NetworkEvent>(&e.action); n && !n->up) {
+            link_down_.emplace_back(s_.start + e.at_ms, &e.devices);
+        }
+    }
+    std::stable_sort(link_down_.begin(), link_down_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (s_.network.loss <= 0 && link_down_.empty()) return;
+    NetworkParams p;
+    p.latency_median_ms = static_cast<double>(s_.network.latency.median_ms);
+    p.latency_sigma_log = s_.network.latency.sigma();
+    p.loss_probability = s_.network.loss;
+    p.max_retries = static_cast<int>(s_.network.retries);
+    p.backoff_base_ms = s_.network.backoff_ms;
+    p.backoff_max_ms = kMsPerDay;  // the scenario's doubling has no cap; a day keeps it finite
+    p.backoff_jitter = BackoffJitter::none;
+    network_.emplace(std::move(p));
+}
+
+/// A message's own random stream, from the seed, the device's fleet-wide index, the send time,
+/// the recipient, the body's length and the messages the device sent just before in the same
+/// millisecond — independent of every other device, of the shard and of all other draws.
+Rng Runner::message_rng(std::uint32_t i, TimeMs t, const Record& r) {
+    const std::uint32_t g = devices_[i].global_index;
+    if (g != uplink_device_ || t != uplink_ms_) {
+        uplink_device_ = g;
+        uplink_ms_ = t;
+        uplink_run_ = 0;
+    }
+    std::uint64_t recipient = recipients_.size();
+    for (std::size_t k = 0; k < recipients_.size(); ++k) {
+        if (recipients_[k] == r.recipient) recipient = k;
+    }
+    std::uint64_t key = mix64(seed_ ^ 0x6e6574776f726b00ULL /* "network" */) ^ mix64(g);
+    key = mix64(key ^ static_cast<std::uint64_t>(t));
+    key = mix64(key ^ (recipient << 56U) ^ (static_cast<std::uint64_t>(uplink_run_++) << 40U) ^ r.payload.size());
+    return Rng(key);
+}
+
+/// Whether the device's link goes down while an attempt is in flight, (from, to].
+bool Runner::link_drops(std::uint32_t i, TimeMs from, TimeMs to) const {
+    auto it = std::upper_bound(link_down_.begin(), link_down_.end(), from,
+                               [](TimeMs t, const auto& e) { return t < e.first; });
+    for (; it != link_down_.end() && it->first <= to; ++it) {
+        if (selected(*it->second, i)) return true;
+    }
+    return false;
+}
+
+void Runner::after_transmission(std::uint32_t i, TimeMs sent, Rng rng, int retry, const Record& r) {
+    // The latency matters only when a link goes down in flight: drawn only when one can.
+    if (!network_->lost(rng) && (link_down_.empty() || !link_drops(i, sent, sent + network_->latency_ms(rng)))) return;
+    schedule_retry(i, sent, rng, retry, r.recipient, r.format, r.payload);
+}
+
+void Runner::schedule_retry(std::uint32_t i, TimeMs sent, Rng rng, int retry, std::string recipient,
+                            std::string format, std::string payload) {
+    ++stats_.attempts_lost;
+    if (retry >= network_->params().max_retries) {
+        ++stats_.messages_dropped;
+        return;
+    }
+    const TimeMs at = sent + network_->retry_wait(rng, retry);
+    if (at >= s_.end()) return;  // the run ends first
+    retransmissions_.push(Retransmission{at, devices_[i].global_index, order_++, i, retry + 1, rng,
+                                         std::move(recipient), std::move(format), std::move(payload)});
+}
+
+/// A retry falls due: sent again, byte for byte, if the device's link is up (else this attempt
+/// is lost without leaving the device, and the backoff goes on).
+void Runner::retransmit(Retransmission x) {
+    Device& d = devices_[x.device];
+    if (!fw_network_up(&d.fw)) {
+        schedule_retry(x.device, x.at, x.rng, x.retry, std::move(x.recipient), std::move(x.format), std::move(x.payload));
+        return;
+    }
+    ++stats_.retransmissions;
+    Record& r = scratch(RecordKind::egress, x.at, d.global_index);
+    r.recipient = std::move(x.recipient);
+    r.format = std::move(x.format);
+    r.payload = std::move(x.payload);
+    if (!(d.rare && capture_off(d, x.at))) {
+        ++stats_.messages;
+        write(r);
+    }
+    after_transmission(x.device, x.at, x.rng, x.retry, r);
+}
+
 // ---- the run ------------------------------------------------------------------------------------
 
 Result<FleetStats> Runner::run() {
@@ -1004,6 +1146,7 @@ Result<FleetStats> Runner::run() {
         globals_.push(GlobalEvent{s_.start + o.at_ms + o.duration_ms, order_++, GlobalEvent::Kind::network, k, true});
     }
     collect_basis_boundaries();
+    build_network();
 
     wakes_.reserve(devices_.size() * 2);
     for (std::size_t i = 0; i < devices_.size(); ++i) boot(i);
@@ -1020,13 +1163,20 @@ Result<FleetStats> Runner::run() {
         const TimeMs g = globals_.empty() ? kNever : globals_.top().at;
         while (!wakes_.empty() && wakes_.top().at != devices_[wakes_.top().id].due) wakes_.pop();  // stale
         const TimeMs w = wakes_.empty() ? kNever : wakes_.top().at;
-        const TimeMs now = std::min(g, w);
+        const TimeMs x = retransmissions_.empty() ? kNever : retransmissions_.top().at;
+        const TimeMs now = std::min({g, w, x});
         if (now >= s_.end()) break;
         while (now >= next_progress) {
             report(next_progress);
             next_progress += step;
         }
         ++stats_.events;
+        if (g > now && x == now) {  // timeline first, then retransmissions, then devices' wake-ups
+            Retransmission r = retransmissions_.top();
+            retransmissions_.pop();
+            retransmit(std::move(r));
+            continue;
+        }
         if (g <= w) {
             const GlobalEvent e = globals_.top();
             globals_.pop();

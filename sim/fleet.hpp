@@ -48,8 +48,14 @@ struct FleetOptions {
 struct FleetStats {
     std::uint64_t devices = 0;   ///< simulated in this shard
     std::uint64_t events = 0;    ///< device wake-ups and timeline/consent events processed
-    std::uint64_t messages = 0;  ///< egress records
+    std::uint64_t messages = 0;  ///< egress records (retransmissions included)
     std::uint64_t records = 0;   ///< all records written
+    /// The network model (scenario `network`: loss, latency, retries): transmissions repeated
+    /// after a lost attempt, attempts lost (on the way, in flight into an outage, or not sent
+    /// because the device's link was down at a retry), and messages given up after the last retry.
+    std::uint64_t retransmissions = 0;
+    std::uint64_t attempts_lost = 0;
+    std::uint64_t messages_dropped = 0;
     std::uint64_t bytes_per_device = 0;  ///< simulator state per device (firmware + plant + queue)
 };
 

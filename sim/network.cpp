@@ -60,6 +60,22 @@ DurationMs NetworkModel::backoff_ms(int retry) const {
 
 Delivery NetworkModel::deliver(Rng& rng, TimeMs send_ms) const { return deliver(rng, send_ms, params_.outages); }
 
+DurationMs NetworkModel::latency_ms(Rng& rng) const {
+    return static_cast<DurationMs>(std::llround(rng.lognormal_median(params_.latency_median_ms, params_.latency_sigma_log)));
+}
+
+std::optional<TimeMs> NetworkModel::try_send(Rng& rng, TimeMs send_ms) const {
+    if (lost(rng)) return std::nullopt;
+    return send_ms + latency_ms(rng);
+}
+
+DurationMs NetworkModel::retry_wait(Rng& rng, int retry) const {
+    const DurationMs wait = backoff_ms(retry);
+    if (params_.backoff_jitter == BackoffJitter::full)
+        return static_cast<DurationMs>(rng.below(static_cast<std::uint64_t>(wait) + 1));
+    return wait;
+}
+
 Delivery NetworkModel::deliver(Rng& rng, TimeMs send_ms, std::span<const Outage> outages) const {
     auto in_outage = [&](TimeMs t) { return sim::outage_end(outages, t).has_value(); };
     Delivery d;
@@ -67,20 +83,15 @@ Delivery NetworkModel::deliver(Rng& rng, TimeMs send_ms, std::span<const Outage>
     for (int retry = 0;; ++retry) {
         d.attempts = retry + 1;
         d.last_attempt_ms = attempt_ms;
-        if (!in_outage(attempt_ms) && !rng.bernoulli(params_.loss_probability)) {
-            const double latency = rng.lognormal_median(params_.latency_median_ms, params_.latency_sigma_log);
-            const TimeMs arrival = attempt_ms + static_cast<DurationMs>(std::llround(latency));
-            if (!in_outage(arrival)) {
+        if (!in_outage(attempt_ms)) {
+            if (const auto arrival = try_send(rng, attempt_ms); arrival && !in_outage(*arrival)) {
                 d.delivered = true;
-                d.arrival_ms = arrival;
+                d.arrival_ms = *arrival;
                 return d;
             }
         }
         if (retry >= params_.max_retries) return d;
-        DurationMs wait = backoff_ms(retry);
-        if (params_.backoff_jitter == BackoffJitter::full)
-            wait = static_cast<DurationMs>(rng.below(static_cast<std::uint64_t>(wait) + 1));
-        attempt_ms += wait;
+        attempt_ms += retry_wait(rng, retry);
     }
 }
 

@@ -80,6 +80,18 @@ public:
     /// (a scenario outage with a device selector): keep one list per distinct selector.
     [[nodiscard]] Delivery deliver(Rng& rng, TimeMs send_ms, std::span<const Outage> outages) const;
 
+    /// One attempt on a link that is up at `send_ms`: nullopt if it is lost (loss_probability),
+    /// else its arrival (send + lognormal latency, whole ms). Outages are the caller's to check,
+    /// at the send and in flight. Draws one uniform, and one normal if not lost.
+    [[nodiscard]] std::optional<TimeMs> try_send(Rng& rng, TimeMs send_ms) const;
+    /// The two halves of try_send, for callers that need the latency only sometimes: whether an
+    /// attempt is lost (one uniform), and one attempt's latency in whole ms (one normal).
+    [[nodiscard]] bool lost(Rng& rng) const { return rng.bernoulli(params_.loss_probability); }
+    [[nodiscard]] DurationMs latency_ms(Rng& rng) const;
+    /// The wait before retry number `retry` (0 = after the first attempt): backoff_ms(retry), or
+    /// with full jitter a uniform whole number of ms up to it (one draw).
+    [[nodiscard]] DurationMs retry_wait(Rng& rng, int retry) const;
+
     [[nodiscard]] bool in_outage(TimeMs t_ms) const;
     /// The end of the outage containing `t_ms`, or nullopt if the link is up then.
     [[nodiscard]] std::optional<TimeMs> outage_end(TimeMs t_ms) const;
