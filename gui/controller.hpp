@@ -35,14 +35,29 @@ namespace consentrig::gui {
 
 class EgressModel;
 
-struct ConnectOptions {
-    std::string port;                    ///< serial port or pty path; empty: start a host stub
-    std::uint32_t baud = 115200;
-    std::string kind = "thermostat";     ///< host stub: thermostat / lock
-    std::string profile = "compliant";   ///< host stub: firmware behaviour profile
-    std::vector<std::string> stub_args;  ///< extra host-stub arguments (e.g. --set flush_delay_ms=5000)
-    std::string stub_program;            ///< default rig::default_stub_program()
+/// What "start emulated board" starts.
+enum class Emulator : std::uint8_t {
+    host_stub,  ///< consentrig-board on a pty (its own room model)
+    qemu,       ///< the Cortex-M3 image on qemu-system-arm mps2-an385, closed against a plant::Plant
 };
+
+struct ConnectOptions {
+    std::string port;                    ///< serial port or pty path; empty: start an emulated board
+    std::uint32_t baud = 115200;
+    Emulator emulator = Emulator::host_stub;
+    std::string kind = "thermostat";     ///< emulated: thermostat / lock
+    std::string profile = "compliant";   ///< emulated: firmware behaviour profile
+    /// Extra board arguments in the host stub's vocabulary (e.g. --set flush_delay_ms=5000); a
+    /// QEMU board takes --id, --seed, --set and --recipient as configuration lines.
+    std::vector<std::string> stub_args;
+    std::string stub_program;            ///< default rig::default_stub_program()
+    std::string qemu_program;            ///< default rig::default_qemu_program()
+    std::filesystem::path m3_image;      ///< default rig::default_m3_image()
+};
+
+/// The QEMU board's configuration text (docs/m3-board.md) for `options`; an error names a host
+/// stub argument a QEMU board cannot take.
+[[nodiscard]] core::Result<std::string> m3_config_text(const ConnectOptions& options);
 
 struct Health {
     bool connected = false;
@@ -91,6 +106,8 @@ public:
     [[nodiscard]] rig::BoardInfo info() const { return info_; }
     [[nodiscard]] Health health() const;
     [[nodiscard]] std::string stub_pty() const { return stub_pty_; }
+    /// The plant the board is closed against (QEMU boards), else null.
+    [[nodiscard]] std::shared_ptr<plant::Plant> plant() const;
 
     // ---- controls: each a COMMAND through the session and a record in the trace ----
     /// via: voice/app/physical; action: query/set_setpoint/set_mode/lock/unlock.
@@ -178,6 +195,7 @@ private:
     LiveState live_;
     ConsentTimeline timeline_;
     core::TimeMs last_t_ = 0;
+    std::chrono::steady_clock::time_point last_plant_sample_{};
     std::uint64_t lines_ = 0;
     std::uint64_t records_ = 0;
     std::uint64_t findings_ = 0;

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
     p.addVersionOption();
     QCommandLineOption port({"p", "port"}, "Connect to this serial port or pty at start.", "PATH");
     QCommandLineOption emulate({"e", "emulate"}, "Start an emulated board (host stub) at start: thermostat or lock.", "KIND");
+    QCommandLineOption qemu("qemu", "With --emulate: the Cortex-M3 image on QEMU (mps2-an385) closed against a Modbus "
+                                    "plant, instead of the host stub.");
     QCommandLineOption profile("profile", "Firmware profile of the emulated board (default compliant).", "NAME", "compliant");
     QCommandLineOption stub_arg("stub-arg", "Extra host-stub argument (repeatable), e.g. --stub-arg=--set "
                                             "--stub-arg=flush_delay_ms=5000.", "ARG");
@@ -33,7 +35,7 @@ int main(int argc, char** argv) {
     QCommandLineOption capacity("rows", "Rows the egress table keeps (a ring; the trace keeps all).", "N", "50000");
     QCommandLineOption shot("screenshot", "Grab the window to FILE once connected (after --screenshot-delay), then quit.", "FILE");
     QCommandLineOption shot_delay("screenshot-delay", "Milliseconds after connecting before the screenshot.", "MS", "8000");
-    for (const auto* o : {&port, &emulate, &profile, &stub_arg, &stub, &policy, &out, &capacity, &shot, &shot_delay}) p.addOption(*o);
+    for (const auto* o : {&port, &emulate, &qemu, &profile, &stub_arg, &stub, &policy, &out, &capacity, &shot, &shot_delay}) p.addOption(*o);
     p.process(app);
 
     consentrig::gui::WindowOptions wo;
@@ -81,6 +83,9 @@ int main(int argc, char** argv) {
         });
     }
     if (p.isSet(port)) w.connect_port(p.value(port));
-    else if (p.isSet(emulate)) w.start_emulated(p.value(emulate), p.value(profile));
+    else if (p.isSet(emulate)) {
+        w.start_emulated(p.value(emulate), p.value(profile),
+                         p.isSet(qemu) ? consentrig::gui::Emulator::qemu : consentrig::gui::Emulator::host_stub);
+    }
     return app.exec();
 }

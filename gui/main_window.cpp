@@ -39,6 +39,7 @@
 #include "gui/timeline_view.hpp"
 #include "gui/trend_chart.hpp"
 #include "rig/link.hpp"
+#include "rig/qemu.hpp"
 
 namespace consentrig::gui {
 
@@ -127,7 +128,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
         auto* s = new QShortcut(k, this);
         connect(s, &QShortcut::activated, this, f);
     };
-    add(QKeySequence(Qt::CTRL | Qt::Key_E), [this] { start_emulated(kind_->currentText(), profile_->currentText()); });
+    add(QKeySequence(Qt::CTRL | Qt::Key_E), [this] { start_emulated(kind_->currentText(), profile_->currentText(), selected_emulator()); });
     add(QKeySequence(Qt::CTRL | Qt::Key_D), [this] { disconnect_board(); });
     add(QKeySequence(Qt::CTRL | Qt::Key_F), [this] { filter_edit_->setFocus(); filter_edit_->selectAll(); });
     add(QKeySequence(Qt::CTRL | Qt::Key_L), [this] { leaks_only_->toggle(); });
@@ -153,6 +154,7 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
         restoreState(s.value("window/docks").toByteArray());
         split->restoreState(s.value("window/split").toByteArray());
         kind_->setCurrentText(s.value("connect/kind", kind_->currentText()).toString());
+        if (s.value("connect/qemu").toBool() && qemu_available()) emulator_->setCurrentIndex(1);
         profile_->setCurrentText(s.value("connect/profile", profile_->currentText()).toString());
         path_->setText(s.value("connect/path").toString());
     }
@@ -171,6 +173,7 @@ void MainWindow::closeEvent(QCloseEvent* e) {
         s.setValue("window/docks", saveState());
         if (auto* split = findChild<QSplitter*>("mainSplit")) s.setValue("window/split", split->saveState());
         s.setValue("connect/kind", kind_->currentText());
+        s.setValue("connect/qemu", selected_emulator() == Emulator::qemu);
         s.setValue("connect/profile", profile_->currentText());
         s.setValue("connect/path", path_->text());
     }
@@ -226,14 +229,28 @@ QWidget* MainWindow::build_connect_panel() {
     profile_ = new QComboBox;
     profile_->setObjectName("profile");
     profile_->addItems(kProfiles);
+    emulator_ = new QComboBox;
+    emulator_->setObjectName("emulator");
+    emulator_->addItem(tr("host stub"), static_cast<int>(Emulator::host_stub));
+    emulator_->addItem(tr("QEMU Cortex-M3"), static_cast<int>(Emulator::qemu));
+    if (!qemu_available()) {
+        // an item that cannot be chosen, saying why
+        emulator_->setItemData(1, 0, Qt::UserRole - 1);
+        emulator_->setItemData(1, tr("needs qemu-system-arm and the cross-built board.elf (scripts/bootstrap, docs/m3-board.md)"),
+                               Qt::ToolTipRole);
+    } else {
+        emulator_->setItemData(1, tr("board.elf on qemu-system-arm mps2-an385, its sensors and relays served by a plant over Modbus"),
+                               Qt::ToolTipRole);
+    }
     auto* erow = new QHBoxLayout;
+    erow->addWidget(emulator_);
     erow->addWidget(kind_);
     erow->addWidget(profile_, 1);
     form->addRow(tr("Emulated"), erow);
     emulate_btn_ = new QPushButton(tr("Start emulated board"));
     emulate_btn_->setObjectName("emulate");
     emulate_btn_->setToolTip(tr("Start a consentrig-board host stub on a pty and connect (Ctrl+E)"));
-    connect(emulate_btn_, &QPushButton::clicked, this, [this] { start_emulated(kind_->currentText(), profile_->currentText()); });
+    connect(emulate_btn_, &QPushButton::clicked, this, [this] { start_emulated(kind_->currentText(), profile_->currentText(), selected_emulator()); });
     disconnect_btn_ = new QPushButton(tr("Disconnect"));
     disconnect_btn_->setObjectName("disconnect");
     disconnect_btn_->setToolTip(tr("Ctrl+D"));
@@ -288,8 +305,14 @@ void MainWindow::connect_port(const QString& path) {
     controller_->connect_board(o);
 }
 
-void MainWindow::start_emulated(const QString& kind, const QString& profile) {
+bool MainWindow::qemu_available() { return !rig::default_qemu_program().empty() && !rig::default_m3_image().empty(); }
+
+Emulator MainWindow::selected_emulator() const { return static_cast<Emulator>(emulator_->currentData().toInt()); }
+
+void MainWindow::start_emulated(const QString& kind, const QString& profile, Emulator emulator) {
     ConnectOptions o;
+    o.emulator = emulator;
+    emulator_->setCurrentIndex(emulator_->findData(static_cast<int>(emulator)));
     o.kind = kind.toStdString();
     o.profile = profile.toStdString();
     o.stub_args = options_.stub_args;
@@ -297,7 +320,7 @@ void MainWindow::start_emulated(const QString& kind, const QString& profile) {
     kind_->setCurrentText(kind);
     profile_->setCurrentText(profile);
     live_profile_->setCurrentText(profile);
-    identity_->setText(tr("starting an emulated %1 (%2)…").arg(kind, profile));
+    identity_->setText(tr("starting an emulated %1 (%2) on %3…").arg(kind, profile, emulator_->currentText()));
     connect_btn_->setEnabled(false);
     emulate_btn_->setEnabled(false);
     controller_->connect_board(o);

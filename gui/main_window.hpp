@@ -46,7 +46,9 @@ public:
 
     /// Same as the buttons.
     void connect_port(const QString& path);
-    void start_emulated(const QString& kind, const QString& profile);
+    void start_emulated(const QString& kind, const QString& profile, Emulator emulator = Emulator::host_stub);
+    /// Whether QEMU and the board image were found (the "QEMU" choice is offered).
+    [[nodiscard]] static bool qemu_available();
     void disconnect_board();
 
     /// Dock slots: the live views are docks ("Live state", "Consent timeline"); later panels
@@ -73,6 +75,7 @@ private:
     void set_connected_ui(bool on);
     void send_interaction();
     [[nodiscard]] std::string selected_recipient(QComboBox* box) const;
+    [[nodiscard]] Emulator selected_emulator() const;
 
     WindowOptions options_;
     EgressModel* model_;
@@ -81,6 +84,7 @@ private:
 
     QComboBox* ports_ = nullptr;
     QLineEdit* path_ = nullptr;
+    QComboBox* emulator_ = nullptr;
     QComboBox* kind_ = nullptr;
     QComboBox* profile_ = nullptr;
     QPushButton* connect_btn_ = nullptr;

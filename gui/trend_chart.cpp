@@ -34,7 +34,9 @@ void TrendChart::paintEvent(QPaintEvent*) {
 
     // y range over what is visible (the step before the window counts: it holds into it)
     double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
-    const TrendSeries* series[] = {&state_->temperature(), &state_->setpoint(), &state_->room(), &state_->outdoor()};
+    // the room's curves set the scale; the outdoor line is drawn where it fits and named in
+    // the legend with its value (a winter outdoor temperature would flatten the room's curve)
+    const TrendSeries* series[] = {&state_->temperature(), &state_->setpoint(), &state_->room()};
     for (const TrendSeries* s : series) {
         const auto& pts = s->points();
         auto it = std::lower_bound(pts.begin(), pts.end(), t0, [](const TrendPoint& a, core::TimeMs t) { return a.t < t; });
@@ -128,10 +130,11 @@ void TrendChart::paintEvent(QPaintEvent*) {
         QString text;
         Qt::PenStyle style;
     };
-    std::vector<Item> items{{col.temperature, tr("TRUTH temperature"), Qt::SolidLine},
-                            {col.setpoint, tr("setpoint"), Qt::DashLine}};
-    if (!state_->room().points().empty()) items.push_back({col.room, tr("plant room air"), Qt::SolidLine});
-    if (!state_->outdoor().points().empty()) items.push_back({col.outdoor, tr("outdoor"), Qt::DotLine});
+    std::vector<Item> items{{col.temperature, tr("TRUTH"), Qt::SolidLine}, {col.setpoint, tr("setpoint"), Qt::DashLine}};
+    if (!state_->room().points().empty()) items.push_back({col.room, tr("room (plant)"), Qt::SolidLine});
+    if (const auto& o = state_->outdoor().points(); !o.empty()) {
+        items.push_back({col.outdoor, tr("outdoor %1 °C").arg(o.back().value, 0, 'f', 1), Qt::DotLine});
+    }
     items.push_back({col.heating, tr("heating"), Qt::NoPen});
     int x = plot.left();
     for (const auto& it : items) {

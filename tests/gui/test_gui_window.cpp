@@ -56,6 +56,9 @@ private slots:
     void emulatedBoardUnlinkFlagsNextUplink();
     void connectByTypedPtyPath();
     void truthPanelFollowsCommandsAndEnvLandsInTrace();
+#ifdef CONSENTRIG_GUI_QEMU
+    void qemuBoardClosedAgainstThePlant();
+#endif
 };
 
 void GuiWindowTest::emulatedBoardUnlinkFlagsNextUplink() {
@@ -270,6 +273,42 @@ void GuiWindowTest::truthPanelFollowsCommandsAndEnvLandsInTrace() {
     QVERIFY(set_to_24_5);
     QVERIFY(away);
 }
+
+#ifdef CONSENTRIG_GUI_QEMU
+void GuiWindowTest::qemuBoardClosedAgainstThePlant() {
+    QVERIFY2(gui::MainWindow::qemu_available(), "qemu-system-arm or board.elf not found");
+    QTemporaryDir dir;
+    gui::WindowOptions o;
+    o.out_dir = dir.path().toStdString();
+    o.restore_state = false;
+    gui::MainWindow w(o);
+    w.show();
+    // GIVEN the Cortex-M3 image on QEMU, started from the window
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    w.start_emulated("thermostat", "compliant", gui::Emulator::qemu);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+    auto* identity = w.findChild<QLabel*>("identity");
+    QVERIFY2(identity->text().contains("mps2-an385"), qPrintable(identity->text()));
+    // THEN it reads its sensors from the window's plant: the plant answers Modbus, its humidity
+    // (45 %, only a plant has it) reaches the board's TRUTH, and the plant panel shows the house
+    QVERIFY(w.controller().plant() != nullptr);
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().plant()->snapshot().counters.replies > 0, kLong);
+    auto* humidity = w.findChild<QLabel*>("truth_humidity");
+    QTRY_COMPARE_WITH_TIMEOUT(humidity->text(), QString("45 %"), kLong);
+    auto* plant = w.findChild<QLabel*>("plant");
+    QTRY_VERIFY_WITH_TIMEOUT(plant->text().contains("room air"), kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.controller().live_state().room().points().empty(), kLong);
+    // WHEN the house empties (env) THEN the plant is told and the board's TRUTH follows
+    w.findChild<QComboBox*>("occupied")->setCurrentText("away");
+    QTest::mouseClick(w.findChild<QPushButton*>("setOccupied"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.controller().plant()->snapshot().occupied, kLong);
+    QTRY_COMPARE_WITH_TIMEOUT(w.findChild<QLabel*>("truth_occupancy")->text(), QString("no"), kLong);
+    QCOMPARE(w.controller().health().counters.bad_crc, std::uint64_t{0});
+    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
+    w.disconnect_board();
+    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+}
+#endif
 
 int main(int argc, char** argv) {
     qputenv("QT_QPA_PLATFORM", "offscreen");
