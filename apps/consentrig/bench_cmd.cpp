@@ -75,10 +75,17 @@ rig::BoardType auto_emulator(std::string& why) {
 std::string plant_line(const rig::BoardReport& b) {
     if (!b.plant) return {};
     const auto& p = *b.plant;
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "    plant (%s): room %.2f °C, outdoor %.1f °C, heat %s, %llu Modbus requests, %llu unanswered (fault)\n",
-                  b.plant_link.c_str(), p.room_c, p.outdoor_c, p.heat ? "on" : "off",
-                  static_cast<unsigned long long>(p.counters.requests), static_cast<unsigned long long>(p.counters.dropped));
+    char buf[320];
+    std::string house;  // what the board's kind acts on
+    if (b.info.kind == "lock") {
+        std::snprintf(buf, sizeof buf, "battery %.2f %%, door %s", p.battery_pct, p.door_closed ? "closed" : "open");
+    } else {
+        std::snprintf(buf, sizeof buf, "room %.2f °C, outdoor %.1f °C, heat %s", p.room_c, p.outdoor_c, p.heat ? "on" : "off");
+    }
+    house = buf;
+    std::snprintf(buf, sizeof buf, "    plant (%s): %s, %llu Modbus requests, %llu unanswered (fault)\n", b.plant_link.c_str(),
+                  house.c_str(), static_cast<unsigned long long>(p.counters.requests),
+                  static_cast<unsigned long long>(p.counters.dropped));
     return buf;
 }
 
