@@ -55,6 +55,7 @@ constexpr int kProgressSteps = 100;
 enum class Target : std::uint8_t {
     setpoint, hysteresis, min_off, min_on, report_delta, report_min_interval, report_max_silence,
     heartbeat_interval, motor, auto_relock, battery_drain, keepalive_min_delay, keepalive_max_delay,
+    sensor_noise, sensor_period,
     // per device plant
     time_constant, heat_rate, initial_temperature, outdoor_mean, outdoor_amplitude, door_opens, door_open,
 };
@@ -88,6 +89,8 @@ constexpr ParamDef kParams[] = {
     {"outdoor_amplitude_c", true, false, ParamUnit::number, Target::outdoor_amplitude},
     {"door_opens_per_h", false, true, ParamUnit::number, Target::door_opens},
     {"door_open", false, true, ParamUnit::duration_ms, Target::door_open},
+    {"sensor_noise_c", true, false, ParamUnit::number, Target::sensor_noise},
+    {"sensor_period", true, false, ParamUnit::duration_ms, Target::sensor_period},
 };
 
 /// Drawn for each device by add_device, not shared by a group.
@@ -193,14 +196,20 @@ struct Device {
     /// crossing stays exact and need not be solved again.
     std::int16_t planned_lo = 0;
     std::int16_t planned_hi = 0;
+    /// Thermostat: the sensor's noise in the readings until the next one the firmware gets
+    /// (m°C; sample and hold, docs/sim-models.md §2.5).
+    std::int16_t noise_milli_c = 0;
+    /// Thermostat: when the firmware last got a reading, whole seconds after the start rounded
+    /// up (with noise, the next one comes a sensor period later at the earliest).
+    std::uint32_t last_reading_s = 0;
     std::uint8_t customer_spec = 0;  ///< which customer spec fires at next_customer
-    std::uint8_t door_phase = 0;     ///< lock: 0 idle, 1 unlocking, 2 open
+    std::uint8_t door_phase : 2 = 0;  ///< lock: 0 idle, 1 unlocking, 2 open
     bool planned_heating : 1 = false;
     bool plan_valid : 1 = false;
     bool occupied : 1 = true;
     bool rare : 1 = false;           ///< has an entry in Runner::rare_
 };
-static_assert(sizeof(Device) <= sizeof(fw_device) + 88, "Device is per device: keep the runner's part at 88 bytes");
+static_assert(sizeof(Device) <= sizeof(fw_device) + 96, "Device is per device: keep the runner's part at 96 bytes");
 
 static_assert(std::is_standard_layout_v<Device> && offsetof(Device, fw) == 0,
               "the HAL gets &Device::fw and recovers the Device from it");
@@ -210,6 +219,7 @@ struct Group {
     fw_config cfg{};
     DeviceKind kind = DeviceKind::thermostat;
     HouseParams house;   ///< thermostat; τ and heat rate are replaced per device
+    SensorParams sensor;  ///< thermostat
     LockParams lock;
     const ParamTable* params = nullptr;
     std::vector<std::string> recipient_names;  ///< storage behind cfg.recipients[].name
@@ -291,6 +301,8 @@ private:
     }
     void reschedule(std::size_t i, TimeMs now);
     void plan_temperature(std::size_t i, TimeMs now);
+    [[nodiscard]] double noise_of(const Device& d, const SensorState& sensor) const;
+    void draw_noise(Device& d, TimeMs now);
     void plan_customer(std::size_t i, TimeMs now);
     void plan_occupancy(std::size_t i, TimeMs now);
     void plan_door(std::size_t i, TimeMs now);
@@ -467,6 +479,8 @@ Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profil
             case Target::outdoor_amplitude: g.house.outdoor_amplitude_c = v; break;
             case Target::door_opens: g.lock.door_opens_per_h_occupied = v; break;
             case Target::door_open: g.lock.door_open_ms = static_cast<DurationMs>(v); break;
+            case Target::sensor_noise: g.sensor.noise_sigma_c = v; break;
+            case Target::sensor_period: g.sensor.sample_period_ms = static_cast<DurationMs>(v); break;
             case Target::time_constant:
             case Target::heat_rate:
             case Target::initial_temperature: break;  // per device
@@ -489,6 +503,10 @@ Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profil
     }
     g.representative = representative;
     configure_interaction(g, s_.start);
+    if (auto st = validate(g.sensor); !st) {
+        const std::string where = params.empty() ? s_.file : core::to_string(params.begin()->second.where);
+        return Error{where + ": parameters of " + key + " are out of range: " + st.error().message};
+    }
     if (const char* why = fw_config_check(&c)) {
         const std::string where = params.empty() ? s_.file : core::to_string(params.begin()->second.where);
         return Error{where + ": parameters of " + key + " are out of range: " + why};
@@ -704,19 +722,47 @@ void Runner::plan_temperature(std::size_t i, TimeMs now) {
     // A new setpoint or mode can move the band past the room: then the reading is due at once
     // (next millisecond, so a reading the firmware ignores cannot loop).
     const SensorState& sensor = sensor_of(d);
-    const double reading = noiseless_reading(sensor, d.house.temperature_c, now) * kCentiPerUnit;
+    const double noise_c = noise_of(d, sensor);
+    const double reading = (noiseless_reading(sensor, d.house.temperature_c, now) + noise_c) * kCentiPerUnit;
+    // With noise the firmware samples no faster than its sensor period: a fresh noise value
+    // may put the next reading outside the band at once, and noise would chatter otherwise.
+    const SensorParams& sp = groups_[d.group].sensor;
+    const TimeMs earliest =
+        sp.noise_sigma_c > 0 ? std::max(now + 1, s_.start + d.last_reading_s * kMsPerSecond + sp.sample_period_ms) : now + 1;
     if ((lo != INT16_MIN && reading <= lo) || (hi != INT16_MAX && reading >= hi)) {
-        d.next_plant = now + 1;
+        d.next_plant = earliest;
         return;
     }
     const DurationMs horizon = s_.end() - now;
     TimeMs next = kNever;
     for (const std::int16_t edge : {lo, hi}) {
         if (edge == INT16_MIN || edge == INT16_MAX) continue;
-        const auto t = time_to_reading(d.house, hp, sensor, now + 1, edge / kCentiPerUnit, std::min(horizon, next - now));
+        const auto t = time_to_reading(d.house, hp, sensor, now + 1, edge / kCentiPerUnit - noise_c,
+                                       std::min(horizon, next - now));
         if (t) next = std::min(next, *t);
     }
-    d.next_plant = next;
+    d.next_plant = next == kNever ? kNever : std::max(next, earliest);
+}
+
+/// The noise the device's readings carry now, °C (none while the sensor is stuck: its
+/// register no longer updates).
+double Runner::noise_of(const Device& d, const SensorState& sensor) const {
+    return sensor.fault == SensorFault::stuck ? 0.0 : static_cast<double>(d.noise_milli_c) / 1000.0;
+}
+
+/// After a reading at `now`: a fresh N(0, σ) for the readings that follow, from the device's own
+/// stream for that instant (stateless: nothing per device but the value itself).
+void Runner::draw_noise(Device& d, TimeMs now) {
+    const double sigma = groups_[d.group].sensor.noise_sigma_c;
+    d.plan_valid = false;
+    d.last_reading_s = static_cast<std::uint32_t>((now - s_.start + kMsPerSecond - 1) / kMsPerSecond);
+    if (sigma <= 0) {
+        d.noise_milli_c = 0;
+        return;
+    }
+    Rng rng(mix64(mix64(seed_ ^ 0x73656e736f720000ULL /* "sensor" */ ^ mix64(d.global_index)) ^
+                  static_cast<std::uint64_t>(now)));
+    d.noise_milli_c = clamp_cast<std::int16_t>(rng.normal(0.0, sigma) * 1000.0);
 }
 
 void Runner::plan_customer(std::size_t i, TimeMs now) {
@@ -786,8 +832,11 @@ void Runner::boot(std::size_t i) {
     d.occupied = occupied_at(d.occupancy, OccupancyParams{}, now + offset);
     if (g.kind == DeviceKind::thermostat) {
         static_cast<void>(fw_on_sensor(&d.fw, 0, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
-        static_cast<void>(fw_on_sensor(&d.fw, 0, FW_SENSOR_TEMPERATURE,
-                                       clamp_cast<std::int32_t>(d.house.temperature_c * kCentiPerUnit)));
+        draw_noise(d, now);
+        static_cast<void>(fw_on_sensor(
+            &d.fw, 0, FW_SENSOR_TEMPERATURE,
+            clamp_cast<std::int32_t>((d.house.temperature_c + noise_of(d, SensorState{})) * kCentiPerUnit)));
+        draw_noise(d, now + 1);
         plan_temperature(i, now);
     } else {
         plan_door(i, now);
@@ -819,10 +868,13 @@ void Runner::wake(std::size_t i, TimeMs now) {
             advance(d.house, hp, now);
             std::int16_t lo = 0, hi = 0;
             fw_temperature_band(&d.fw, &lo, &hi);
-            auto centi = clamp_cast<std::int32_t>(noiseless_reading(sensor_of(d), d.house.temperature_c, now) * kCentiPerUnit);
+            const SensorState& sensor = sensor_of(d);
+            auto centi = clamp_cast<std::int32_t>(
+                (noiseless_reading(sensor, d.house.temperature_c, now) + noise_of(d, sensor)) * kCentiPerUnit);
             // Rounding must not leave the reading inside the band it has just crossed.
             if (centi > lo && centi < hi) centi = (centi - lo < hi - centi) ? lo : hi;
             static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_TEMPERATURE, centi));
+            draw_noise(d, now);
         } else if (d.door_phase == 0) {  // someone at the door: keypad unlock, a physical interaction
             Record r = make_record(RecordKind::interaction, now, device_id(d.global_index), "");
             r.via = std::string(core::to_string(core::Via::physical));

@@ -14,6 +14,8 @@ double drift_offset_c(const SensorState& sensor, TimeMs now_ms) {
 core::Status validate(const SensorParams& p) {
     if (!std::isfinite(p.noise_sigma_c) || p.noise_sigma_c < 0)
         return core::Error{"sensor: noise_sigma_c must be finite and >= 0"};
+    if (p.sample_period_ms <= 0 || p.sample_period_ms > kMsPerHour)
+        return core::Error{"sensor: sample_period_ms must be within 1 ms … 1 h"};
     return {};
 }
 

@@ -23,8 +23,13 @@ inline constexpr double kDefaultSensorNoiseSigmaC = 0.1;
 /// A drift fault's rate when the scenario gives none (a fault-injection knob, not a measurement).
 inline constexpr double kDefaultSensorDriftRateCPerH = 0.5;
 
+/// How often the firmware samples the sensor (assumption, docs/sim-models.md §2.5): with noise,
+/// the runner delivers a reading at most this often, so noise cannot chatter across a threshold.
+inline constexpr DurationMs kDefaultSensorSamplePeriodMs = 30 * kMsPerSecond;
+
 struct SensorParams {
     double noise_sigma_c = kDefaultSensorNoiseSigmaC;  ///< σ of Gaussian reading noise
+    DurationMs sample_period_ms = kDefaultSensorSamplePeriodMs;
 };
 [[nodiscard]] core::Status validate(const SensorParams& params);
 
