@@ -172,6 +172,7 @@ void GuiScenariosTest::simulatorRunShowsFindingsAndVerdict() {
     QVERIFY(win.panel->export_reports_to(QString::fromStdString(keep.string())));
     QVERIFY(win.panel->save_trace_to(QString::fromStdString((keep / "t.db").string())));
     QCOMPARE(fs::file_size(keep / "t.db"), fs::file_size(out / "trace.db"));
+    QVERIFY(!fs::exists(out / "trace.db-wal"));  // the run closed its trace: trace.db alone is all of it
     for (const char* f : {"report.html", "report.json", "summary.md", "findings.json", "junit.xml", "run.json"}) {
         QVERIFY2(fs::exists(keep / f), f);
         QCOMPARE(fs::file_size(keep / f), fs::file_size(out / f));
