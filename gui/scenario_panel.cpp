@@ -502,6 +502,7 @@ void ScenarioPanel::start_run(Mode mode, const QString& board_port, const QStrin
             rig::BoardSpec spec;
             spec.device = board_device.toStdString();
             spec.port = board_port.toStdString();
+            spec.type = rig::BoardType::serial;
             bo.boards.push_back(std::move(spec));
         }
         bo.work_dir = out / "boards";
