@@ -39,6 +39,8 @@
 #include "gui/findings_model.hpp"
 #include "gui/palette.hpp"
 #include "gui/scenario_runner.hpp"
+#include "rig/bench_config.hpp"
+#include "rig/qemu.hpp"
 
 namespace consentrig::gui {
 
@@ -54,6 +56,13 @@ const char* const kReportFiles[] = {"report.html", "report.json", "summary.md", 
                                     "findings.json", "junit.xml",  "run.json",   "board-log.jsonl"};
 
 QString count_text(std::uint64_t n) { return QLocale().toString(static_cast<qulonglong>(n)); }
+
+/// QEMU boards can be started: qemu-system-arm and the cross-built image are there.
+bool qemu_available() {
+    std::error_code ec;
+    const auto image = rig::default_m3_image();
+    return !rig::default_qemu_program().empty() && !image.empty() && fs::exists(image, ec);
+}
 }  // namespace
 
 ScenarioPanel::ScenarioPanel(BenchController* controller, ScenarioPanelOptions options, QWidget* parent)
@@ -171,12 +180,34 @@ QWidget* ScenarioPanel::build() {
     duration_->setMaximumWidth(110);
     boards_ = new QComboBox;
     boards_->setObjectName("scenarioBoards");
+    emulator_ = new QComboBox;
+    emulator_->setObjectName("scenarioEmulator");
+    emulator_->addItem(tr("host stubs"), static_cast<int>(rig::BoardType::stub));
+    emulator_->addItem(tr("QEMU Cortex-M3"), static_cast<int>(rig::BoardType::qemu));
+    emulator_->setToolTip(tr("The emulated board each scenario device gets (unless a BENCH.yaml says otherwise)"));
+    if (!qemu_available()) {
+        emulator_->setItemData(1, 0, Qt::UserRole - 1);  // shown, but cannot be chosen
+        emulator_->setItemData(1, tr("needs qemu-system-arm and the cross-built board.elf (docs/m3-board.md)"), Qt::ToolTipRole);
+    }
+    bench_config_btn_ = new QPushButton(tr("BENCH.yaml…"));
+    bench_config_btn_->setObjectName("scenarioBenchConfig");
+    bench_config_btn_->setToolTip(tr("Which board runs each device and the rig settings (docs/bench.md); "
+                                     "right-click to stop using it"));
+    bench_config_btn_->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(bench_config_btn_, &QPushButton::clicked, this, [this] {
+        QString dir = bench_config_.isEmpty() ? QFileInfo(scenario_path_).absolutePath() : QFileInfo(bench_config_).absolutePath();
+        const QString f = QFileDialog::getOpenFileName(this, tr("BENCH.yaml"), dir, tr("Bench configuration (*.yaml *.yml);;All files (*)"));
+        if (!f.isEmpty()) set_bench_config(f);
+    });
+    connect(bench_config_btn_, &QPushButton::customContextMenuRequested, this, [this] { set_bench_config({}); });
     brow->addWidget(new QLabel(tr("time scale")));
     brow->addWidget(time_scale_);
     brow->addWidget(new QLabel(tr("replay")));
     brow->addWidget(duration_);
     brow->addWidget(new QLabel(tr("boards")));
+    brow->addWidget(emulator_);
     brow->addWidget(boards_, 1);
+    brow->addWidget(bench_config_btn_);
     mrow->addWidget(bench_box_, 1);
     v->addLayout(mrow);
     board_note_ = new QLabel;
@@ -334,10 +365,7 @@ bool ScenarioPanel::open_scenario(const QString& path) {
     if (running()) return false;
     auto s = core::load_scenario(path.toStdString());
     if (!s) {
-        verdict_->setText(tr("Cannot open the scenario"));
-        verdict_->setStyleSheet(QString("color: %1").arg(colors(palette()).leak.name()));
-        problems_->setPlainText(qs(s.error().message));
-        problems_->setVisible(true);
+        show_problem(tr("Cannot open the scenario"), qs(s.error().message));
         return false;
     }
     scenario_ = std::move(*s);
@@ -396,9 +424,12 @@ void ScenarioPanel::set_board_port(const QString& port) {
 
 void ScenarioPanel::refresh_board_choice() {
     boards_->clear();
-    boards_->addItem(tr("host stubs for every device"));
-    QString note = tr("Each scenario device gets a consentrig-board host stub on a pty, configured from the scenario "
-                      "(kind, profile, partners, parameters).");
+    boards_->addItem(bench_config_.isEmpty() ? tr("emulated, every device") : tr("as BENCH.yaml says"));
+    emulator_->setEnabled(bench_config_.isEmpty());
+    QString note = bench_config_.isEmpty()
+                       ? tr("Each scenario device gets an emulated board (a consentrig-board host stub on a pty, or the "
+                            "Cortex-M3 image on QEMU), configured from the scenario (kind, profile, partners, parameters).")
+                       : tr("Boards and rig settings from %1 (right-click BENCH.yaml… to stop using it).").arg(bench_config_);
     if (!borrowed_port_.isEmpty()) {
         note = tr("The window's board on %1 is lent to the running bench run; it is reconnected when the run ends.")
                    .arg(borrowed_port_);
@@ -410,8 +441,8 @@ void ScenarioPanel::refresh_board_choice() {
             for (const auto& d : scenario_->devices) in_scenario = in_scenario || d.id == info.device_id;
         }
         if (!controller_->stub_pty().empty()) {
-            note += " " + tr("The connected board (%1) is an emulated host stub started by this window with its own "
-                             "partners; a bench run starts its own stubs, so it is not used.").arg(id);
+            note += " " + tr("The connected board (%1) is an emulated board started by this window with its own "
+                             "partners; a bench run starts its own, so it is not used.").arg(id);
         } else if (board_port_.isEmpty()) {
             note += " " + tr("The connected board (%1): its port is not known to this panel.").arg(id);
         } else if (!scenario_) {
@@ -423,11 +454,11 @@ void ScenarioPanel::refresh_board_choice() {
                              "device whose id it reports, so it cannot take part.")
                               .arg(id, names.isEmpty() ? tr("no named devices") : names.join(", "));
         } else {
-            boards_->addItem(tr("connected board on %1 plays %2, host stubs for the rest").arg(board_port_, id),
+            boards_->addItem(tr("connected board on %1 plays %2, the rest as above").arg(board_port_, id),
                              QStringList{board_port_, id});
             boards_->setCurrentIndex(1);
             note = tr("The connected board %1 on %2 plays scenario device %1 (the window disconnects it for the run "
-                      "and reconnects afterwards); the other devices get host stubs.").arg(id, board_port_);
+                      "and reconnects afterwards); the other devices as above.").arg(id, board_port_);
         }
     }
     board_note_->setText(note);
@@ -483,22 +514,23 @@ void ScenarioPanel::start_run(Mode mode, const QString& board_port, const QStrin
     req.scenario = sc;
     req.out = out;
     if (mode == Mode::bench) {
+        // the same order as `consentrig bench`: BENCH.yaml, then what the dock sets
         rig::BenchOptions bo;
+        if (!bench_config_.isEmpty()) {
+            auto cfg = rig::load_bench_config(bench_config_.toStdString(), sc);
+            if (!cfg) return refuse_start(tr("BENCH.yaml cannot be used"), qs(cfg.error().message));
+            rig::apply(*cfg, bo);
+        } else {
+            bo.default_board = static_cast<rig::BoardType>(emulator_->currentData().toInt());
+        }
         bo.time_scale = time_scale_->value();
         if (const QString d = duration_->text().trimmed(); !d.isEmpty()) {
             const auto ms = core::parse_scenario_duration(d.toStdString());
-            if (!ms || *ms <= 0) {
-                verdict_->setText(tr("Replay: “%1” is not a duration such as 2h or 90m").arg(d));
-                verdict_->setStyleSheet(QString("color: %1").arg(colors(palette()).leak.name()));
-                if (!borrowed_port_.isEmpty() && options_.reconnect) options_.reconnect(borrowed_port_);
-                borrowed_port_.clear();
-                set_running_ui(false);
-                refresh_board_choice();
-                return;
-            }
+            if (!ms || *ms <= 0) return refuse_start(tr("Replay: “%1” is not a duration such as 2h or 90m").arg(d), {});
             bo.duration_ms = *ms;
         }
         if (!board_port.isEmpty()) {
+            std::erase_if(bo.boards, [&](const rig::BoardSpec& b) { return b.device == board_device.toStdString(); });
             rig::BoardSpec spec;
             spec.device = board_device.toStdString();
             spec.port = board_port.toStdString();
@@ -522,6 +554,45 @@ void ScenarioPanel::start_run(Mode mode, const QString& board_port, const QStrin
     runner_->start(std::move(req));
     set_running_ui(true);
     refresh_progress();
+}
+
+void ScenarioPanel::show_problem(const QString& what, const QString& detail) {
+    verdict_->setText(what);
+    verdict_->setStyleSheet(QString("color: %1").arg(colors(palette()).leak.name()));
+    problems_->setPlainText(detail);
+    problems_->setVisible(!detail.isEmpty());
+}
+
+void ScenarioPanel::refuse_start(const QString& what, const QString& detail) {
+    show_problem(what, detail);
+    if (!borrowed_port_.isEmpty() && options_.reconnect) options_.reconnect(borrowed_port_);
+    borrowed_port_.clear();
+    set_running_ui(false);
+    refresh_board_choice();
+}
+
+bool ScenarioPanel::set_bench_config(const QString& path) {
+    if (running()) return false;
+    if (path.isEmpty()) {
+        bench_config_.clear();
+        bench_config_btn_->setText(tr("BENCH.yaml…"));
+        refresh_board_choice();
+        return true;
+    }
+    const QString abs = QFileInfo(path).absoluteFilePath();
+    if (scenario_) {
+        auto cfg = rig::load_bench_config(abs.toStdString(), *scenario_);
+        if (!cfg) {
+            show_problem(tr("BENCH.yaml cannot be used with this scenario"), qs(cfg.error().message));
+            return false;
+        }
+        if (cfg->time_scale) time_scale_->setValue(*cfg->time_scale);
+    }
+    bench_config_ = abs;
+    bench_config_btn_->setText(QFileInfo(abs).fileName());
+    bench_->setChecked(true);
+    refresh_board_choice();
+    return true;
 }
 
 void ScenarioPanel::cancel() {

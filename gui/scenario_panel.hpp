@@ -65,6 +65,10 @@ public:
     /// The serial port the window's board was connected on (set by the window when it connects;
     /// empty for an emulated board or none).
     void set_board_port(const QString& port);
+    /// A BENCH.yaml (rig/bench_config.hpp) for bench runs: which board runs each device and the
+    /// rig settings; empty: none. Checked against the open scenario (errors shown, file:line:col);
+    /// its time scale, when it sets one, goes into the time-scale box. True when it is usable.
+    bool set_bench_config(const QString& path);
     /// Where the next runs get their folders (see ScenarioPanelOptions::runs_dir).
     void set_runs_dir(std::filesystem::path dir) { options_.runs_dir = std::move(dir); }
 
@@ -88,6 +92,9 @@ private:
     void refresh_progress();
     void on_finished();
     void start_run(Mode mode, const QString& board_port, const QString& board_device);
+    /// A bench run that cannot start: says why and gives a lent board back.
+    void refuse_start(const QString& what, const QString& detail);
+    void show_problem(const QString& what, const QString& detail);
     void set_running_ui(bool on);
     void show_detail();
     void refresh_filter_choices();
@@ -102,6 +109,7 @@ private:
     std::optional<core::Scenario> scenario_;
     QString scenario_path_;
     QString board_port_;
+    QString bench_config_;
     QString borrowed_port_;  ///< released for the running bench run; reconnected after it
     std::filesystem::path last_out_;
     bool last_on_bench_ = false;
@@ -115,6 +123,8 @@ private:
     QDoubleSpinBox* time_scale_ = nullptr;
     QLineEdit* duration_ = nullptr;
     QComboBox* boards_ = nullptr;
+    QComboBox* emulator_ = nullptr;
+    QPushButton* bench_config_btn_ = nullptr;
     QLabel* board_note_ = nullptr;
     QPushButton* run_btn_ = nullptr;
     QPushButton* cancel_btn_ = nullptr;

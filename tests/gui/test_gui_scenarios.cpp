@@ -73,6 +73,7 @@ private slots:
     void simulatorRunShowsFindingsAndVerdict();
     void cancelledBenchRunIsIncomplete();
     void connectedBoardIsLentToBenchRun();
+    void benchConfigCheckedAndUsed();
 };
 
 void GuiScenariosTest::simulatorRunShowsFindingsAndVerdict() {
@@ -264,6 +265,39 @@ void GuiScenariosTest::connectedBoardIsLentToBenchRun() {
     QTRY_COMPARE_WITH_TIMEOUT(connected.count(), 2, kLong);
     QVERIFY(win.w.controller().is_connected());
     QCOMPARE(win.w.controller().info().device_id, std::string("thermo-1"));
+}
+
+void GuiScenariosTest::benchConfigCheckedAndUsed() {
+    // GIVEN the default scenario open and two BENCH.yaml files: one naming a device the scenario
+    // does not have, one putting both devices on host stubs at 250×
+    Window win;
+    QVERIFY(win.panel && win.panel->open_scenario(kDefault));
+    const fs::path bad = fs::path(win.dir.path().toStdString()) / "bad.yaml";
+    const fs::path good = fs::path(win.dir.path().toStdString()) / "BENCH.yaml";
+    std::ofstream(bad) << "time_scale: 250\nboards:\n  thermo-9: stub\n";
+    std::ofstream(good) << "time_scale: 250\ndefault: stub\nboards:\n  lock-front: stub\n";
+
+    // WHEN the bad one is chosen THEN it is refused with its file:line:col
+    QVERIFY(!win.panel->set_bench_config(QString::fromStdString(bad.string())));
+    const QString problem = win.get<QPlainTextEdit>("scenarioProblems")->toPlainText();
+    QVERIFY2(problem.contains("bad.yaml:3:") && problem.contains("thermo-9"), qPrintable(problem));
+
+    // WHEN the good one is chosen THEN the bench mode and its time scale are taken, and a short
+    // bench run uses it
+    QVERIFY(win.panel->set_bench_config(QString::fromStdString(good.string())));
+    QVERIFY(win.get<QRadioButton>("scenarioBench")->isChecked());
+    QCOMPARE(win.get<QDoubleSpinBox>("scenarioTimeScale")->value(), 250.0);
+    QVERIFY(!win.get<QComboBox>("scenarioEmulator")->isEnabled());  // BENCH.yaml decides the boards
+    win.get<QLineEdit>("scenarioDuration")->setText("5m");
+    QSignalSpy done(win.panel, &gui::ScenarioPanel::run_finished);
+    QTest::mouseClick(win.get<QPushButton>("scenarioRun"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, kLong);
+    const auto result = win.panel->runner().result();
+    QVERIFY2(result && result->outcome, result ? qPrintable(result->error) : "no result");
+    QVERIFY(result->outcome->bench);
+    QCOMPARE(result->outcome->bench->time_scale, 250.0);
+    QCOMPARE(result->outcome->bench->boards.size(), std::size_t{2});
+    QVERIFY(!result->outcome->complete);
 }
 
 QTEST_MAIN(GuiScenariosTest)
