@@ -473,6 +473,7 @@ void BenchController::set_env(const EnvChange& change) {
         if (change.occupied) p->set_occupied(*change.occupied);
         if (change.door_closed) p->set_door_closed(*change.door_closed);
         if (change.outdoor_c) emit status(tr("outdoor temperature: the plant's house model sets it on a QEMU board"));
+        live_.apply_plant(rig::wall_now_ms(), p->snapshot());
     } else if (change.outdoor_c) {
         live_.note_outdoor(rig::wall_now_ms(), *change.outdoor_c);  // what the host stub's room model now uses
     }

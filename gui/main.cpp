@@ -1,6 +1,9 @@
 // consentrig-gui — the bench-control window (docs/gui.md).
 #include <QApplication>
+#include <QComboBox>
 #include <QCommandLineParser>
+#include <QPalette>
+#include <QStyle>
 #include <QPixmap>
 #include <QTableView>
 #include <QTimer>
@@ -33,10 +36,40 @@ int main(int argc, char** argv) {
                                         "(default: the host stub's partners).", "FILE");
     QCommandLineOption out("out", "Folder for the capture (trace.db), default out/gui.", "DIR", "out/gui");
     QCommandLineOption capacity("rows", "Rows the egress table keeps (a ring; the trace keeps all).", "N", "50000");
+    QCommandLineOption palette("palette", "system (default: follow the desktop), light or dark (Fusion style).", "NAME",
+                               "system");
     QCommandLineOption shot("screenshot", "Grab the window to FILE once connected (after --screenshot-delay), then quit.", "FILE");
     QCommandLineOption shot_delay("screenshot-delay", "Milliseconds after connecting before the screenshot.", "MS", "8000");
-    for (const auto* o : {&port, &emulate, &qemu, &profile, &stub_arg, &stub, &policy, &out, &capacity, &shot, &shot_delay}) p.addOption(*o);
+    for (const auto* o : {&port, &emulate, &qemu, &profile, &stub_arg, &stub, &policy, &out, &capacity, &palette, &shot, &shot_delay}) p.addOption(*o);
     p.process(app);
+
+    if (const QString pal = p.value(palette); pal == "dark" || pal == "light") {
+        // for desktops without a platform theme (and screenshots): Fusion with a fixed palette
+        QApplication::setStyle("Fusion");
+        QPalette pp = QApplication::style()->standardPalette();
+        if (pal == "dark") {
+            const QColor window(45, 45, 48), base(30, 30, 32), text(230, 230, 230);
+            pp.setColor(QPalette::Window, window);
+            pp.setColor(QPalette::WindowText, text);
+            pp.setColor(QPalette::Base, base);
+            pp.setColor(QPalette::AlternateBase, window);
+            pp.setColor(QPalette::Text, text);
+            pp.setColor(QPalette::Button, window);
+            pp.setColor(QPalette::ButtonText, text);
+            pp.setColor(QPalette::ToolTipBase, base);
+            pp.setColor(QPalette::ToolTipText, text);
+            pp.setColor(QPalette::Highlight, QColor(42, 130, 218));
+            pp.setColor(QPalette::HighlightedText, Qt::white);
+            pp.setColor(QPalette::Mid, QColor(90, 90, 95));
+            pp.setColor(QPalette::Disabled, QPalette::Text, QColor(130, 130, 130));
+            pp.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(130, 130, 130));
+            pp.setColor(QPalette::Disabled, QPalette::WindowText, QColor(130, 130, 130));
+        }
+        QApplication::setPalette(pp);
+    } else if (pal != "system") {
+        std::fprintf(stderr, "consentrig-gui: --palette is system, light or dark, not '%s'\n", qPrintable(pal));
+        return 2;
+    }
 
     consentrig::gui::WindowOptions wo;
     wo.out_dir = p.value(out).toStdString();
@@ -71,6 +104,8 @@ int main(int argc, char** argv) {
                     if (pick < 0) pick = t->model()->rowCount() - 1;
                     if (pick >= 0) t->selectRow(pick);
                 }
+                // a young session: the timeline's shortest span shows its first minute in full
+                if (auto* span = w.findChild<QComboBox*>("timelineSpan")) span->setCurrentIndex(0);
                 QApplication::processEvents();
                 const bool ok = w.grab().save(file);
                 std::fprintf(stderr, "consentrig-gui: screenshot %s %s\n", qPrintable(file), ok ? "saved" : "FAILED");

@@ -138,8 +138,6 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent)
     add(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_U), [this] { controller_->set_link(selected_recipient(link_recipient_), true); });
     add(QKeySequence(Qt::CTRL | Qt::Key_N), [this] { controller_->set_network(false); });
     add(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N), [this] { controller_->set_network(true); });
-    add(QKeySequence(Qt::CTRL | Qt::Key_1), [this] { findChild<QDockWidget*>("stateDock")->toggleViewAction()->trigger(); });
-    add(QKeySequence(Qt::CTRL | Qt::Key_2), [this] { timeline_dock_->toggleViewAction()->trigger(); });
     add(QKeySequence(Qt::Key_Space), [this] {
         if (!filter_edit_->hasFocus()) pause_->toggle();
     });

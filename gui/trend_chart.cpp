@@ -23,7 +23,32 @@ void TrendChart::paintEvent(QPaintEvent*) {
     p.fillRect(rect(), palette().color(QPalette::Base));
     const QFontMetrics fm = p.fontMetrics();
     const int left = fm.horizontalAdvance(QStringLiteral("-00.0 °C")) + 8;
-    const int top = fm.height() + 6;
+    // legend items, wrapped onto as many lines as the width needs
+    struct Item {
+        QColor c;
+        QString text;
+        Qt::PenStyle style;
+    };
+    std::vector<Item> items{{col.temperature, tr("TRUTH"), Qt::SolidLine}, {col.setpoint, tr("setpoint"), Qt::DashLine}};
+    if (!state_->room().points().empty()) items.push_back({col.room, tr("room (plant)"), Qt::SolidLine});
+    if (const auto& o = state_->outdoor().points(); !o.empty()) {
+        items.push_back({col.outdoor, tr("outdoor %1 °C").arg(o.back().value, 0, 'f', 1), Qt::DotLine});
+    }
+    items.push_back({col.heating, tr("heating"), Qt::NoPen});
+    std::vector<QPoint> at;  // each item's top-left
+    {
+        int x = left, line = 0;
+        for (const auto& it : items) {
+            const int w = 20 + fm.horizontalAdvance(it.text) + 12;
+            if (x > left && x + w > width()) {
+                x = left;
+                ++line;
+            }
+            at.emplace_back(x, 3 + line * fm.height());
+            x += w;
+        }
+    }
+    const int top = (at.empty() ? 1 : at.back().y() / fm.height() + 1) * fm.height() + 8;
     const int bottom = fm.height() + 6;
     const QRect plot(left, top, std::max(10, width() - left - 8), std::max(10, height() - top - bottom));
     const core::TimeMs t1 = now_;
@@ -124,29 +149,16 @@ void TrendChart::paintEvent(QPaintEvent*) {
     draw(state_->temperature(), QPen(col.temperature, 2));
     p.setClipping(false);
 
-    // legend
-    struct Item {
-        QColor c;
-        QString text;
-        Qt::PenStyle style;
-    };
-    std::vector<Item> items{{col.temperature, tr("TRUTH"), Qt::SolidLine}, {col.setpoint, tr("setpoint"), Qt::DashLine}};
-    if (!state_->room().points().empty()) items.push_back({col.room, tr("room (plant)"), Qt::SolidLine});
-    if (const auto& o = state_->outdoor().points(); !o.empty()) {
-        items.push_back({col.outdoor, tr("outdoor %1 °C").arg(o.back().value, 0, 'f', 1), Qt::DotLine});
-    }
-    items.push_back({col.heating, tr("heating"), Qt::NoPen});
-    int x = plot.left();
-    for (const auto& it : items) {
-        const int y = fm.height() / 2 + 3;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto& it = items[i];
+        const int x = at[i].x(), y = at[i].y() + fm.height() / 2;
         if (it.style == Qt::NoPen) p.fillRect(QRect(x, y - 5, 16, 10), it.c);
         else {
             p.setPen(QPen(it.c, 2, it.style));
             p.drawLine(x, y, x + 16, y);
         }
         p.setPen(palette().color(QPalette::Text));
-        p.drawText(x + 20, fm.ascent() + 2, it.text);
-        x += 20 + fm.horizontalAdvance(it.text) + 12;
+        p.drawText(x + 20, at[i].y() + fm.ascent(), it.text);
     }
 }
 

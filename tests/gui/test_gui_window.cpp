@@ -37,6 +37,21 @@ int rows_with(const gui::EgressModel& m, const std::string& recipient, core::Fin
     return n;
 }
 
+/// With CONSENTRIG_GUI_SHOTS=DIR (docs: run under xvfb-run with QT_QPA_PLATFORM=xcb), saves the
+/// window as DIR/name with model row `select` selected and the timeline's shortest span.
+void shoot(gui::MainWindow& w, const char* name, int select) {
+    const QString dir = qEnvironmentVariable("CONSENTRIG_GUI_SHOTS");
+    if (dir.isEmpty()) return;
+    if (auto* span = w.findChild<QComboBox*>("timelineSpan")) span->setCurrentIndex(0);
+    auto* table = w.findChild<QTableView*>("egress");
+    if (select >= 0 && table) table->selectRow(select);
+    // the link line (refreshed every 250 ms) counts every message the table holds
+    QTRY_VERIFY_WITH_TIMEOUT(w.findChild<QLabel*>("health")->text().contains(QString("%1 messages").arg(w.model().total())),
+                             kLong);
+    QCoreApplication::processEvents();  // the span change repainted the timeline synchronously
+    QVERIFY(w.grab().save(dir + "/" + name));
+}
+
 bool wait_command(QSignalSpy& spy, const QString& op, int timeout_ms) {
     QElapsedTimer t;
     t.start();
@@ -149,6 +164,8 @@ void GuiWindowTest::emulatedBoardUnlinkFlagsNextUplink() {
         }
         QVERIFY2(red > 0, "no leak-coloured pixel in the painted timeline");
     }
+
+    shoot(w, "gui-screenshot.png", leak);
 
     // the filter finds it; "leaks only" keeps only leaks
     auto* table = w.findChild<QTableView*>("egress");
@@ -304,6 +321,7 @@ void GuiWindowTest::qemuBoardClosedAgainstThePlant() {
     QTRY_VERIFY_WITH_TIMEOUT(!w.controller().plant()->snapshot().occupied, kLong);
     QTRY_COMPARE_WITH_TIMEOUT(w.findChild<QLabel*>("truth_occupancy")->text(), QString("no"), kLong);
     QCOMPARE(w.controller().health().counters.bad_crc, std::uint64_t{0});
+    shoot(w, "gui-qemu.png", w.model().rowCount() - 1);
     QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
     w.disconnect_board();
     QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
@@ -311,7 +329,7 @@ void GuiWindowTest::qemuBoardClosedAgainstThePlant() {
 #endif
 
 int main(int argc, char** argv) {
-    qputenv("QT_QPA_PLATFORM", "offscreen");
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");  // xcb under Xvfb for screenshots
     QApplication app(argc, argv);
     app.setAttribute(Qt::AA_Use96Dpi, true);
     GuiWindowTest t;
