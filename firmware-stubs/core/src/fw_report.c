@@ -49,6 +49,9 @@ typedef struct ax {
     jw* w;
     const fw_body_in* in;
     bool first;
+    /* timeOfSample, quoted, formatted once: every property of a report carries the same one */
+    char sample_time[32];
+    size_t sample_time_len;
 } ax;
 
 static void ax_begin(ax* a, const char* ns, const char* name) {
@@ -65,7 +68,13 @@ static void ax_begin(ax* a, const char* ns, const char* name) {
 static void ax_end(ax* a) {
     jw* w = a->w;
     jw_lit(w, ",\"timeOfSample\":");
-    jw_rfc3339(w, a->in->sample_wall_ms);
+    if (a->sample_time_len == 0) {
+        jw t;
+        jw_init(&t, a->sample_time, sizeof a->sample_time);
+        jw_rfc3339(&t, a->in->sample_wall_ms);
+        a->sample_time_len = t.len;
+    }
+    jw_raw(w, a->sample_time, a->sample_time_len);
     jw_lit(w, ",\"uncertaintyInMilliseconds\":0}");
 }
 
@@ -148,7 +157,7 @@ static void alexa_props(ax* a, uint16_t mask) {
 }
 
 static void build_alexa(jw* w, const fw_body_in* in) {
-    ax a = {w, in, true};
+    ax a = {w, in, true, {0}, 0};
     jw_lit(w, "{\"event\":{\"header\":{\"namespace\":\"Alexa\",\"name\":\"");
     jw_lit(w, in->state_report ? "StateReport" : "ChangeReport");
     jw_lit(w, "\",\"messageId\":");
