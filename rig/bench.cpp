@@ -19,6 +19,7 @@
 
 #include "plant/server.hpp"
 #include "rig/qemu.hpp"
+#include "rig/realtime.hpp"
 #include "rig/stub.hpp"
 #include "sim/interaction.hpp"
 #include "sim/rng.hpp"
@@ -269,6 +270,8 @@ private:
     Status start_board(Board& b);
     Status serve_plant(Board& b, const plant::PlantConfig& pc, const PlantLink& link);
     void execute(Stimulus& st, Clock::time_point due);
+    /// Settles the COMMANDs whose REPLY has come (or timed out); `all`: waits for every one.
+    void collect_replies(bool all);
     void apply_link_events();
     void reapply(Board& b);
     Status set_clock(Board& b);
@@ -302,6 +305,13 @@ private:
     std::vector<Stimulus> stimuli_;
     BenchStats stats_;
     std::vector<double> lateness_us_;
+    /// COMMANDs sent and not yet answered: stimuli go out when due, never behind a REPLY.
+    struct InFlight {
+        const Stimulus* stimulus = nullptr;
+        SentCommand command;
+        Clock::time_point due{};
+    };
+    std::vector<InFlight> in_flight_;
     std::vector<int> hold_fds_;  ///< QEMU serial0 ports held open until the sessions have them
 
     std::mutex m_;  ///< guards everything below
@@ -707,22 +717,39 @@ void Bench::execute(Stimulus& st, Clock::time_point due) {
     }
     if (st.state) b.state.emplace_back(st.op, st.args);
     ++b.report.commands;
-    auto reply = b.session->command(st.op, st.args);
-    if (!reply) {
-        error(b, st.op + ": " + reply.error().message);
+    auto sent = b.session->send_command(st.op, st.args);
+    if (!sent) {
+        error(b, st.op + ": " + sent.error().message);
         // The board is away: the stimulus still happened (the customer acted) — record it at
         // its due time; the board gets the state when it reconnects.
         if (st.record) push(*st.record, to_scenario(std::max(due, Clock::now())));
         return;
     }
-    lateness_us_.push_back(std::chrono::duration<double, std::micro>(reply->sent - due).count());
-    if (!reply->ok) error(b, st.op + ": board refused: " + reply->error);
-    if (!st.record) return;
+    lateness_us_.push_back(std::chrono::duration<double, std::micro>(sent->sent - due).count());
     // Widening stimuli count from the moment the COMMAND left; restricting ones from just after
     // the REPLY arrived — every frame the board sent before applying the command arrived before
     // its REPLY (one serial line, in order). docs/bench.md, "Timing rules".
-    const TimeMs t = st.restricting ? to_scenario(reply->received) + 1 : to_scenario(reply->sent);
-    push(*st.record, t);
+    if (st.record && !st.restricting) push(*st.record, to_scenario(sent->sent));
+    in_flight_.push_back(InFlight{&st, std::move(*sent), due});
+}
+
+void Bench::collect_replies(bool all) {
+    std::erase_if(in_flight_, [&](InFlight& f) {
+        const Stimulus& st = *f.stimulus;
+        Board& b = boards_[st.board];
+        std::optional<Result<Reply>> reply;
+        if (all) reply = b.session->wait_reply(f.command);
+        else reply = b.session->poll_reply(f.command);
+        if (!reply) return false;  // still on its way
+        if (!*reply) {
+            error(b, st.op + ": " + reply->error().message);
+            if (st.record && st.restricting) push(*st.record, to_scenario(std::max(f.due, Clock::now())));
+            return true;
+        }
+        if (!(*reply)->ok) error(b, st.op + ": board refused: " + (*reply)->error);
+        if (st.record && st.restricting) push(*st.record, to_scenario((*reply)->received) + 1);
+        return true;
+    });
 }
 
 /// Sets the board's wall clock to scenario time. The COMMAND takes a moment to arrive, so a
@@ -818,6 +845,8 @@ Status Bench::release(bool all) {
 
 Result<BenchStats> Bench::run() {
     const auto wall_start = Clock::now();
+    const RealtimeScope realtime;  // stimuli on time on a busy machine (best effort)
+    stats_.scheduling = realtime.obtained();
     scale_ = std::max(1.0, o_.time_scale);
     if (scale_ > 1000) return Error{"--time-scale: at most 1000 (the firmware's limit)"};
     end_ = o_.duration_ms ? std::min(s_.end(), s_.start + *o_.duration_ms) : s_.end();
@@ -850,6 +879,7 @@ Result<BenchStats> Bench::run() {
     std::size_t next = 0;
     while (true) {
         apply_link_events();
+        collect_replies(false);
         if (auto st = release(false); !st) return st.error();
         const auto now = Clock::now();
         const TimeMs scen_now = to_scenario(now);
@@ -869,7 +899,8 @@ Result<BenchStats> Bench::run() {
         if (scen_now >= end_) break;
         auto wake = to_steady(end_);
         if (next < stimuli_.size()) wake = std::min(wake, to_steady(s_.start + stimuli_[next].at_ms));
-        wake = std::min(wake, now + std::chrono::milliseconds(20));
+        // a REPLY awaited: look again soon, so a restricting stimulus is recorded well inside kHold
+        wake = std::min(wake, now + (in_flight_.empty() ? std::chrono::milliseconds(20) : std::chrono::milliseconds(1)));
         std::unique_lock lock(m_);
         cv_.wait_until(lock, wake, [&] { return !link_events_.empty(); });
     }
@@ -879,6 +910,7 @@ Result<BenchStats> Bench::run() {
         std::unique_lock lock(m_);
         cv_.wait_until(lock, settle);
     }
+    collect_replies(true);
     for (auto& b : boards_) b.session->stop();
     apply_link_events();
     if (auto st = release(true); !st) return st.error();

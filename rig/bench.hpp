@@ -131,6 +131,7 @@ struct BenchStats {
     core::TimeMs start = 0;
     core::TimeMs end = 0;        ///< scenario time replayed up to
     Percentiles lateness;        ///< stimulus sent − scheduled (wall)
+    std::string scheduling;      ///< of the stimulus loop: "SCHED_FIFO 10" or "normal (why)"
     Percentiles capture_uncertainty;  ///< per capture: read-chunk spread (µs between the first
                                       ///< byte's poll wake-up and the stamp), see docs/bench.md
     std::uint64_t records = 0;

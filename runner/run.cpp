@@ -115,6 +115,7 @@ void add_bench_facts(const rig::BenchStats& stats, nlohmann::json& run) {
     run["logs"] = stats.logs;
     run["reordered"] = stats.reordered;
     run["stimulus_lateness"] = percentiles_json(stats.lateness);
+    run["stimulus_scheduling"] = stats.scheduling;
     run["capture_delay"] = percentiles_json(stats.capture_uncertainty);
     run["warnings"] = stats.warnings;
     nlohmann::json boards = nlohmann::json::array();
