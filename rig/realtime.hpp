@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -23,15 +24,16 @@ public:
         if (pthread_getschedparam(pthread_self(), &old_policy_, &old) == 0) old_priority_ = old.sched_priority;
         sched_param want{};
         want.sched_priority = kRealtimePriority;
-        const int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &want);
-        raised_ = rc == 0;
-        obtained_ = raised_ ? "SCHED_FIFO " + std::to_string(kRealtimePriority) : "normal (" + std::string(std::strerror(rc)) + ")";
+        // Linux: pid 0 is the calling thread. SCHED_RESET_ON_FORK: boards the rig starts (host
+        // stubs, QEMU — which spins) run under normal scheduling, never real-time.
+        raised_ = sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &want) == 0;
+        obtained_ = raised_ ? "SCHED_FIFO " + std::to_string(kRealtimePriority) : "normal (" + std::string(std::strerror(errno)) + ")";
     }
     ~RealtimeScope() {
         if (!raised_) return;
         sched_param old{};
         old.sched_priority = old_priority_;
-        (void)pthread_setschedparam(pthread_self(), old_policy_, &old);
+        (void)sched_setscheduler(0, old_policy_, &old);
     }
     RealtimeScope(const RealtimeScope&) = delete;
     RealtimeScope& operator=(const RealtimeScope&) = delete;
