@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
             pp.setColor(QPalette::Highlight, QColor(42, 130, 218));
             pp.setColor(QPalette::HighlightedText, Qt::white);
             pp.setColor(QPalette::Mid, QColor(90, 90, 95));
+            pp.setColor(QPalette::PlaceholderText, QColor(150, 150, 150));
             pp.setColor(QPalette::Disabled, QPalette::Text, QColor(130, 130, 130));
             pp.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(130, 130, 130));
             pp.setColor(QPalette::Disabled, QPalette::WindowText, QColor(130, 130, 130));
