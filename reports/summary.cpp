@@ -51,7 +51,11 @@ std::string text_summary(const std::vector<core::Finding>& findings, std::size_t
         ++lines;
         k = next;
     }
-    out += "first " + std::to_string(k) + " of " + std::to_string(findings.size()) + ":\n" + body;
+    // One line per message: a message leaking 6 categories is 6 findings on one line.
+    out += k == lines ? "first " + std::to_string(k) + " of " + std::to_string(findings.size()) + ":\n"
+                      : "first " + std::to_string(k) + " of " + std::to_string(findings.size()) + " findings, " +
+                            std::to_string(lines) + " messages:\n";
+    out += body;
     if (findings.size() > k) out += "  … " + std::to_string(findings.size() - k) + " more in the JSON report\n";
     return out;
 }
