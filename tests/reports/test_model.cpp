@@ -5,6 +5,7 @@
 
 #include "core/time.hpp"
 #include "reports/provisions.hpp"
+#include "reports/summary.hpp"
 #include "support.hpp"
 
 namespace {
@@ -230,6 +231,31 @@ TEST_F(ReportModel, GivenManyDevicesAndSmallCaps_WhenBuilt_ThenOnlyTheWorstGetTi
     EXPECT_EQ(r.listed.size(), 5u);
     EXPECT_EQ(r.aggregates.devices, 6u);
     EXPECT_EQ(prov(r, ProvisionId::en_6_1).verdict, Verdict::fail);  // unconsented_recipient
+}
+
+}  // namespace
+
+namespace {
+
+TEST(TextSummary, GivenMessagesLeakingSeveralCategories_WhenListed_ThenOneLinePerMessageAndTheHeadCountsBoth) {
+    // GIVEN 3 messages, each leaking 2 categories (6 findings)
+    std::vector<consentrig::core::Finding> findings;
+    for (int m = 0; m < 3; ++m) {
+        for (auto c : {consentrig::core::Category::temperature, consentrig::core::Category::occupancy}) {
+            consentrig::core::Finding f;
+            f.device = "thermo-1";
+            f.recipient = "voice";
+            f.t = 1000 * (m + 1);
+            f.category = c;
+            findings.push_back(f);
+        }
+    }
+    // WHEN two lines may be listed
+    const std::string text = consentrig::reports::text_summary(findings, 1, 3, 2);
+    // THEN two message lines carry both categories and the head says what was listed
+    EXPECT_THAT(text, HasSubstr("first 4 of 6 findings, 2 messages:"));
+    EXPECT_THAT(text, HasSubstr("thermo-1 -> voice  temperature, occupancy"));
+    EXPECT_THAT(text, HasSubstr("… 2 more in the JSON report"));
 }
 
 }  // namespace
