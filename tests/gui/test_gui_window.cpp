@@ -16,6 +16,7 @@
 #include <QImage>
 
 #include <filesystem>
+#include <memory>
 
 #include "core/trace.hpp"
 #include "gui/main_window.hpp"
@@ -52,6 +53,17 @@ void shoot(gui::MainWindow& w, const char* name, int select) {
     QVERIFY(w.grab().save(dir + "/" + name));
 }
 
+/// The window under test, capturing into `dir`, QSettings left alone; shown.
+std::unique_ptr<gui::MainWindow> open_window(const QTemporaryDir& dir, std::vector<std::string> stub_args = {}) {
+    gui::WindowOptions o;
+    o.out_dir = dir.path().toStdString();
+    o.restore_state = false;
+    o.stub_args = std::move(stub_args);
+    auto w = std::make_unique<gui::MainWindow>(o);
+    w->show();
+    return w;
+}
+
 bool wait_command(QSignalSpy& spy, const QString& op, int timeout_ms) {
     QElapsedTimer t;
     t.start();
@@ -79,14 +91,10 @@ private slots:
 void GuiWindowTest::emulatedBoardUnlinkFlagsNextUplink() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    gui::WindowOptions o;
-    o.out_dir = dir.path().toStdString();
-    o.restore_state = false;
     // flush_after_revoke checks consent when it queues a report and sends it flush_delay later:
     // an unlink inside that delay makes the flushed report a leak
-    o.stub_args = {"--set", "flush_delay_ms=5000"};
-    gui::MainWindow w(o);
-    w.show();
+    auto window = open_window(dir, {"--set", "flush_delay_ms=5000"});
+    gui::MainWindow& w = *window;
 
     auto* kind = w.findChild<QComboBox*>("kind");
     auto* profile = w.findChild<QComboBox*>("profile");
@@ -206,11 +214,8 @@ void GuiWindowTest::connectByTypedPtyPath() {
     auto stub = rig::StubProcess::spawn(rig::default_stub_program(), {"--kind", "lock", "--id", "lock-front"});
     QVERIFY2(static_cast<bool>(stub), stub ? "" : stub.error().message.c_str());
     QTemporaryDir dir;
-    gui::WindowOptions o;
-    o.out_dir = dir.path().toStdString();
-    o.restore_state = false;
-    gui::MainWindow w(o);
-    w.show();
+    auto window = open_window(dir);
+    gui::MainWindow& w = *window;
     auto* path = w.findChild<QLineEdit*>("path");
     QVERIFY(path);
     QTest::keyClicks(path, QString::fromStdString(stub->pty()));
@@ -234,11 +239,8 @@ void GuiWindowTest::connectByTypedPtyPath() {
 
 void GuiWindowTest::truthPanelFollowsCommandsAndEnvLandsInTrace() {
     QTemporaryDir dir;
-    gui::WindowOptions o;
-    o.out_dir = dir.path().toStdString();
-    o.restore_state = false;
-    gui::MainWindow w(o);
-    w.show();
+    auto window = open_window(dir);
+    gui::MainWindow& w = *window;
     QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
     w.start_emulated("thermostat", "compliant");
     QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
@@ -295,11 +297,8 @@ void GuiWindowTest::truthPanelFollowsCommandsAndEnvLandsInTrace() {
 void GuiWindowTest::qemuBoardClosedAgainstThePlant() {
     QVERIFY2(gui::MainWindow::qemu_available(), "qemu-system-arm or board.elf not found");
     QTemporaryDir dir;
-    gui::WindowOptions o;
-    o.out_dir = dir.path().toStdString();
-    o.restore_state = false;
-    gui::MainWindow w(o);
-    w.show();
+    auto window = open_window(dir);
+    gui::MainWindow& w = *window;
     // GIVEN the Cortex-M3 image on QEMU, started from the window
     QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
     w.start_emulated("thermostat", "compliant", gui::Emulator::qemu);
