@@ -636,6 +636,8 @@ struct WrongType {
     const char* location;
     const char* words;
 };
+/// Test names say the case ("3:17 `categories` must be a list"), not the struct's bytes.
+void PrintTo(const WrongType& c, std::ostream* os) { *os << c.location << " " << c.words; }
 
 class PolicyWrongTypes : public ::testing::TestWithParam<WrongType> {};
 
@@ -727,6 +729,7 @@ struct WindowCase {
     std::int32_t start_minute;
     std::int32_t end_minute;
 };
+void PrintTo(const WindowCase& c, std::ostream* os) { *os << c.text; }
 
 class ScheduleWindowSyntax : public ::testing::TestWithParam<WindowCase> {};
 

@@ -30,14 +30,17 @@ constexpr cp::DurationMs kHour = 3600 * 1000;
 
 enum class Link { tcp, rtu_server_opens_path, rtu_server_on_master };
 
-std::string link_name(const testing::TestParamInfo<Link>& info) {
-    switch (info.param) {
+std::string to_name(Link link) {
+    switch (link) {
         case Link::tcp: return "Tcp";
         case Link::rtu_server_opens_path: return "RtuServerOpensPtyPath";
         case Link::rtu_server_on_master: return "RtuServerOnPtyMaster";
     }
     return "unknown";
 }
+std::string link_name(const testing::TestParamInfo<Link>& info) { return to_name(info.param); }
+/// CTest names show the link, not its bytes.
+void PrintTo(Link link, std::ostream* os) { *os << to_name(link); }
 
 cp::PlantConfig quiet_config() {
     cp::PlantConfig c;
