@@ -869,10 +869,13 @@ void Runner::wake(std::size_t i, TimeMs now) {
             std::int16_t lo = 0, hi = 0;
             fw_temperature_band(&d.fw, &lo, &hi);
             const SensorState& sensor = sensor_of(d);
-            auto centi = clamp_cast<std::int32_t>(
-                (noiseless_reading(sensor, d.house.temperature_c, now) + noise_of(d, sensor)) * kCentiPerUnit);
-            // Rounding must not leave the reading inside the band it has just crossed.
-            if (centi > lo && centi < hi) centi = (centi - lo < hi - centi) ? lo : hi;
+            const double raw = (noiseless_reading(sensor, d.house.temperature_c, now) + noise_of(d, sensor)) * kCentiPerUnit;
+            auto centi = clamp_cast<std::int32_t>(raw);
+            // Rounding must not leave the reading inside the band it has just crossed. (A reading
+            // held back by the sensor period may be back inside the band: that one is as read.)
+            if (centi > lo && centi < hi && (raw <= lo || raw >= hi || raw - lo < 1 || hi - raw < 1)) {
+                centi = (centi - lo < hi - centi) ? lo : hi;
+            }
             static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_TEMPERATURE, centi));
             draw_noise(d, now);
         } else if (d.door_phase == 0) {  // someone at the door: keypad unlock, a physical interaction
