@@ -52,7 +52,8 @@ struct FleetStats {
     std::uint64_t records = 0;   ///< all records written
     /// The network model (scenario `network`: loss, latency, retries): transmissions repeated
     /// after a lost attempt, attempts lost (on the way, in flight into an outage, or not sent
-    /// because the device's link was down at a retry), and messages given up after the last retry.
+    /// because the device's link was down at a retry), and messages given up after the last retry
+    /// (a lost attempt whose retry would fall after the end of the run is neither).
     std::uint64_t retransmissions = 0;
     std::uint64_t attempts_lost = 0;
     std::uint64_t messages_dropped = 0;
