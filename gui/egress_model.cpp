@@ -166,6 +166,24 @@ void EgressModel::set_judged_before(core::TimeMs t) {
     flush_changes();
 }
 
+int EgressModel::nearest(const std::string& recipient, core::TimeMs t, core::DurationMs slack_ms) const {
+    auto it = std::lower_bound(rows_.begin(), rows_.end(), t - slack_ms, [](const EgressRow& r, core::TimeMs v) { return r.t < v; });
+    int best = -1;
+    core::DurationMs best_d = 0;
+    bool best_leak = false;
+    for (; it != rows_.end() && it->t <= t + slack_ms; ++it) {
+        if (it->recipient != recipient) continue;
+        const core::DurationMs d = it->t > t ? it->t - t : t - it->t;
+        const bool leak = it->leaks != 0;
+        if (best < 0 || (leak && !best_leak) || (leak == best_leak && d < best_d)) {
+            best = static_cast<int>(it - rows_.begin());
+            best_d = d;
+            best_leak = leak;
+        }
+    }
+    return best;
+}
+
 void EgressModel::set_paused(bool paused) {
     if (paused == paused_) return;
     paused_ = paused;

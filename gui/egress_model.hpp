@@ -69,6 +69,8 @@ public:
     [[nodiscard]] std::size_t held() const { return held_.size(); }
     /// Total rows ever appended (shown + dropped + held).
     [[nodiscard]] std::uint64_t total() const { return total_; }
+    /// The shown row to `recipient` sent nearest `t` within ±slack_ms (a leak preferred), or -1.
+    [[nodiscard]] int nearest(const std::string& recipient, core::TimeMs t, core::DurationMs slack_ms) const;
     /// Verdict text of a row: "pending", "consented", "state-free" or the leak classes.
     [[nodiscard]] QString verdict(const EgressRow& r) const;
     /// Background of leak rows (gui/palette.hpp, light or dark with the system palette).

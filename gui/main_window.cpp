@@ -712,6 +712,16 @@ QDockWidget* MainWindow::build_timeline_dock() {
     v->addLayout(bar);
 
     timeline_ = new TimelineView(&controller_->timeline());
+    connect(timeline_, &TimelineView::picked, this, [this](const QString& recipient, core::TimeMs t, core::DurationMs slack) {
+        // select the message nearest the click in the egress table (its detail pane opens)
+        const int row = model_->nearest(recipient.toStdString(), t, slack);
+        if (row < 0) return;
+        const QModelIndex i = filter_->mapFromSource(model_->index(row, 0));
+        if (!i.isValid()) return;
+        follow_->setChecked(false);
+        table_->selectRow(i.row());
+        table_->scrollTo(i);
+    });
     auto* scroll = new QScrollArea;
     scroll->setWidget(timeline_);
     scroll->setWidgetResizable(true);

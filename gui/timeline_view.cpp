@@ -2,6 +2,7 @@
 
 #include <QDateTime>
 #include <QHelpEvent>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QToolTip>
 
@@ -84,6 +85,12 @@ QSize TimelineView::sizeHint() const {
     return {800, axis_height() + std::max<int>(1, static_cast<int>(rows_.size())) * row_height() + 4};
 }
 
+QPoint TimelineView::point_at(std::size_t row, core::TimeMs t) const {
+    const int lw = label_width(), pw = std::max(10, width() - lw - 6);
+    const double x = lw + static_cast<double>(std::clamp(t, end_ - span_ms_, end_) - (end_ - span_ms_)) * pw / static_cast<double>(span_ms_);
+    return {static_cast<int>(x), axis_height() + static_cast<int>(row) * row_height() + row_height() / 2};
+}
+
 std::size_t TimelineView::visible_leaks() const {
     const core::TimeMs t0 = end_ - span_ms_;
     std::size_t n = 0;
@@ -143,7 +150,7 @@ void TimelineView::paintEvent(QPaintEvent*) {
         const Row& r = rows_[i];
         if (r.lane >= lanes.size()) continue;
         const TimelineLane& lane = lanes[r.lane];
-        const int y = ah + static_cast<int>(i) * rh;
+        const int y = point_at(i, t0).y() - rh / 2;
         p.fillRect(QRect(lw, y, pw, rh), (i % 2) ? col.alt_row : col.row);
         p.setFont(r.category ? font() : bold);
         p.setPen(text);
@@ -199,21 +206,40 @@ void TimelineView::paintEvent(QPaintEvent*) {
     }
 }
 
+bool TimelineView::hit(const QPoint& pos, std::size_t& row, core::TimeMs& t, core::DurationMs& slack) const {
+    const int lw = label_width(), rh = row_height(), ah = axis_height();
+    const int pw = std::max(10, width() - lw - 6);
+    if (pos.y() < ah || pos.x() < lw) return false;
+    row = static_cast<std::size_t>((pos.y() - ah) / rh);
+    if (row >= rows_.size() || rows_[row].lane >= timeline_->lanes().size()) return false;
+    t = end_ - span_ms_ + static_cast<core::TimeMs>(static_cast<double>(pos.x() - lw) * span_ms_ / pw);
+    slack = std::max<core::DurationMs>(1, 3 * span_ms_ / pw);
+    return true;
+}
+
+void TimelineView::mousePressEvent(QMouseEvent* e) {
+    std::size_t i = 0;
+    core::TimeMs t = 0;
+    core::DurationMs slack = 0;
+    if (e->button() == Qt::LeftButton && hit(e->position().toPoint(), i, t, slack)) {
+        emit picked(QString::fromStdString(timeline_->lanes()[rows_[i].lane].recipient), t, slack);
+    }
+    QWidget::mousePressEvent(e);
+}
+
 bool TimelineView::event(QEvent* e) {
     if (e->type() != QEvent::ToolTip) return QWidget::event(e);
     auto* he = static_cast<QHelpEvent*>(e);
-    const int lw = label_width(), rh = row_height(), ah = axis_height();
-    const int pw = std::max(10, width() - lw - 6);
-    const int i = (he->pos().y() - ah) / rh;
-    if (he->pos().y() < ah || i < 0 || static_cast<std::size_t>(i) >= rows_.size() || he->pos().x() < lw) {
+    std::size_t i = 0;
+    core::TimeMs t = 0;
+    core::DurationMs slack = 0;
+    if (!hit(he->pos(), i, t, slack)) {
         QToolTip::hideText();
         e->ignore();
         return true;
     }
-    const Row& r = rows_[static_cast<std::size_t>(i)];
+    const Row& r = rows_[i];
     const TimelineLane& lane = timeline_->lanes()[r.lane];
-    const core::TimeMs t = end_ - span_ms_ + static_cast<core::TimeMs>(static_cast<double>(he->pos().x() - lw) * span_ms_ / pw);
-    const core::DurationMs slack = std::max<core::DurationMs>(1, 3 * span_ms_ / pw);
     QStringList lines;
     lines << QString::fromStdString(lane.recipient) + (r.category ? QStringLiteral(" · ") + cat_name(*r.category) : QString());
     lines << QDateTime::fromMSecsSinceEpoch(t).toString(QStringLiteral("HH:mm:ss.zzz"));

@@ -31,14 +31,24 @@ public:
         std::optional<core::Category> category;
     };
     [[nodiscard]] const std::vector<Row>& rows() const { return rows_; }
+    /// Where row `row` shows instant `t` (the middle of the row), in widget coordinates.
+    [[nodiscard]] QPoint point_at(std::size_t row, core::TimeMs t) const;
     /// Leak ticks inside the window, over all rows (what is painted red).
     [[nodiscard]] std::size_t visible_leaks() const;
+
+signals:
+    /// A click on a band or strip: its recipient and the time under the pointer, with the
+    /// tolerance of three pixels (the window selects the nearest message there).
+    void picked(const QString& recipient, core::TimeMs t, core::DurationMs slack_ms);
 
 protected:
     void paintEvent(QPaintEvent* e) override;
     bool event(QEvent* e) override;
+    void mousePressEvent(QMouseEvent* e) override;
 
 private:
+    /// The row and time under a point (false: outside the plot).
+    bool hit(const QPoint& pos, std::size_t& row, core::TimeMs& t, core::DurationMs& slack) const;
     [[nodiscard]] int label_width() const;
     [[nodiscard]] int row_height() const;
     [[nodiscard]] int axis_height() const;

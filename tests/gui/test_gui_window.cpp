@@ -173,6 +173,27 @@ void GuiWindowTest::emulatedBoardUnlinkFlagsNextUplink() {
         QVERIFY2(red > 0, "no leak-coloured pixel in the painted timeline");
     }
 
+    // a click on the leak tick selects that message in the table
+    {
+        std::size_t row = 0;
+        core::TimeMs at = 0;
+        for (std::size_t i = 0; i < view->rows().size() && at == 0; ++i) {
+            const auto& r = view->rows()[i];
+            if (!r.category || lane != &w.controller().timeline().lanes()[r.lane]) continue;
+            const auto& leaks = lane->bands[static_cast<std::size_t>(*r.category)].leaks;
+            if (leaks.empty()) continue;
+            row = i;
+            at = leaks.back();
+        }
+        QVERIFY(at > 0);
+        auto* table = w.findChild<QTableView*>("egress");
+        table->setCurrentIndex(QModelIndex());
+        QTest::mouseClick(view, Qt::LeftButton, {}, view->point_at(row, at));
+        const QModelIndex cur = table->currentIndex();
+        QVERIFY(cur.isValid());
+        QVERIFY(cur.data(gui::EgressModel::kLeakRole).toUInt() != 0);
+        QCOMPARE(cur.sibling(cur.row(), gui::EgressModel::kRecipient).data().toString(), QString("vendor-cloud"));
+    }
     shoot(w, "gui-screenshot.png", leak);
 
     // the filter finds it; "leaks only" keeps only leaks
