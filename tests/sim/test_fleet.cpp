@@ -1,5 +1,6 @@
 // The fleet runner end to end in-process: real firmware, real plant models, real oracle.
 #include "sim/fleet.hpp"
+#include "tests/sim/fleet_test_util.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,24 +12,11 @@
 #include "core/oracle.hpp"
 
 using namespace consentrig;
+using sim::testing::Collect;
+using sim::testing::scenario;
 using ::testing::HasSubstr;
 
 namespace {
-
-class Collect final : public sim::RecordSink {
-public:
-    core::Status write(const core::Record& r) override {
-        records.push_back(r);
-        return {};
-    }
-    std::vector<core::Record> records;
-};
-
-core::Scenario scenario(const std::string& yaml) {
-    auto s = core::parse_scenario(yaml, "test.yaml");
-    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-    return s.ok() ? std::move(*s) : core::Scenario{};
-}
 
 std::vector<core::Finding> judge(const core::Scenario& s, const std::vector<core::Record>& records) {
     auto taxonomy = core::Taxonomy::builtin();

@@ -7,25 +7,13 @@
 #include <tuple>
 
 #include "sim/fleet.hpp"
+#include "tests/sim/fleet_test_util.hpp"
 
 using namespace consentrig;
+using sim::testing::Collect;
+using sim::testing::scenario;
 
 namespace {
-
-class Collect final : public sim::RecordSink {
-public:
-    core::Status write(const core::Record& r) override {
-        records.push_back(r);
-        return {};
-    }
-    std::vector<core::Record> records;
-};
-
-core::Scenario scenario(const std::string& yaml) {
-    auto s = core::parse_scenario(yaml, "test.yaml");
-    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-    return s.ok() ? std::move(*s) : core::Scenario{};
-}
 
 std::string home(const std::string& network, const std::string& rest = "") {
     return R"(

@@ -7,25 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/fleet.hpp"
+#include "tests/sim/fleet_test_util.hpp"
 
 using namespace consentrig;
+using sim::testing::Collect;
+using sim::testing::scenario;
 
 namespace {
-
-class Collect final : public sim::RecordSink {
-public:
-    core::Status write(const core::Record& r) override {
-        records.push_back(r);
-        return {};
-    }
-    std::vector<core::Record> records;
-};
-
-core::Scenario scenario(const std::string& yaml) {
-    auto s = core::parse_scenario(yaml, "test.yaml");
-    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().message);
-    return s.ok() ? std::move(*s) : core::Scenario{};
-}
 
 /// A fleet of rooms held at exactly 20 °C (outdoors 20 °C all day, no heating power): the
 /// true temperature never moves, so every reading's difference from 20 °C is the noise.
