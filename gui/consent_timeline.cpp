@@ -38,6 +38,7 @@ void ConsentTimeline::reset(core::TimeMs start, const core::Policy* policy) {
     points_.clear();
     device_cats_.reset();
     lanes_.clear();
+    physical_.clear();
     ++generation_;
 }
 
@@ -115,6 +116,7 @@ void ConsentTimeline::on_record(const core::Record& r, const core::CategorySet& 
         case core::RecordKind::interaction:
             if (!ours) return;
             if (!r.recipient.empty()) push_capped(lane_for(r.recipient).interactions, r.t, kMaxMarks);
+            else push_capped(physical_, r.t, kMaxMarks);
             points_.push_back(r.t);
             break;
         default: break;
@@ -206,6 +208,7 @@ void ConsentTimeline::prune(core::TimeMs now) {
         spells(lane.unlinked);
         while (!lane.marks.empty() && lane.marks.front().t < cut) lane.marks.pop_front();
     }
+    ticks(physical_);
 }
 
 }  // namespace consentrig::gui

@@ -80,6 +80,8 @@ public:
     [[nodiscard]] core::TimeMs start() const { return start_; }
     [[nodiscard]] core::TimeMs now() const { return now_; }
     [[nodiscard]] const std::vector<TimelineLane>& lanes() const { return lanes_; }
+    /// Physical interactions with the board (keypad, dial): no recipient, drawn across all lanes.
+    [[nodiscard]] const std::deque<core::TimeMs>& physical() const { return physical_; }
     [[nodiscard]] const TimelineLane* lane(std::string_view recipient) const;
     [[nodiscard]] std::uint64_t generation() const { return generation_; }  ///< bumps on change
 
@@ -97,6 +99,7 @@ private:
     std::vector<core::TimeMs> points_;  ///< consent/link/interaction instants since the last sample
     core::CategorySet device_cats_;     ///< reported in TRUTH or sent (what `all` means here)
     std::vector<TimelineLane> lanes_;
+    std::deque<core::TimeMs> physical_;
     std::uint64_t generation_ = 0;
 };
 

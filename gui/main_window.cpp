@@ -694,7 +694,8 @@ QDockWidget* MainWindow::build_timeline_dock() {
         return QStringLiteral("<span style=\"background:%1\">&nbsp;&nbsp;&nbsp;</span>&nbsp;%2&nbsp;&nbsp; ").arg(k.name(), t);
     };
     legend->setText(sw(c.consent, tr("consent held")) + sw(c.unlinked, tr("unlinked")) + sw(c.send, tr("message")) +
-                    sw(c.leak, tr("leak")) + sw(c.interaction, tr("interaction")) + sw(c.revoke, tr("withdrawal / unlink")) +
+                    sw(c.leak, tr("leak")) + sw(c.interaction, tr("interaction")) + sw(c.physical, tr("physical interaction")) +
+                    sw(c.revoke, tr("withdrawal / unlink")) +
                     sw(c.grant, tr("given back / linked")));
     bar->addWidget(legend, 1);
     auto* span = new QComboBox;

@@ -14,6 +14,7 @@ Colors colors(const QPalette& p) {
         c.leak = QColor(0xd5, 0x00, 0x00);
         c.leak_row = QColor(255, 205, 205);
         c.interaction = QColor(0x6a, 0x1b, 0x9a);
+        c.physical = QColor(0x8d, 0x6e, 0x63);
         c.revoke = QColor(0xef, 0x6c, 0x00);
         c.grant = QColor(0x2e, 0x7d, 0x32);
         c.row = QColor(0xf4, 0xf4, 0xf4);
@@ -31,6 +32,7 @@ Colors colors(const QPalette& p) {
         c.leak = QColor(0xff, 0x52, 0x52);
         c.leak_row = QColor(120, 28, 28);
         c.interaction = QColor(0xce, 0x93, 0xd8);
+        c.physical = QColor(0xbc, 0xaa, 0xa4);
         c.revoke = QColor(0xff, 0xa7, 0x26);
         c.grant = QColor(0x66, 0xbb, 0x6a);
         c.row = p.color(QPalette::Base).lighter(115);

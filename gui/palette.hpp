@@ -15,6 +15,7 @@ struct Colors {
     QColor leak;         ///< a leak tick (and the egress table's leak rows: leak_row)
     QColor leak_row;
     QColor interaction;  ///< interaction via the recipient
+    QColor physical;     ///< physical interaction (keypad, dial)
     QColor revoke;       ///< withdrawal / unlink mark
     QColor grant;        ///< consent given back / linked mark
     QColor row, alt_row, grid;

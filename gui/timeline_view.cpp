@@ -198,6 +198,11 @@ void TimelineView::paintEvent(QPaintEvent*) {
         p.setPen(QPen(palette().color(QPalette::Mid), 1));
         p.drawLine(0, yb, width(), yb);
     }
+    // physical interactions (no recipient): across every lane
+    p.setPen(QPen(col.physical, 1, Qt::DotLine));
+    for (core::TimeMs t : timeline_->physical()) {
+        if (t >= t0 && t <= t1) p.drawLine(QPointF(x_of(t), ah), QPointF(x_of(t), plot_bottom));
+    }
     // now
     if (timeline_->now() >= t0 && timeline_->now() <= t1) {
         p.setPen(QPen(text, 1, Qt::DotLine));

@@ -91,6 +91,18 @@ TEST(ConsentTimeline, InteractionWindowEdgeFoundToTheMillisecondBetweenSamples) 
     EXPECT_EQ(lane->interactions[0], kStart + 1000);
     // and a category the grant does not list never held
     EXPECT_TRUE(lane->bands[static_cast<std::size_t>(core::Category::setpoint)].consent.empty());
+    EXPECT_TRUE(f.tl.physical().empty());
+    // WHEN the dial is turned on the device itself THEN it is a physical mark, no lane of its own
+    core::Record dial;
+    dial.kind = core::RecordKind::interaction;
+    dial.t = kStart + 9500;
+    dial.via = "physical";
+    dial.action = "set_setpoint";
+    f.feed(dial);
+    f.sample(kStart + 9600);
+    ASSERT_EQ(f.tl.physical().size(), 1u);
+    EXPECT_EQ(f.tl.physical()[0], kStart + 9500);
+    EXPECT_EQ(f.tl.lanes().size(), 1u);
 }
 
 TEST(ConsentTimeline, UnlinkEndsConsentAtItsRecordAndTheNextMessageIsALeakTick) {
