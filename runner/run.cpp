@@ -335,6 +335,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
             outcome.events = stats->events;
             outcome.messages = stats->messages;
             outcome.records = stats->records;
+            outcome.fleet = *stats;
         }
     }
     outcome.cancelled = capture.cancelled();
@@ -385,6 +386,11 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     if (outcome.cancelled) run["cancelled_at"] = core::format_rfc3339(end);
     if (!outcome.complete) run["replayed_to"] = core::format_rfc3339(end);
     if (outcome.bench) add_bench_facts(*outcome.bench, run);
+    if (outcome.fleet) {
+        run["network"] = {{"retransmissions", outcome.fleet->retransmissions},
+                          {"attempts_lost", outcome.fleet->attempts_lost},
+                          {"messages_dropped", outcome.fleet->messages_dropped}};
+    }
     reports::JunitSuite suite{s.name, outcome.devices, outcome.findings, outcome.seconds};
     for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump_json(core::findings_to_json(outcome.findings, head))},
                                      {"run.json", dump_json(run)},

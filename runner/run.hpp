@@ -68,6 +68,7 @@ struct RunOutcome {
     bool complete = true;                  ///< the whole scenario ran (not cancelled, no --duration)
     bool cancelled = false;
     std::optional<rig::BenchStats> bench;  ///< bench runs: boards, counters, timings
+    std::optional<sim::FleetStats> fleet;  ///< simulated runs: events, network retries and losses
     std::filesystem::path out;
     double seconds = 0;
     /// Only meaningful when `complete`: the scenario's expectations hold.

@@ -123,6 +123,10 @@ int print_outcome(const RunOutcome& r, std::size_t list) {
               << core::format_duration(r.scenario.duration_ms) << " in " << std::fixed;
     std::cout.precision(2);
     std::cout << r.run.seconds << " s\n";
+    if (const auto& f = r.run.fleet; f && (f->retransmissions || f->attempts_lost || f->messages_dropped)) {
+        std::cout << "network: " << f->retransmissions << " retransmissions, " << f->attempts_lost << " attempts lost, "
+                  << f->messages_dropped << " messages given up after the last retry\n";
+    }
     std::cout << reports::text_summary(r.run.findings, r.run.device_count, r.run.messages, list);
     std::cout << (r.run.expectations_met ? "expectations: met" : "expectations: NOT met") << "\n";
     for (const auto& p : r.run.expectation_problems) std::cout << "  " << reports::printable(p) << "\n";
