@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../e2e/process.hpp"
+#include "bench_outcome.hpp"
 #include "core/trace.hpp"
 
 extern char** environ;
@@ -43,37 +43,18 @@ recipients:
   vendor-cloud: json
 )";
 
-struct Outcome {
-    int exit_code = -1;
-    std::string out, err;
-    nlohmann::json findings, run;
-    std::multiset<std::string> types;
-    fs::path dir;
-};
+using Outcome = testing::BenchOutcome;
+using testing::describe;
 
 Outcome bench(const std::string& name, const std::string& body, const std::vector<std::string>& extra = {}) {
-    Outcome o;
-    o.dir = temp_dir(name);
-    const fs::path yaml = o.dir / "scenario.yaml";
+    const fs::path dir = temp_dir(name);
+    const fs::path yaml = dir / "scenario.yaml";
     std::ofstream(yaml) << "name: " << name << "\n" << kHead << body;
     std::vector<std::string> argv = {testing::built_program("consentrig"), "bench", yaml.string(), "--out",
-                                     (o.dir / "out").string(), "--quiet"};
+                                     (dir / "out").string(), "--quiet"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    const auto r = run_process(argv);
-    o.exit_code = r.exit_code;
-    o.out = r.out;
-    o.err = r.err;
-    std::ifstream f(o.dir / "out" / "findings.json");
-    o.findings = nlohmann::json::parse(f, nullptr, false);
-    std::ifstream g(o.dir / "out" / "run.json");
-    o.run = nlohmann::json::parse(g, nullptr, false);
-    if (o.findings.is_object()) {
-        for (const auto& x : o.findings["findings"]) o.types.insert(x["type"].get<std::string>());
-    }
-    return o;
+    return testing::run_bench_and_read(dir, argv);
 }
-
-std::string describe(const Outcome& o) { return o.out + "\n" + o.err; }
 
 /// Vendor cloud: everything but occupancy, always; voice partner: answers within 2 minutes.
 const char* kConsent = R"(consent:

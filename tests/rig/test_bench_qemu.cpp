@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../e2e/process.hpp"
+#include "bench_outcome.hpp"
 #include "core/trace.hpp"
 
 namespace consentrig {
@@ -34,41 +34,23 @@ consent:
   - {recipient: vendor-cloud, categories: [temperature, humidity, setpoint, hvac_mode, hvac_state, lock_state, battery, connectivity], basis: always}
 )";
 
-struct Outcome {
-    int exit_code = -1;
-    std::string out, err;
-    nlohmann::json findings, run;
-    std::multiset<std::string> types;
-    fs::path dir;
-};
+using Outcome = testing::BenchOutcome;
+using testing::describe;
 
 /// Runs `consentrig run scenario.yaml --bench bench.yaml` in a fresh folder.
 Outcome run_on_qemu(const std::string& name, const std::string& scenario_body, const std::string& bench,
                     const std::string& duration = "") {
-    Outcome o;
-    o.dir = fs::temp_directory_path() / ("consentrig-qemu-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(o.dir);
-    fs::create_directories(o.dir);
-    std::ofstream(o.dir / "scenario.yaml") << "name: " << name << "\n" << kHead << scenario_body;
-    std::ofstream(o.dir / "bench.yaml") << bench;
-    std::vector<std::string> argv = {testing::built_program("consentrig"), "run", (o.dir / "scenario.yaml").string(), "--bench",
-                                     (o.dir / "bench.yaml").string(), "--out", (o.dir / "out").string(), "--quiet"};
+    const fs::path dir = fs::temp_directory_path() / ("consentrig-qemu-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "scenario.yaml") << "name: " << name << "\n" << kHead << scenario_body;
+    std::ofstream(dir / "bench.yaml") << bench;
+    std::vector<std::string> argv = {testing::built_program("consentrig"), "run", (dir / "scenario.yaml").string(), "--bench",
+                                     (dir / "bench.yaml").string(), "--out", (dir / "out").string(), "--quiet"};
     if (!duration.empty()) argv.insert(argv.end(), {"--duration", duration});
-    const auto r = run_process(argv, {}, {"CONSENTRIG_M3_IMAGE=" CONSENTRIG_M3_BOARD_ELF});
-    o.exit_code = r.exit_code;
-    o.out = r.out;
-    o.err = r.err;
-    std::ifstream f(o.dir / "out" / "findings.json");
-    o.findings = nlohmann::json::parse(f, nullptr, false);
-    std::ifstream g(o.dir / "out" / "run.json");
-    o.run = nlohmann::json::parse(g, nullptr, false);
-    if (o.findings.is_object()) {
-        for (const auto& x : o.findings["findings"]) o.types.insert(x["type"].get<std::string>());
-    }
-    return o;
+    return testing::run_bench_and_read(dir, argv, {"CONSENTRIG_M3_IMAGE=" CONSENTRIG_M3_BOARD_ELF});
 }
 
-std::string describe(const Outcome& o) { return o.out + "\n" + o.err; }
 
 std::vector<core::Record> records(const Outcome& o) {
     std::vector<core::Record> out;
