@@ -35,7 +35,7 @@ constexpr std::array<std::string_view, 4> kWireFormatNames = {"alexa", "google",
 constexpr std::array<std::string_view, 3> kViaNames = {"voice", "app", "physical"};
 constexpr std::array<std::string_view, 5> kActionNames = {"set_setpoint", "set_mode", "lock", "unlock", "query"};
 constexpr std::array<std::string_view, 2> kDoorNames = {"open", "closed"};
-constexpr std::array<std::string_view, 3> kFaultNames = {"stuck", "drift", "disconnect"};
+constexpr std::array<std::string_view, 4> kFaultNames = {"stuck", "drift", "disconnect", "modbus_timeout"};
 constexpr std::array<std::string_view, 5> kModeNames = {"heat", "cool", "auto", "eco", "off"};
 
 constexpr std::array<std::string_view, 15> kTopKeys = {

@@ -60,7 +60,9 @@ enum class WireFormat : std::uint8_t { alexa, google, matter, json };
 enum class Via : std::uint8_t { voice, app, physical };
 enum class Action : std::uint8_t { set_setpoint, set_mode, lock, unlock, query };
 enum class DoorPosition : std::uint8_t { open, closed };
-enum class FaultKind : std::uint8_t { stuck, drift, disconnect };
+/// `modbus_timeout`: the device's sensor bus stops answering — its firmware keeps the last
+/// readings (a QEMU board's plant stops answering; in the simulator the readings freeze).
+enum class FaultKind : std::uint8_t { stuck, drift, disconnect, modbus_timeout };
 
 /// Names exactly as written in YAML (and in trace/board-protocol JSON).
 [[nodiscard]] std::string_view to_string(DeviceKind k);

@@ -579,6 +579,13 @@ Status Bench::build_stimuli() {
                                 return;
                             }
                             st.kind = Stimulus::Kind::plant;
+                            if (a.kind == core::FaultKind::modbus_timeout) {
+                                // the plant stops answering for the fault's duration (scenario ms)
+                                st.plant_action = [d = a.duration_ms.value_or(-1)](plant::Plant& p) { p.stop_answering(d); };
+                                st.order = order++;
+                                stimuli_.push_back(std::move(st));
+                                return;
+                            }
                             if (a.kind == core::FaultKind::stuck) {
                                 st.plant_action = [](plant::Plant& p) { p.inject_sensor_stuck(); };
                             } else {

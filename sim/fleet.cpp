@@ -1013,8 +1013,10 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                     } else if (groups_[d.group].kind == DeviceKind::thermostat) {
                         const double reading = noiseless_reading(sensor_of(d), temperature_at(d.house, house_params(d), now), now);
                         SensorState& sensor = rare_of(i).sensor;
-                        if (a.kind == core::FaultKind::stuck) inject_stuck(sensor, now, static_cast<float>(reading));
-                        else inject_drift(sensor, now, a.rate_c_per_h);
+                        // a sensor bus that stops answering leaves the firmware its last reading,
+                        // as a stuck sensor does (the M3 board keeps its last Modbus readings)
+                        if (a.kind == core::FaultKind::drift) inject_drift(sensor, now, a.rate_c_per_h);
+                        else inject_stuck(sensor, now, static_cast<float>(reading));
                         d.plan_valid = false;
                     }
                 } else if constexpr (std::is_same_v<T, core::ProfileEvent>) {

@@ -725,6 +725,10 @@ TEST(ScenarioErrors, GivenBadTimelineEventsWhenLoadedThenEachIsExplained) {
                 HasSubstr("has both `network` and `link`"));
     EXPECT_THAT(error_of(minimal_with(head + "{at: 1h, fault: {device: thermo-1, kind: drift}}\n")),
                 HasSubstr("kind: drift has no `rate_c_per_h:`"));
+    EXPECT_THAT(error_of(minimal_with(head + "{at: 1h, fault: {device: thermo-1, kind: modbus_timeout, rate_c_per_h: 1}}\n")),
+                HasSubstr("`rate_c_per_h` only applies to kind: drift (this fault is modbus_timeout)"));
+    EXPECT_THAT(error_of(minimal_with(head + "{at: 1h, fault: {device: thermo-1, kind: timeout}}\n")),
+                HasSubstr("modbus_timeout"));  // the error lists the kinds there are
     EXPECT_THAT(error_of(minimal_with(head + "{at: 1h, network: {device: thermo-1, up: maybe}}\n")),
                 HasSubstr("`up` must be true or false"));
     EXPECT_THAT(error_of(minimal_with(head + "{at: 1h, env: {device: thermo-1}}\n")), HasSubstr("sets nothing"));

@@ -169,5 +169,29 @@ TEST(BenchQemu, KilledBoardLeavesAGapComesBackAndAPlantTimeoutIsLogged) {
     EXPECT_NE(text.find("plant: answering again"), std::string::npos) << text;
 }
 
+TEST(BenchQemu, ScenarioPlantEventsAndFaultsActOnThePlant) {
+    // GIVEN a compliant thermostat on a QEMU board whose scenario sets the outdoor temperature,
+    // silences the sensor bus for 10 min and then sticks the sensor for 10 min
+    const auto o = run_on_qemu("qemu-plant-faults",
+                               "duration: 1h\ndevices:\n  - {id: thermo-1, kind: thermostat}\n"
+                               "timeline:\n"
+                               "  - {at: 5m, env: {device: thermo-1, outdoor_c: -7.5}}\n"
+                               "  - {at: 10m, fault: {device: thermo-1, kind: modbus_timeout, duration: 10m}}\n"
+                               "  - {at: 30m, fault: {device: thermo-1, kind: stuck, duration: 10m}}\n",
+                               kQemuBench);
+    ASSERT_EQ(o.exit_code, 0) << describe(o);
+    ASSERT_TRUE(o.run.is_object()) << describe(o);
+    // THEN every event reached the plant (nothing was left as a warning) …
+    EXPECT_TRUE(o.run["warnings"].empty()) << o.run["warnings"].dump();
+    const auto& plant = o.run["boards"][0]["plant"];
+    EXPECT_NEAR(plant["outdoor_c"].get<double>(), -7.5, 0.05) << plant.dump();  // °C
+    EXPECT_GT(plant["dropped"].get<int>(), 0) << plant.dump();  // requests left unanswered
+    // … and the board's firmware saw its bus go silent and come back
+    std::ifstream log(o.dir / "out" / "board-log.jsonl");
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("plant: no answer (Modbus timeout)"), std::string::npos) << text;
+    EXPECT_NE(text.find("plant: answering again"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace consentrig
