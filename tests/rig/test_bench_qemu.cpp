@@ -169,6 +169,51 @@ TEST(BenchQemu, KilledBoardLeavesAGapComesBackAndAPlantTimeoutIsLogged) {
     EXPECT_NE(text.find("plant: answering again"), std::string::npos) << text;
 }
 
+/// Each leaky profile on a QEMU board, with the stimuli the host-stub tests use for it
+/// (test_bench_e2e.cpp): the same firmware core, now on the Cortex-M3 behind the plant.
+struct LeakCase {
+    const char* profile;
+    const char* body;   ///< devices and timeline
+    const char* bench;  ///< BENCH.yaml
+    const char* finding;
+};
+void PrintTo(const LeakCase& c, std::ostream* os) { *os << c.profile; }
+
+class BenchQemuLeak : public ::testing::TestWithParam<LeakCase> {};
+
+TEST_P(BenchQemuLeak, GivenALeakyProfileOnAQemuBoard_WhenReplayed_ThenItsLeakClassIsFound) {
+    const LeakCase& c = GetParam();
+    const auto o = run_on_qemu(std::string("qemu-leak-") + c.profile, c.body, c.bench);
+    ASSERT_EQ(o.exit_code, 1) << describe(o);
+    EXPECT_TRUE(o.types.count(c.finding)) << describe(o);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Profiles, BenchQemuLeak,
+    ::testing::Values(
+        LeakCase{"scope_creep", "duration: 1h\ndevices:\n  - {id: thermo-1, kind: thermostat, profile: scope_creep}\n",
+                 kQemuBench, "outside_scope"},
+        LeakCase{"cause_lie", "duration: 1h\ndevices:\n  - {id: thermo-1, kind: thermostat, profile: cause_lie}\n",
+                 kQemuBench, "cause_mismatch"},
+        LeakCase{"flush_after_revoke",
+                 "duration: 6m\ndevices:\n  - {id: thermo-1, kind: thermostat, profile: flush_after_revoke}\n"
+                 "timeline:\n"
+                 "  - {at: 5m, interact: {device: thermo-1, via: app, recipient: vendor-cloud, action: set_setpoint, value: 23}}\n"
+                 "  - {at: 5m, consent: {device: thermo-1, recipient: vendor-cloud, categories: [all], granted: false}}\n",
+                 "time_scale: 20\ndefault: qemu\n", "after_revocation"},
+        LeakCase{"store_and_forward",
+                 "duration: 40m\ndevices:\n  - {id: thermo-1, kind: thermostat, profile: store_and_forward}\n"
+                 "timeline:\n"
+                 "  - {at: 5m, network: {device: thermo-1, up: false}}\n"
+                 "  - {at: 12m, env: {device: thermo-1, occupied: false}}\n"
+                 "  - {at: 19m50s, interact: {device: thermo-1, via: voice, recipient: voice-partner, action: query}}\n"
+                 "  - {at: 20m, network: {device: thermo-1, up: true}}\n",
+                 "time_scale: 200\ndefault: qemu\n", "stale_sample"},
+        LeakCase{"keepalive_leak",
+                 "duration: 3h\ndevices:\n  - {id: lock-front, kind: lock, profile: keepalive_leak}\n"
+                 "customers:\n  - {via: app, recipient: vendor-cloud, action: unlock, rate: 200/day}\n",
+                 kQemuBench, "side_channel"}));
+
 TEST(BenchQemu, ScenarioPlantEventsAndFaultsActOnThePlant) {
     // GIVEN a compliant thermostat on a QEMU board whose scenario sets the outdoor temperature,
     // silences the sensor bus for 10 min and then sticks the sensor for 10 min
