@@ -267,6 +267,7 @@ public:
     static void hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const char* state, size_t len);
     static void hal_actuate(void* ctx, const fw_device* dev, uint64_t t_ms, fw_actuator a, int32_t value);
     static size_t hal_device_id(void* ctx, const fw_device* dev, char* buf, size_t cap);
+    static fw_saf_ring* hal_saf_ring(void* ctx, const fw_device* dev);
 
 private:
     Status build();
@@ -331,6 +332,8 @@ private:
     std::deque<Group> groups_;  ///< deque: devices and configs point into it
     std::vector<Device> devices_;
     std::unordered_map<std::uint32_t, RareState> rare_;  ///< by index into devices_
+    /// store_and_forward buffers of the devices that have buffered (by index into devices_).
+    std::unordered_map<std::uint32_t, fw_saf_ring> saf_rings_;
     std::vector<ParamTable> params_store_;  ///< per named device, then per fleet
     EventQueue wakes_;
     std::priority_queue<GlobalEvent, std::vector<GlobalEvent>, std::greater<>> globals_;
@@ -451,7 +454,8 @@ Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profil
     g.params = &params;
     fw_config& c = g.cfg;
     fw_config_defaults(&c, kind == DeviceKind::thermostat ? FW_KIND_THERMOSTAT : FW_KIND_LOCK);
-    c.hal = fw_hal{this, &Runner::hal_uplink, &Runner::hal_truth, nullptr, &Runner::hal_actuate, &Runner::hal_device_id};
+    c.hal = fw_hal{this, &Runner::hal_uplink, &Runner::hal_truth, nullptr, &Runner::hal_actuate,
+                   &Runner::hal_device_id, &Runner::hal_saf_ring};
     c.profile_at_boot = static_cast<fw_profile>(profile);
     c.boot_epoch_ms = static_cast<std::uint64_t>(s_.start);
     g.house.utc_offset_ms = utc_offset(s_.start);
@@ -682,6 +686,11 @@ size_t Runner::hal_device_id(void* ctx, const fw_device* dev, char* buf, size_t 
     const size_t n = std::min(cap, self->id_buffer_.size());
     std::memcpy(buf, self->id_buffer_.data(), n);
     return n;
+}
+
+fw_saf_ring* Runner::hal_saf_ring(void* ctx, const fw_device* dev) {
+    auto* self = static_cast<Runner*>(ctx);
+    return &self->saf_rings_[static_cast<std::uint32_t>(&self->dev_of(dev) - self->devices_.data())];
 }
 
 void Runner::write(const Record& r) {

@@ -203,6 +203,7 @@ struct Board {
     Options opt;
     fw_config cfg{};
     fw_device dev{};
+    fw_saf_ring saf{};
     fw_frame_tx tx{};
     fw_frame_rx rx{};
     int master = -1;
@@ -303,6 +304,7 @@ struct Board {
         std::memcpy(buf, b->opt.id.data(), n);
         return n;
     }
+    static fw_saf_ring* hal_saf_ring(void* ctx, const fw_device*) { return &self(ctx)->saf; }
 
     /// Advances the room to host time `now` (device time runs scale_milli/1000 as fast) and
     /// reports the sensor reading (0.1 °C resolution) when it changed.
@@ -428,7 +430,7 @@ int main(int argc, char** argv) {
 
     fw_config_defaults(&b.cfg, b.opt.kind);
     b.cfg.hal = fw_hal{&b, &Board::hal_uplink, &Board::hal_truth, &Board::hal_log, &Board::hal_actuate,
-                       &Board::hal_device_id};
+                       &Board::hal_device_id, &Board::hal_saf_ring};
     b.cfg.profile_at_boot = b.opt.profile;
     b.cfg.allow_time_scale = b.opt.time_scale;
     b.cfg.boot_epoch_ms = static_cast<std::uint64_t>(

@@ -55,6 +55,7 @@ public:
         cfg.hal.log = &Harness::on_log;
         cfg.hal.actuate = &Harness::on_actuate;
         cfg.hal.device_id = &Harness::on_device_id;
+        cfg.hal.saf_ring = &Harness::on_saf_ring;
         cfg.recipient_count = 4;
         const std::uint16_t voice_cats =
             FW_CAT_BIT(FW_CAT_TEMPERATURE) | FW_CAT_BIT(FW_CAT_SETPOINT) |
@@ -132,6 +133,10 @@ public:
 
     fw_config cfg{};
     fw_device dev{};
+    /// The store_and_forward buffer the host keeps for the device (fw_hal.saf_ring).
+    fw_saf_ring saf{};
+    bool give_saf_ring = true;
+    int saf_ring_calls = 0;
     std::uint64_t now = 0;
     std::string id = "thermo-1";
     std::vector<Uplink> uplinks;
@@ -168,6 +173,11 @@ private:
         const std::size_t n = id.size() < cap ? id.size() : cap;
         for (std::size_t i = 0; i < n; ++i) buf[i] = id[i];
         return n;
+    }
+    static fw_saf_ring* on_saf_ring(void* ctx, const fw_device*) {
+        Harness* h = self(ctx);
+        ++h->saf_ring_calls;
+        return h->give_saf_ring ? &h->saf : nullptr;
     }
 };
 

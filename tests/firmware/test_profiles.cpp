@@ -290,6 +290,49 @@ TEST(FwStoreAndForward, GivenSixSamplesDuringOutageWhenNetworkReturnsThenOnlyThe
     EXPECT_EQ(v[3].json.at("sampled_at"), wall_at(6 * kMin));
 }
 
+TEST(FwStoreAndForward, GivenDevicesThatNeverBufferWhenTheyRunThenTheHostIsNeverAskedForARing) {
+    // GIVEN a store_and_forward device online all along, and a compliant one through an outage
+    Harness online(FW_KIND_THERMOSTAT, FW_PROFILE_STORE_AND_FORWARD);
+    Harness compliant(FW_KIND_THERMOSTAT, FW_PROFILE_COMPLIANT);
+    for (Harness* h : {&online, &compliant}) {
+        h->boot();
+        h->allow(kVendor, FW_CATS_ALL);
+    }
+    compliant.command(R"({"id":1,"op":"network","up":false})");
+    // WHEN both take readings for ten minutes and the outage ends
+    for (int i = 1; i <= 10; ++i) {
+        for (Harness* h : {&online, &compliant}) {
+            h->run_until(static_cast<std::uint64_t>(i) * kMin);
+            h->sensor(FW_SENSOR_TEMPERATURE, 2000 + 100 * i);
+        }
+    }
+    compliant.command(R"({"id":2,"op":"network","up":true})");
+    // THEN neither asked its host for storage: the ring costs RAM only where it is used
+    EXPECT_EQ(online.saf_ring_calls, 0);
+    EXPECT_EQ(compliant.saf_ring_calls, 0);
+    EXPECT_FALSE(online.to("vendor-cloud").empty());
+}
+
+TEST(FwStoreAndForward, GivenAHostWithoutARingWhenSamplesAreTakenOfflineThenTheyAreDroppedWithAWarning) {
+    // GIVEN a store_and_forward device whose host gives it no buffer
+    Harness h(FW_KIND_THERMOSTAT, FW_PROFILE_STORE_AND_FORWARD);
+    h.give_saf_ring = false;
+    h.boot();
+    h.allow(kVendor, FW_CATS_ALL);
+    h.command(R"({"id":1,"op":"network","up":false})");
+    // WHEN a sample is taken during the outage and the network returns
+    h.run_until(kMin);
+    h.sensor(FW_SENSOR_TEMPERATURE, 2100);
+    h.run_until(2 * kMin);
+    h.command(R"({"id":2,"op":"network","up":true})");
+    // THEN the log says the sample was dropped, and only the current state is sent (sampled now)
+    bool warned = false;
+    for (const auto& l : h.logs) warned |= l.find("store_and_forward: the host gave no buffer") != std::string::npos;
+    EXPECT_TRUE(warned);
+    ASSERT_FALSE(h.to("vendor-cloud").empty());
+    for (const auto& u : h.to("vendor-cloud")) EXPECT_EQ(u.json.at("sampled_at"), wall_at(2 * kMin));
+}
+
 // ---- scope_creep ----------------------------------------------------------------------
 
 TEST(FwScopeCreep, GivenTemperatureOnlyConsentWhenTemperatureIsReportedThenOccupancyRidesAlong) {

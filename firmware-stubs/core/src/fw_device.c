@@ -8,6 +8,7 @@
 #define DF_NET_UP 0x01u
 #define DF_SOON 0x02u /* soon_due_ms armed (keep-alive or queue flush) */
 #define DF_HB 0x04u   /* heartbeat armed */
+#define DF_SAF 0x08u  /* the host's store_and_forward ring holds samples */
 
 /* dev->k.t.flags */
 #define TF_PENDING 0x01u   /* a sensor report waits for report_min_interval_ms */
@@ -397,21 +398,35 @@ static void send_state_free(fw_device* d, const step* st, unsigned r, const char
 
 /* ---- store_and_forward ring ---- */
 
-static void saf_push(fw_device* d, uint64_t now, const fw_snapshot* s, uint16_t changed) {
-    if (d->saf_count == 0) d->saf_base_ms = now;
-    uint64_t off = now - d->saf_base_ms;
+static fw_saf_ring* saf_ring(const fw_device* d) {
+    return d->cfg->hal.saf_ring != NULL ? d->cfg->hal.saf_ring(d->cfg->hal.ctx, d) : NULL;
+}
+
+static void saf_push(fw_device* d, const step* st, const fw_snapshot* s, uint16_t changed) {
+    fw_saf_ring* ring = saf_ring(d);
+    if (ring == NULL) {
+        d->dirty |= changed;
+        logmsg(d, st->host, FW_LOG_WARN, "store_and_forward: the host gave no buffer; sample dropped");
+        return;
+    }
+    if (!(d->flags & DF_SAF)) {
+        d->flags |= DF_SAF;
+        ring->head = ring->count = 0;
+        ring->base_ms = st->now;
+    }
+    uint64_t off = st->now - ring->base_ms;
     if (off > UINT32_MAX) return; /* an outage longer than 49 days: keep the older samples */
     unsigned slot;
-    if (d->saf_count < FW_SAF_SLOTS) {
-        slot = (d->saf_head + d->saf_count) % FW_SAF_SLOTS;
-        ++d->saf_count;
+    if (ring->count < FW_SAF_SLOTS) {
+        slot = (ring->head + ring->count) % FW_SAF_SLOTS;
+        ++ring->count;
     } else { /* full: overwrite the oldest */
-        slot = d->saf_head;
-        d->saf_head = (uint8_t)((d->saf_head + 1u) % FW_SAF_SLOTS);
+        slot = ring->head;
+        ring->head = (uint8_t)((ring->head + 1u) % FW_SAF_SLOTS);
     }
-    d->saf[slot].t_off_ms = (uint32_t)off;
-    d->saf[slot].snap = *s;
-    d->saf[slot].changed = changed;
+    ring->slots[slot].t_off_ms = (uint32_t)off;
+    ring->slots[slot].snap = *s;
+    ring->slots[slot].changed = changed;
 }
 
 static void queue_for_flush(fw_device* d, const step* st, uint16_t changed, uint8_t cause) {
@@ -449,7 +464,7 @@ static void publish(fw_device* d, const step* st, uint16_t changed) {
     if (changed == 0) return;
     if (!(d->flags & DF_NET_UP)) {
         switch ((fw_profile)d->profile) {
-        case FW_PROFILE_STORE_AND_FORWARD: saf_push(d, st->now, &s, changed); break;
+        case FW_PROFILE_STORE_AND_FORWARD: saf_push(d, st, &s, changed); break;
         case FW_PROFILE_FLUSH_AFTER_REVOKE: queue_for_flush(d, st, changed, st->cause); break;
         default: d->dirty |= changed; break; /* dropped; fresh state is sent on reconnect */
         }
@@ -779,8 +794,6 @@ static void boot(fw_device* d, uint64_t host) {
     d->linked = 0;
     d->dirty = 0;
     d->outbox_cause = 0;
-    d->saf_head = d->saf_count = 0;
-    d->saf_base_ms = 0;
     d->soon_due_ms = 0;
     for (unsigned r = 0; r < FW_MAX_RECIPIENTS; ++r) {
         d->ia_until_s[r] = 0;
@@ -793,7 +806,6 @@ static void boot(fw_device* d, uint64_t host) {
         }
     }
     memset(&d->k, 0, sizeof d->k);
-    memset(d->saf, 0, sizeof d->saf);
     if (c->kind == FW_KIND_THERMOSTAT) {
         d->k.t.temp_centi_c = FW_TEMP_UNKNOWN;
         d->k.t.reported_temp_centi_c = FW_TEMP_UNKNOWN;
@@ -854,23 +866,26 @@ static void network_restored(fw_device* d, step* st) {
     switch ((fw_profile)d->profile) {
     case FW_PROFILE_STORE_AND_FORWARD:
         /* the buffered samples, with their original sample time, filtered by today's consent */
-        for (unsigned i = 0; i < d->saf_count; ++i) {
-            const fw_saf_entry* e = &d->saf[(d->saf_head + i) % FW_SAF_SLOTS];
-            for (unsigned r = 0; r < d->cfg->recipient_count; ++r)
-                deliver(d, st, r, &e->snap, d->saf_base_ms + e->t_off_ms, e->changed,
-                        cause_tag(FW_CAUSE_PERIODIC_POLL, -1), D_CHANGE);
+        if (d->flags & DF_SAF) {
+            const fw_saf_ring* ring = saf_ring(d);
+            d->flags &= (uint8_t)~DF_SAF;
+            for (unsigned i = 0; ring != NULL && i < ring->count; ++i) {
+                const fw_saf_entry* e = &ring->slots[(ring->head + i) % FW_SAF_SLOTS];
+                for (unsigned r = 0; r < d->cfg->recipient_count; ++r)
+                    deliver(d, st, r, &e->snap, ring->base_ms + e->t_off_ms, e->changed,
+                            cause_tag(FW_CAUSE_PERIODIC_POLL, -1), D_CHANGE);
+            }
         }
-        d->saf_count = 0;
-        d->saf_head = 0;
-        break;
-    case FW_PROFILE_FLUSH_AFTER_REVOKE:
-        flush_outbox(d, st); /* whatever was queued, whoever may receive it now */
-        break;
+        /* samples the host had no buffer for are dirty: fresh state, as compliant sends */
+        /* fall through */
     default:
         if (d->dirty != 0) {
             st->cause = cause_tag(FW_CAUSE_PERIODIC_POLL, -1);
             st->changed |= d->dirty; /* fresh sample, today's consent */
         }
+        break;
+    case FW_PROFILE_FLUSH_AFTER_REVOKE:
+        flush_outbox(d, st); /* whatever was queued, whoever may receive it now */
         break;
     }
     d->dirty = 0;
@@ -978,8 +993,7 @@ const char* fw_on_command(fw_device* d, uint64_t host, const fw_command* cmd) {
         if ((unsigned)cmd->profile >= FW_PROFILE_COUNT) return "profile: unknown profile";
         d->profile = (uint8_t)cmd->profile;
         /* queues belong to the profile that filled them */
-        d->flags &= (uint8_t)~DF_SOON;
-        d->saf_count = d->saf_head = 0;
+        d->flags &= (uint8_t)~(DF_SOON | DF_SAF);
         for (unsigned i = 0; i < FW_MAX_RECIPIENTS; ++i) d->outbox[i] = 0;
         break;
 

@@ -37,6 +37,7 @@ typedef struct board {
     m3_board_config bc;
     fw_config cfg;
     fw_device dev;
+    fw_saf_ring saf;
     fw_frame_tx tx;
     fw_frame_rx rx;
     mb_master mb;
@@ -136,6 +137,13 @@ static size_t cb_device_id(void* ctx, const fw_device* dev, char* buf, size_t ca
     return n;
 }
 
+/* The one device's store_and_forward buffer (RAM used only by that profile). */
+static fw_saf_ring* cb_saf_ring(void* ctx, const fw_device* dev) {
+    (void)ctx;
+    (void)dev;
+    return &g.saf;
+}
+
 /* ---- boot ------------------------------------------------------------------------------- */
 
 static void plant_sync_after_boot(uint64_t now) {
@@ -152,7 +160,7 @@ void board_init(void) {
     size_t len = 0;
     const char* text = hal_config_text(&len);
     unsigned line = 0;
-    const fw_hal hal = {&g, cb_uplink, cb_truth, cb_log, cb_actuate, cb_device_id};
+    const fw_hal hal = {&g, cb_uplink, cb_truth, cb_log, cb_actuate, cb_device_id, cb_saf_ring};
     const char* cfg_error = m3_config_parse(text, len, &hal, &g.bc, &g.cfg, &line);
     fw_frame_tx_init(&g.tx);
     fw_frame_rx_init(&g.rx);

@@ -197,6 +197,14 @@ typedef struct fw_hal {
        return its length (<= FW_ID_MAX). Any bytes are allowed: the core escapes the id
        wherever it places it. NULL: the id is "dev-<host tag>". */
     size_t (*device_id)(void* ctx, const fw_device* dev, char* buf, size_t cap);
+
+    /* The store_and_forward profile's buffer for this device: the same fw_saf_ring on every
+       call for one device, kept by the host as long as the device lives (the core resets it
+       when it starts buffering; its content need not be initialised). Only devices running
+       that profile during an outage ask for it, so a fleet pays for rings only where they
+       are used. NULL (callback or result): samples taken during an outage are dropped, as
+       the compliant profile does, with a warning in the log. */
+    struct fw_saf_ring* (*saf_ring)(void* ctx, const fw_device* dev);
 } fw_hal;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -296,11 +304,18 @@ typedef struct fw_saf_entry {
     uint16_t changed;   /* categories that changed in this sample */
 } fw_saf_entry;
 
+/* FW_SAF_SLOTS samples, the oldest overwritten when full (host storage: fw_hal.saf_ring). */
+typedef struct fw_saf_ring {
+    uint64_t base_ms;   /* device time the entries' t_off_ms count from */
+    uint8_t head;
+    uint8_t count;
+    fw_saf_entry slots[FW_SAF_SLOTS];
+} fw_saf_ring;
+
 struct fw_device {
     const fw_config* cfg;
     int64_t time_offset_ms;   /* device time = host * scale_milli / 1000 + offset */
     int64_t clock_offset_ms;  /* wall clock = device time + offset */
-    uint64_t saf_base_ms;     /* device time of the store_and_forward ring's reference */
     uint64_t soon_due_ms;     /* keepalive (keepalive_leak) / queue flush (flush_after_revoke) */
     union {
         struct {
@@ -340,15 +355,12 @@ struct fw_device {
     uint8_t flags;
     uint8_t linked;           /* bit r: recipient r linked */
     uint8_t outbox_cause;
-    uint8_t saf_head;
-    uint8_t saf_count;
-    fw_saf_entry saf[FW_SAF_SLOTS];
 };
 
 #if defined(__cplusplus)
-static_assert(sizeof(struct fw_device) <= 192, "fw_device must stay within 192 bytes");
+static_assert(sizeof(struct fw_device) <= 136, "fw_device must stay within 136 bytes");
 #else
-_Static_assert(sizeof(struct fw_device) <= 192, "fw_device must stay within 192 bytes");
+_Static_assert(sizeof(struct fw_device) <= 136, "fw_device must stay within 136 bytes");
 #endif
 
 /* ---------------------------------------------------------------------------------------- */
