@@ -3,6 +3,8 @@
 #include <QMetaObject>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <limits>
 
 #include "gui/egress_model.hpp"
@@ -142,6 +144,72 @@ Health BenchController::health() const {
     return h;
 }
 
+void BenchController::enqueue_locked(Pending&& p) {
+    if (journal_) {
+        if (auto st = journal_->append(p.record); !st && !journal_error_reported_) {
+            journal_error_reported_ = true;  // once: the store still gets every record
+            logs_in_.push_back("ERROR: " + st.error().message + " (a crash now would lose records)");
+        }
+    }
+    incoming_.push_back(std::move(p));
+}
+
+namespace {
+
+/// "20261129T181502Z": a UTC time for file names.
+std::string file_stamp(std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    ::gmtime_r(&tt, &tm);
+    char buf[32];
+    const std::size_t n = std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    return std::string(buf, n);
+}
+
+/// dir/<stem>-<stamp>.db, with -2, -3 … when that name is taken.
+std::filesystem::path free_name(const std::filesystem::path& dir, const std::string& stem, const std::string& stamp) {
+    std::filesystem::path p = dir / (stem + "-" + stamp + ".db");
+    for (int i = 2; std::filesystem::exists(p); ++i) p = dir / (stem + "-" + stamp + "-" + std::to_string(i) + ".db");
+    return p;
+}
+
+}  // namespace
+
+core::Result<std::string> BenchController::keep_previous_capture() const {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path db = trace_path();
+    if (fs::exists(journal_path())) {
+        // A session that did not close (the window crashed or was killed): its journal has
+        // every record that arrived; trace.db only what was committed.
+        const fs::path recovered = free_name(out_dir_, "trace-recovered", file_stamp(std::chrono::system_clock::now()));
+        auto r = core::recover_journal(journal_path(), recovered);
+        if (!r) {
+            return core::Error{"a previous session did not close and its capture journal could not be recovered (" +
+                               r.error().message + "); move " + journal_path().string() +
+                               " away to start a new capture here"};
+        }
+        fs::remove(journal_path(), ec);
+        for (const char* f : {"trace.db", "trace.db-wal", "trace.db-shm"}) fs::remove(out_dir_ / f, ec);
+        return "a session that did not close was recovered: " + std::to_string(r->records) + " records in " +
+               recovered.string() + (r->dropped_partial_line ? " (its last, half-written line left out)" : "");
+    }
+    if (!fs::exists(db)) return std::string();
+    // The previous session's capture is evidence: keep it under the time it was last written.
+    const auto mtime = fs::last_write_time(db, ec);
+    const auto written = ec ? std::chrono::system_clock::now()
+                            : std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+                                  std::chrono::file_clock::to_sys(mtime));
+    const fs::path kept = free_name(out_dir_, "trace", file_stamp(written));
+    fs::rename(db, kept, ec);
+    if (ec) return core::Error{"cannot keep the previous capture " + db.string() + " as " + kept.string() + ": " + ec.message()};
+    for (const char* suffix : {"-wal", "-shm"}) {
+        const fs::path side = db.string() + suffix;
+        if (fs::exists(side)) fs::rename(side, kept.string() + suffix, ec);
+    }
+    return "the previous capture is kept as " + kept.string();
+}
+
 void BenchController::connect_board(const ConnectOptions& options) {
     if (busy()) {
         emit connect_failed(tr("already connected or connecting"));
@@ -153,7 +221,12 @@ void BenchController::connect_board(const ConnectOptions& options) {
     }
     std::error_code ec;
     std::filesystem::create_directories(out_dir_, ec);
-    for (const char* f : {"trace.db", "trace.db-wal", "trace.db-shm"}) std::filesystem::remove(out_dir_ / f, ec);
+    auto kept = keep_previous_capture();
+    if (!kept) {
+        emit connect_failed(QString::fromStdString(kept.error().message));
+        return;
+    }
+    if (!kept->empty()) emit status(QString::fromStdString(*kept));
     auto store = core::TraceStore::create(trace_path());
     if (!store) {
         emit connect_failed(QString::fromStdString(store.error().message));
@@ -169,6 +242,11 @@ void BenchController::connect_board(const ConnectOptions& options) {
         emit connect_failed(QString::fromStdString(st.error().message));
         return;
     }
+    auto journal = core::TraceJournal::create(journal_path(), meta);
+    if (!journal) {
+        emit connect_failed(QString::fromStdString(journal.error().message));
+        return;
+    }
     store_.emplace(std::move(*store));
     (void)store_->commit();
     oracle_ = std::make_unique<core::Oracle>(policy_, *taxonomy_);
@@ -182,6 +260,8 @@ void BenchController::connect_board(const ConnectOptions& options) {
     timeline_.reset(*meta.start, &policy_);
     {
         std::lock_guard lock(pm_);
+        journal_.emplace(std::move(*journal));
+        journal_error_reported_ = false;
         incoming_.clear();
         last_seen_ = 0;
         lost_at_.reset();
@@ -250,7 +330,7 @@ void BenchController::connect_board(const ConnectOptions& options) {
                 p.frame_seq = c.seq;
             }
             p.record = std::move(*rec);
-            incoming_.push_back(std::move(p));
+            enqueue_locked(std::move(p));
         });
         s->on_link_event([this, gen](const rig::LinkEvent& e) {
             QString text;
@@ -268,7 +348,7 @@ void BenchController::connect_board(const ConnectOptions& options) {
                         p.record.t = *lost_at_;
                         p.record.t_end = e.at_ms;
                         p.record.payload = "board disconnected";
-                        incoming_.push_back(std::move(p));
+                        enqueue_locked(std::move(p));
                         lost_at_.reset();
                     }
                     text = tr("link restored: %1").arg(QString::fromStdString(e.info.device_id));
@@ -358,11 +438,21 @@ void BenchController::finish_session() {
         apply_findings();
         model_->set_judged_before(std::numeric_limits<core::TimeMs>::max());
     }
+    bool stored = true;
     if (store_) {
-        if (auto st = store_->commit(); !st) emit status(QString::fromStdString(st.error().message));
+        if (auto st = store_->commit(); !st) {
+            stored = false;
+            emit status(QString::fromStdString(st.error().message));
+        }
     }
     store_.reset();
     oracle_.reset();
+    {
+        // trace.db holds everything now; if its last commit failed, the journal is the copy.
+        std::lock_guard lock(pm_);
+        if (journal_ && stored) journal_->discard();
+        journal_.reset();
+    }
     emit disconnected();
 }
 
@@ -397,7 +487,7 @@ void BenchController::send(std::string op, nlohmann::json args, std::optional<co
             Pending p;
             p.record = std::move(rec);
             std::lock_guard lock(pm_);
-            incoming_.push_back(std::move(p));
+            enqueue_locked(std::move(p));
         }
         QMetaObject::invokeMethod(
             this,

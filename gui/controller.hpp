@@ -26,6 +26,7 @@
 #include "core/policy.hpp"
 #include "core/taxonomy.hpp"
 #include "core/trace.hpp"
+#include "core/trace_journal.hpp"
 #include "gui/consent_timeline.hpp"
 #include "gui/live_state.hpp"
 #include "rig/session.hpp"
@@ -96,6 +97,10 @@ public:
     /// Where trace.db goes (created on connect).
     void set_out_dir(std::filesystem::path dir) { out_dir_ = std::move(dir); }
     [[nodiscard]] std::filesystem::path trace_path() const { return out_dir_ / "trace.db"; }
+    /// Every record as it arrives, one line per write (core/trace_journal.hpp): what a crash of
+    /// the window would otherwise lose. Deleted when the session ends cleanly; recovered into
+    /// OUT/trace-recovered-<UTC>.db by the next connect if it is still there.
+    [[nodiscard]] std::filesystem::path journal_path() const { return out_dir_ / "trace.journal.jsonl"; }
 
     /// Asynchronous: emits connected() or connect_failed().
     void connect_board(const ConnectOptions& options);
@@ -146,6 +151,11 @@ private:
         std::string frame_payload;
         std::uint16_t frame_seq = 0;
     };
+    /// Before a new capture: recovers a journal left by a session that did not close, or keeps
+    /// the previous trace.db as trace-<UTC>.db; says what it did (empty: nothing there).
+    [[nodiscard]] core::Result<std::string> keep_previous_capture() const;
+    /// Journal, then hand over to the GUI thread; pm_ held.
+    void enqueue_locked(Pending&& p);
     void run_on_worker(std::function<void()> job);
     void worker_loop();
     struct Board;
@@ -183,6 +193,8 @@ private:
     mutable std::mutex pm_;
     std::vector<Pending> incoming_;
     std::vector<std::string> logs_in_;
+    std::optional<core::TraceJournal> journal_;
+    bool journal_error_reported_ = false;
     core::TimeMs last_seen_ = 0;
     std::optional<core::TimeMs> lost_at_;
     std::uint64_t lost_events_ = 0;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/trace.hpp"
+#include "core/trace_journal.hpp"
 
 // Records are built with C++20 designated initializers naming only the fields that matter;
 // the rest take their defaults, which is what this GCC warning complains about.
@@ -777,6 +778,124 @@ TEST(TraceSqlite, GIVEN_capture_killed_with_SIGKILL_WHEN_reopened_THEN_every_com
         expected.line = static_cast<std::uint64_t>(i + 1);
         EXPECT_EQ(d.records[static_cast<std::size_t>(i)], expected);
     }
+}
+
+// ───────────────────────────── capture journal ─────────────────────────────
+
+namespace {
+Record journal_record(int i) {
+    return Record{.kind = RecordKind::truth, .t = kT0 + i, .device = "lock-front",
+                  .payload = R"({"seq":)" + std::to_string(i) + "}"};
+}
+TraceMeta journal_meta() {
+    TraceMeta m;
+    m.scenario = "consentrig-gui";
+    m.source = "bench";
+    m.start = kT0;
+    return m;
+}
+}  // namespace
+
+TEST(TraceJournal, GIVEN_a_capture_killed_between_commits_WHEN_its_journal_is_recovered_THEN_every_record_handed_over_is_there) {
+    // GIVEN a process that writes 35 records to a store (committing after 30) and to a journal
+    TempDir dir;
+    const fs::path db = dir / "trace.db";
+    const fs::path journal = dir / "trace.journal.jsonl";
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t child = ::fork();
+    ASSERT_NE(child, -1);
+    if (child == 0) {
+        // No gtest assertions and no destructors in here: the process dies mid-capture.
+        auto store = TraceStore::create(db);
+        auto j = TraceJournal::create(journal, journal_meta());
+        if (!store.ok() || !j.ok()) ::_exit(10);
+        store->set_batch(10);
+        for (int i = 0; i < 35; ++i) {
+            if (!j->append(journal_record(i)).ok()) ::_exit(11);
+            if (!store->append(journal_record(i)).ok()) ::_exit(12);
+            if (i == 29 && !store->commit().ok()) ::_exit(13);
+        }
+        // WHEN it is killed before its next commit
+        ::raise(SIGKILL);
+        ::_exit(14);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+    ASSERT_EQ(WTERMSIG(status), SIGKILL);
+
+    // THEN the store has the 30 committed records and the recovered journal all 35, in order
+    auto committed = open_trace(db);
+    ASSERT_TRUE(committed.ok()) << committed.error().message;
+    EXPECT_EQ(drain(**committed).records.size(), 30u);
+    const fs::path recovered = dir / "trace-recovered.db";
+    auto r = recover_journal(journal, recovered);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->records, 35u);
+    EXPECT_FALSE(r->dropped_partial_line);
+    auto src = open_trace(recovered);
+    ASSERT_TRUE(src.ok()) << src.error().message;
+    EXPECT_EQ((*src)->meta(), journal_meta());
+    const Drained d = drain(**src);
+    EXPECT_EQ(d.error, "");
+    ASSERT_EQ(d.records.size(), 35u);
+    for (int i = 0; i < 35; ++i) {
+        Record expected = journal_record(i);
+        expected.line = static_cast<std::uint64_t>(i + 2);  // the journal's line: its meta is line 1
+        EXPECT_EQ(d.records[static_cast<std::size_t>(i)], expected);
+    }
+}
+
+TEST(TraceJournal, GIVEN_a_journal_whose_last_write_was_cut_short_WHEN_recovered_THEN_the_partial_line_is_dropped_and_said) {
+    // GIVEN a journal of three records and half a fourth line
+    TempDir dir;
+    const fs::path journal = dir / "trace.journal.jsonl";
+    {
+        auto j = TraceJournal::create(journal, journal_meta());
+        ASSERT_TRUE(j.ok()) << j.error().message;
+        for (int i = 0; i < 3; ++i) ASSERT_TRUE(j->append(journal_record(i)).ok());
+    }
+    const std::string half = to_jsonl(journal_record(3)).substr(0, 20);
+    std::ofstream(journal, std::ios::app) << half;
+    // WHEN it is recovered
+    auto r = recover_journal(journal, dir / "out.db");
+    // THEN the three whole records are kept and the cut line is reported, not an error
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->records, 3u);
+    EXPECT_TRUE(r->dropped_partial_line);
+}
+
+TEST(TraceJournal, GIVEN_a_journal_with_a_corrupt_line_inside_WHEN_recovered_THEN_the_error_names_the_line_and_no_trace_is_left) {
+    // GIVEN a journal whose second record line is not JSON
+    TempDir dir;
+    const fs::path journal = dir / "trace.journal.jsonl";
+    {
+        auto j = TraceJournal::create(journal, journal_meta());
+        ASSERT_TRUE(j.ok()) << j.error().message;
+        ASSERT_TRUE(j->append(journal_record(0)).ok());
+    }
+    std::ofstream(journal, std::ios::app) << "{\"kind\":\"truth\",\"t\":\n" << to_jsonl(journal_record(2)) << "\n";
+    // WHEN it is recovered
+    const fs::path db = dir / "out.db";
+    auto r = recover_journal(journal, db);
+    // THEN the error names the file and line 3, and no half-made trace is left behind
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(r.error().message, HasSubstr("trace.journal.jsonl"));
+    EXPECT_THAT(r.error().message, HasSubstr("line 3"));
+    EXPECT_FALSE(fs::exists(db));
+}
+
+TEST(TraceJournal, GIVEN_a_session_that_ends_cleanly_WHEN_the_journal_is_discarded_THEN_the_file_is_gone) {
+    TempDir dir;
+    const fs::path journal = dir / "trace.journal.jsonl";
+    auto j = TraceJournal::create(journal, journal_meta());
+    ASSERT_TRUE(j.ok()) << j.error().message;
+    ASSERT_TRUE(j->append(journal_record(0)).ok());
+    ASSERT_TRUE(fs::exists(journal));
+    j->discard();
+    EXPECT_FALSE(fs::exists(journal));
+    EXPECT_FALSE(j->append(journal_record(1)).ok());  // closed: said, not a crash
 }
 
 // ───────────────────────────── throughput (run by hand) ─────────────────────────────

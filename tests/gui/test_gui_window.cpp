@@ -2,12 +2,13 @@
 // connect (HELLO identity), live egress with verdicts, controls as COMMANDs, unlink → the next
 // uplink to that partner flagged after_revocation and painted red on the consent timeline,
 // the TRUTH panel following a command, env controls (occupancy, door, outdoor) reaching the
-// board's TRUTH, and the capture on disk.
+// board's TRUTH, the capture on disk, and a window killed mid-capture losing nothing that arrived.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTableView>
@@ -16,7 +17,11 @@
 #include <QImage>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "core/trace.hpp"
 #include "gui/main_window.hpp"
@@ -64,6 +69,23 @@ std::unique_ptr<gui::MainWindow> open_window(const QTemporaryDir& dir, std::vect
     return w;
 }
 
+std::vector<std::string> file_lines(const std::filesystem::path& p) {
+    std::vector<std::string> out;
+    std::ifstream in(p);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+/// A SQLite trace's lines, meta first, as `consentrig trace export` writes them.
+std::vector<std::string> trace_lines(const std::filesystem::path& db) {
+    const std::filesystem::path jsonl = db.string() + ".export.jsonl";
+    auto n = core::export_jsonl(db, jsonl);
+    if (!n) return {"export failed: " + n.error().message};
+    auto lines = file_lines(jsonl);
+    std::filesystem::remove(jsonl);
+    return lines;
+}
+
 bool wait_command(QSignalSpy& spy, const QString& op, int timeout_ms) {
     QElapsedTimer t;
     t.start();
@@ -83,6 +105,7 @@ private slots:
     void emulatedBoardUnlinkFlagsNextUplink();
     void connectByTypedPtyPath();
     void truthPanelFollowsCommandsAndEnvLandsInTrace();
+    void killedWindowLosesNothingThatArrived();
 #ifdef CONSENTRIG_GUI_QEMU
     void qemuBoardClosedAgainstThePlant();
 #endif
@@ -347,6 +370,73 @@ void GuiWindowTest::qemuBoardClosedAgainstThePlant() {
     QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
 }
 #endif
+
+void GuiWindowTest::killedWindowLosesNothingThatArrived() {
+    namespace fs = std::filesystem;
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const fs::path out = dir.path().toStdString();
+    const fs::path journal = out / "trace.journal.jsonl";
+
+    // GIVEN the real consentrig-gui, in its own process, capturing a proactive thermostat that
+    // reports every 100 ms (its trace.db is committed in batches)
+    QProcess gui;
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("QT_QPA_PLATFORM", "offscreen");
+    gui.setProcessEnvironment(env);
+    gui.start(QString(CONSENTRIG_BINARY_DIR) + "/bin/consentrig-gui",
+              {"--emulate", "thermostat", "--profile", "proactive", "--stub-arg=--set",
+               "--stub-arg=report_max_silence_ms=100", "--out", dir.path()});
+    QVERIFY2(gui.waitForStarted(kLong), qPrintable(gui.errorString()));
+    // WHEN it is killed (SIGKILL) in the middle of the capture
+    QTRY_VERIFY_WITH_TIMEOUT(file_lines(journal).size() > 40, kLong);
+    gui.kill();
+    QVERIFY(gui.waitForFinished(kLong));
+    QCOMPARE(gui.exitStatus(), QProcess::CrashExit);
+    const std::vector<std::string> journalled = file_lines(journal);
+    const std::vector<std::string> committed = trace_lines(out / "trace.db");
+    QVERIFY2(!committed.empty() && committed[0].rfind("export failed", 0) != 0,
+             committed.empty() ? "no trace.db lines" : committed[0].c_str());
+    QVERIFY(committed.size() <= journalled.size());
+
+    // THEN the next window connecting there recovers the journal into a trace of its own, with
+    // every record the killed one had committed and every one it had not
+    auto window = open_window(dir);
+    gui::MainWindow& w = *window;
+    QSignalSpy status(&w.controller(), &gui::BenchController::status);
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    QTest::mouseClick(w.findChild<QPushButton*>("emulate"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+    QString said;
+    for (const auto& args : status) said += args.at(0).toString() + "\n";
+    QVERIFY2(said.contains("a session that did not close was recovered"), qPrintable(said));
+    fs::path recovered;
+    for (const auto& e : fs::directory_iterator(out)) {
+        if (e.path().filename().string().rfind("trace-recovered-", 0) == 0) recovered = e.path();
+    }
+    QVERIFY2(!recovered.empty(), "no trace-recovered-*.db");
+    const std::vector<std::string> got = trace_lines(recovered);
+    QCOMPARE(got.size(), journalled.size());  // byte for byte, meta line included
+    QVERIFY(got == journalled);
+    const std::set<std::string> recovered_set(got.begin(), got.end());
+    for (const auto& line : committed) QVERIFY2(recovered_set.count(line) == 1, line.c_str());
+
+    // AND a session that ends cleanly discards its journal, and the next capture keeps it
+    QSignalSpy disconnected(&w.controller(), &gui::BenchController::disconnected);
+    QTest::mouseClick(w.findChild<QPushButton*>("disconnect"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(disconnected.count() == 1, kLong);
+    QVERIFY(!fs::exists(journal));
+    const std::vector<std::string> clean = trace_lines(out / "trace.db");
+    QTest::mouseClick(w.findChild<QPushButton*>("emulate"), Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 2, kLong);
+    fs::path kept;
+    for (const auto& e : fs::directory_iterator(out)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("trace-2", 0) == 0 && e.path().extension() == ".db") kept = e.path();
+    }
+    QVERIFY2(!kept.empty(), "the previous trace.db was not kept as trace-<UTC>.db");
+    QVERIFY(trace_lines(kept) == clean);
+}
 
 int main(int argc, char** argv) {
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");  // xcb under Xvfb for screenshots
