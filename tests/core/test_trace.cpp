@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -739,33 +740,46 @@ TEST(TraceSqlite, GIVEN_a_database_truncated_to_half_WHEN_read_THEN_some_records
     EXPECT_EQ(stub.error().message, (dir / "stub.db").string() + ": database disk image is malformed — the file may be truncated");
 }
 
-TEST(TraceSqlite, GIVEN_capture_killed_with_SIGKILL_WHEN_reopened_THEN_every_committed_record_is_there) {
-    TempDir dir;
-    const fs::path db = dir / "killed.db";
-    auto record = [](int i) {
-        return Record{.kind = RecordKind::truth, .t = kT0 + i, .device = "lock-front",
-                      .payload = R"({"seq":)" + std::to_string(i) + "}"};
-    };
+namespace {
+Record killed_record(int i) {
+    return Record{.kind = RecordKind::truth, .t = kT0 + i, .device = "lock-front",
+                  .payload = R"({"seq":)" + std::to_string(i) + "}"};
+}
+
+/// Runs `capture` in a forked child that is then killed with SIGKILL: a process dying
+/// mid-capture, its destructors never run. `capture` returns 0, or an exit code saying what
+/// failed (no gtest assertions in the child).
+void run_and_kill(const std::function<int()>& capture) {
     std::cout.flush();
     std::cerr.flush();
     const pid_t child = ::fork();
     ASSERT_NE(child, -1);
     if (child == 0) {
-        // No gtest assertions and no destructors in here: the process dies mid-capture.
-        auto store = TraceStore::create(db);
-        if (!store.ok()) ::_exit(10);
-        store->set_batch(10);
-        for (int i = 0; i < 35; ++i) {
-            if (!store->append(record(i)).ok()) ::_exit(11);
-            if (i == 29 && !store->commit().ok()) ::_exit(12);
-        }
+        if (const int failed = capture(); failed != 0) ::_exit(failed);
         ::raise(SIGKILL);
-        ::_exit(13);
+        ::_exit(99);
     }
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
     ASSERT_EQ(WTERMSIG(status), SIGKILL);
+}
+}  // namespace
+
+TEST(TraceSqlite, GIVEN_capture_killed_with_SIGKILL_WHEN_reopened_THEN_every_committed_record_is_there) {
+    TempDir dir;
+    const fs::path db = dir / "killed.db";
+    run_and_kill([&] {
+        auto store = TraceStore::create(db);
+        if (!store.ok()) return 10;
+        store->set_batch(10);
+        for (int i = 0; i < 35; ++i) {
+            if (!store->append(killed_record(i)).ok()) return 11;
+            if (i == 29 && !store->commit().ok()) return 12;
+        }
+        return 0;
+    });
+    if (HasFatalFailure()) return;
 
     auto src = open_trace(db);
     ASSERT_TRUE(src.ok()) << src.error().message;
@@ -774,7 +788,7 @@ TEST(TraceSqlite, GIVEN_capture_killed_with_SIGKILL_WHEN_reopened_THEN_every_com
     ASSERT_GE(d.records.size(), 30u);
     ASSERT_EQ(d.records.size(), 30u) << "the last 5 records were never committed";
     for (int i = 0; i < 30; ++i) {
-        Record expected = record(i);
+        Record expected = killed_record(i);
         expected.line = static_cast<std::uint64_t>(i + 1);
         EXPECT_EQ(d.records[static_cast<std::size_t>(i)], expected);
     }
@@ -783,10 +797,6 @@ TEST(TraceSqlite, GIVEN_capture_killed_with_SIGKILL_WHEN_reopened_THEN_every_com
 // ───────────────────────────── capture journal ─────────────────────────────
 
 namespace {
-Record journal_record(int i) {
-    return Record{.kind = RecordKind::truth, .t = kT0 + i, .device = "lock-front",
-                  .payload = R"({"seq":)" + std::to_string(i) + "}"};
-}
 TraceMeta journal_meta() {
     TraceMeta m;
     m.scenario = "consentrig-gui";
@@ -801,29 +811,20 @@ TEST(TraceJournal, GIVEN_a_capture_killed_between_commits_WHEN_its_journal_is_re
     TempDir dir;
     const fs::path db = dir / "trace.db";
     const fs::path journal = dir / "trace.journal.jsonl";
-    std::cout.flush();
-    std::cerr.flush();
-    const pid_t child = ::fork();
-    ASSERT_NE(child, -1);
-    if (child == 0) {
-        // No gtest assertions and no destructors in here: the process dies mid-capture.
+    // WHEN it is killed before its next commit
+    run_and_kill([&] {
         auto store = TraceStore::create(db);
         auto j = TraceJournal::create(journal, journal_meta());
-        if (!store.ok() || !j.ok()) ::_exit(10);
+        if (!store.ok() || !j.ok()) return 10;
         store->set_batch(10);
         for (int i = 0; i < 35; ++i) {
-            if (!j->append(journal_record(i)).ok()) ::_exit(11);
-            if (!store->append(journal_record(i)).ok()) ::_exit(12);
-            if (i == 29 && !store->commit().ok()) ::_exit(13);
+            if (!j->append(killed_record(i)).ok()) return 11;
+            if (!store->append(killed_record(i)).ok()) return 12;
+            if (i == 29 && !store->commit().ok()) return 13;
         }
-        // WHEN it is killed before its next commit
-        ::raise(SIGKILL);
-        ::_exit(14);
-    }
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
-    ASSERT_EQ(WTERMSIG(status), SIGKILL);
+        return 0;
+    });
+    if (HasFatalFailure()) return;
 
     // THEN the store has the 30 committed records and the recovered journal all 35, in order
     auto committed = open_trace(db);
@@ -841,7 +842,7 @@ TEST(TraceJournal, GIVEN_a_capture_killed_between_commits_WHEN_its_journal_is_re
     EXPECT_EQ(d.error, "");
     ASSERT_EQ(d.records.size(), 35u);
     for (int i = 0; i < 35; ++i) {
-        Record expected = journal_record(i);
+        Record expected = killed_record(i);
         expected.line = static_cast<std::uint64_t>(i + 2);  // the journal's line: its meta is line 1
         EXPECT_EQ(d.records[static_cast<std::size_t>(i)], expected);
     }
@@ -854,9 +855,9 @@ TEST(TraceJournal, GIVEN_a_journal_whose_last_write_was_cut_short_WHEN_recovered
     {
         auto j = TraceJournal::create(journal, journal_meta());
         ASSERT_TRUE(j.ok()) << j.error().message;
-        for (int i = 0; i < 3; ++i) ASSERT_TRUE(j->append(journal_record(i)).ok());
+        for (int i = 0; i < 3; ++i) ASSERT_TRUE(j->append(killed_record(i)).ok());
     }
-    const std::string half = to_jsonl(journal_record(3)).substr(0, 20);
+    const std::string half = to_jsonl(killed_record(3)).substr(0, 20);
     std::ofstream(journal, std::ios::app) << half;
     // WHEN it is recovered
     auto r = recover_journal(journal, dir / "out.db");
@@ -873,9 +874,9 @@ TEST(TraceJournal, GIVEN_a_journal_with_a_corrupt_line_inside_WHEN_recovered_THE
     {
         auto j = TraceJournal::create(journal, journal_meta());
         ASSERT_TRUE(j.ok()) << j.error().message;
-        ASSERT_TRUE(j->append(journal_record(0)).ok());
+        ASSERT_TRUE(j->append(killed_record(0)).ok());
     }
-    std::ofstream(journal, std::ios::app) << "{\"kind\":\"truth\",\"t\":\n" << to_jsonl(journal_record(2)) << "\n";
+    std::ofstream(journal, std::ios::app) << "{\"kind\":\"truth\",\"t\":\n" << to_jsonl(killed_record(2)) << "\n";
     // WHEN it is recovered
     const fs::path db = dir / "out.db";
     auto r = recover_journal(journal, db);
@@ -891,11 +892,11 @@ TEST(TraceJournal, GIVEN_a_session_that_ends_cleanly_WHEN_the_journal_is_discard
     const fs::path journal = dir / "trace.journal.jsonl";
     auto j = TraceJournal::create(journal, journal_meta());
     ASSERT_TRUE(j.ok()) << j.error().message;
-    ASSERT_TRUE(j->append(journal_record(0)).ok());
+    ASSERT_TRUE(j->append(killed_record(0)).ok());
     ASSERT_TRUE(fs::exists(journal));
     j->discard();
     EXPECT_FALSE(fs::exists(journal));
-    EXPECT_FALSE(j->append(journal_record(1)).ok());  // closed: said, not a crash
+    EXPECT_FALSE(j->append(killed_record(1)).ok());  // closed: said, not a crash
 }
 
 // ───────────────────────────── throughput (run by hand) ─────────────────────────────
