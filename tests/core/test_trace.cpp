@@ -746,19 +746,22 @@ Record killed_record(int i) {
                   .payload = R"({"seq":)" + std::to_string(i) + "}"};
 }
 
-/// Runs `capture` in a forked child that is then killed with SIGKILL: a process dying
-/// mid-capture, its destructors never run. `capture` returns 0, or an exit code saying what
-/// failed (no gtest assertions in the child).
+/// Ends the calling process with SIGKILL where it stands: no destructor runs, nothing is flushed.
+[[noreturn]] void die_now() {
+    ::raise(SIGKILL);
+    ::_exit(99);
+}
+
+/// Runs `capture` in a forked child that ends itself with die_now() mid-capture (inside its
+/// own scope, so that its store is never destroyed); if it returns, the value is the exit code
+/// saying what failed (no gtest assertions in the child).
 void run_and_kill(const std::function<int()>& capture) {
     std::cout.flush();
     std::cerr.flush();
     const pid_t child = ::fork();
     ASSERT_NE(child, -1);
-    if (child == 0) {
-        if (const int failed = capture(); failed != 0) ::_exit(failed);
-        ::raise(SIGKILL);
-        ::_exit(99);
-    }
+    if (child == 0) ::_exit(capture());
+
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
@@ -777,7 +780,7 @@ TEST(TraceSqlite, GIVEN_capture_killed_with_SIGKILL_WHEN_reopened_THEN_every_com
             if (!store->append(killed_record(i)).ok()) return 11;
             if (i == 29 && !store->commit().ok()) return 12;
         }
-        return 0;
+        die_now();
     });
     if (HasFatalFailure()) return;
 
@@ -822,7 +825,7 @@ TEST(TraceJournal, GIVEN_a_capture_killed_between_commits_WHEN_its_journal_is_re
             if (!store->append(killed_record(i)).ok()) return 12;
             if (i == 29 && !store->commit().ok()) return 13;
         }
-        return 0;
+        die_now();
     });
     if (HasFatalFailure()) return;
 
