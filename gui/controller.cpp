@@ -3,6 +3,7 @@
 #include <QMetaObject>
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include "gui/egress_model.hpp"
@@ -11,11 +12,6 @@
 #include "rig/qemu.hpp"
 
 namespace consentrig::gui {
-
-namespace {
-constexpr core::TimeMs kReorderMs = 100;  // the bench's reorder window (docs/bench.md)
-constexpr auto kCommitEvery = std::chrono::milliseconds(200);
-}  // namespace
 
 /// One connected board: the session and, for an emulated board, its host stub. Shared with the
 /// worker's jobs so a command in flight never outlives its session.
@@ -47,7 +43,10 @@ core::Result<std::string> m3_config_text(const ConnectOptions& o) {
     return text;
 }
 
-BenchController::BenchController(EgressModel* model, QObject* parent) : QObject(parent), model_(model) {
+BenchController::BenchController(EgressModel* model, QObject* parent)
+    : QObject(parent),
+      model_(model),
+      judge_([this] { QMetaObject::invokeMethod(this, [this] { apply_batches(); }, Qt::QueuedConnection); }) {
     if (auto t = core::Taxonomy::builtin()) taxonomy_.emplace(std::move(*t));
     if (auto p = default_policy()) policy_ = std::move(*p);
     worker_ = std::thread([this] { worker_loop(); });
@@ -137,8 +136,8 @@ Health BenchController::health() const {
         h.last_seen = last_seen_;
         h.lost_events = lost_events_;
     }
-    h.records = records_;
-    h.findings = findings_;
+    h.records = judge_.records();
+    h.findings = judge_.findings();
     return h;
 }
 
@@ -169,24 +168,22 @@ void BenchController::connect_board(const ConnectOptions& options) {
         emit connect_failed(QString::fromStdString(st.error().message));
         return;
     }
-    store_.emplace(std::move(*store));
-    (void)store_->commit();
-    oracle_ = std::make_unique<core::Oracle>(policy_, *taxonomy_);
-    oracle_->begin(meta);
-    oracle_->set_sink([this](core::Finding&& f) { new_findings_.push_back(std::move(f)); });
-    last_t_ = *meta.start;
-    lines_ = records_ = findings_ = reordered_ = 0;
+    (void)store->commit();
+    auto oracle = std::make_unique<core::Oracle>(policy_, *taxonomy_);
+    oracle->begin(meta);
     state_cmds_.clear();
     model_->clear();
     live_.clear();
     timeline_.reset(*meta.start, &policy_);
     {
         std::lock_guard lock(pm_);
-        incoming_.clear();
+        logs_in_.clear();
         last_seen_ = 0;
         lost_at_.reset();
         lost_events_ = 0;
     }
+    judge_.begin(std::move(*store), std::move(oracle), *meta.start, policy_, *taxonomy_);
+    session_open_ = true;
     connecting_ = true;
     const std::uint64_t gen = ++generation_;
     run_on_worker([this, options, gen] {
@@ -235,22 +232,24 @@ void BenchController::connect_board(const ConnectOptions& options) {
         b->session = std::make_unique<rig::BoardSession>(rig::make_link(lo));
         rig::BoardSession* s = b->session.get();
         s->on_capture([this, s](rig::Capture&& c) {
-            std::lock_guard lock(pm_);
-            last_seen_ = c.arrival_ms;
-            if (c.type == rig::FrameType::log) {
-                logs_in_.push_back(QString::fromStdString(c.level + ": " + c.msg).toStdString());
-                return;
+            {
+                std::lock_guard lock(pm_);
+                last_seen_ = c.arrival_ms;
+                if (c.type == rig::FrameType::log) {
+                    logs_in_.push_back(c.level + ": " + c.msg);
+                    return;
+                }
             }
             auto rec = rig::to_record(c, s->info().device_id, c.arrival_ms);
             if (!rec) return;
-            Pending p;
+            Captured p;
             p.egress = c.type == rig::FrameType::uplink;
             if (p.egress) {
                 p.frame_payload = std::move(c.payload);
                 p.frame_seq = c.seq;
             }
             p.record = std::move(*rec);
-            incoming_.push_back(std::move(p));
+            judge_.submit(std::move(p));
         });
         s->on_link_event([this, gen](const rig::LinkEvent& e) {
             QString text;
@@ -262,13 +261,13 @@ void BenchController::connect_board(const ConnectOptions& options) {
                     text = tr("link lost: %1").arg(QString::fromStdString(e.reason));
                 } else {
                     if (lost_at_) {
-                        Pending p;
+                        Captured p;
                         p.record.kind = core::RecordKind::gap;
                         p.record.device = e.info.device_id;
                         p.record.t = *lost_at_;
                         p.record.t_end = e.at_ms;
                         p.record.payload = "board disconnected";
-                        incoming_.push_back(std::move(p));
+                        judge_.submit(std::move(p));
                         lost_at_.reset();
                     }
                     text = tr("link restored: %1").arg(QString::fromStdString(e.info.device_id));
@@ -321,6 +320,7 @@ void BenchController::connect_result(std::uint64_t gen, std::shared_ptr<Board> b
     board_ = std::move(b);
     info_ = info;
     timeline_.set_device(info.device_id);
+    judge_.set_device(info.device_id);
     stub_pty_ = board_->stub ? board_->stub->pty() : std::string{};
     if (!error.isEmpty()) emit status(tr("warning: %1").arg(error));
     QString summary = QStringLiteral("%1 %2 · %3 %4 · %5 · proto %6")
@@ -349,20 +349,11 @@ void BenchController::disconnect_board() {
 }
 
 void BenchController::finish_session() {
-    if (!store_ && !oracle_) return;
+    if (!session_open_) return;
     tick();
-    release(true);
-    if (oracle_) {
-        auto side = oracle_->finish(last_t_);
-        for (auto& f : side) new_findings_.push_back(std::move(f));
-        apply_findings();
-        model_->set_judged_before(std::numeric_limits<core::TimeMs>::max());
-    }
-    if (store_) {
-        if (auto st = store_->commit(); !st) emit status(QString::fromStdString(st.error().message));
-    }
-    store_.reset();
-    oracle_.reset();
+    judge_.finish();
+    apply_batches();
+    session_open_ = false;
     emit disconnected();
 }
 
@@ -394,10 +385,9 @@ void BenchController::send(std::string op, nlohmann::json args, std::optional<co
             core::Record rec = *record;
             if (r) rec.t = restricting ? r->received_ms + 1 : r->sent_ms;
             else rec.t = rig::wall_now_ms() + (restricting ? 1 : 0);
-            Pending p;
+            Captured p;
             p.record = std::move(rec);
-            std::lock_guard lock(pm_);
-            incoming_.push_back(std::move(p));
+            judge_.submit(std::move(p));
         }
         QMetaObject::invokeMethod(
             this,
@@ -483,7 +473,7 @@ void BenchController::set_env(const EnvChange& change) {
     send("env", std::move(args), std::nullopt, false, true);
 }
 
-// ---- capture → trace, oracle, model (GUI thread) ----------------------------------------------
+// ---- the judge's batches → model, live state, timeline (GUI thread) --------------------------
 
 void BenchController::tick() {
     if (const auto p = plant()) {
@@ -496,91 +486,37 @@ void BenchController::tick() {
     std::vector<std::string> logs;
     {
         std::lock_guard lock(pm_);
-        for (auto& p : incoming_) reorder_.push_back(std::move(p));
-        incoming_.clear();
         logs.swap(logs_in_);
     }
     for (const auto& l : logs) emit board_log(QString::fromStdString(l));
-    release(false);
 }
 
 void BenchController::flush_now() {
-    tick();
-    release(true);
+    judge_.flush();
+    apply_batches();
 }
 
-void BenchController::release(bool all) {
-    if (!store_ || !oracle_) {
-        reorder_.clear();
-        return;
-    }
-    std::stable_sort(reorder_.begin(), reorder_.end(), [](const Pending& a, const Pending& b) { return a.record.t < b.record.t; });
-    const core::TimeMs cutoff = all ? std::numeric_limits<core::TimeMs>::max() : rig::wall_now_ms() - kReorderMs;
-    std::size_t n = 0;
-    while (n < reorder_.size() && reorder_[n].record.t <= cutoff) ++n;
+void BenchController::apply_batches() {
+    std::vector<JudgedBatch> batches = judge_.take();
+    if (batches.empty()) return;
+    // the timeline and live state follow each batch in order; the model hears once for them all
     std::vector<EgressRow> rows;
-    for (std::size_t i = 0; i < n; ++i) {
-        Pending& p = reorder_[i];
-        core::Record& r = p.record;
-        if (r.kind != core::RecordKind::gap) {  // a gap carries its start; the oracle ignores its order
-            if (r.t < last_t_) {
-                r.t = last_t_;
-                ++reordered_;
-            }
-            last_t_ = r.t;
+    std::vector<JudgedFinding> findings;
+    for (JudgedBatch& b : batches) {
+        for (auto& [r, cats] : b.records) {
+            if (r.kind == core::RecordKind::truth) cats = live_.apply_truth(r);
+            timeline_.on_record(r, cats);
         }
-        r.line = ++lines_;
-        if (auto st = store_->append(r); !st) emit status(QString::fromStdString(st.error().message));
-        if (auto st = oracle_->feed(r); !st) emit status(QString::fromStdString(st.error().message));
-        ++records_;
-        core::CategorySet cats;
-        if (r.kind == core::RecordKind::truth) cats = live_.apply_truth(r);
-        if (p.egress) cats = taxonomy_->decode(r.format, r.payload).categories();
-        timeline_.on_record(r, cats);
-        if (!p.egress) continue;
-        EgressRow row;
-        row.line = r.line;
-        row.t = r.t;
-        row.device = r.device;
-        row.recipient = r.recipient;
-        row.format = r.format;
-        row.categories = core::to_text(cats);
-        row.body = std::move(r.payload);
-        row.frame_payload = std::move(p.frame_payload);
-        row.frame_seq = p.frame_seq;
-        rows.push_back(std::move(row));
+        if (b.sample) timeline_.apply(*b.sample);
+        for (auto& f : b.findings) timeline_.on_finding(f.finding);
+        if (rows.empty()) rows = std::move(b.rows);
+        else std::move(b.rows.begin(), b.rows.end(), std::back_inserter(rows));
+        std::move(b.findings.begin(), b.findings.end(), std::back_inserter(findings));
+        for (const auto& e : b.errors) emit status(QString::fromStdString(e));
     }
-    reorder_.erase(reorder_.begin(), reorder_.begin() + static_cast<std::ptrdiff_t>(n));
-    // Nothing earlier than the cutoff can come any more (later records are clamped to it): let
-    // the oracle judge the messages it holds for their millisecond without waiting for the next
-    // record — a quiet board's last message would stay "pending" otherwise.
-    if (!all && cutoff > last_t_) {
-        last_t_ = cutoff;
-        oracle_->advance(cutoff);
-    }
-    timeline_.sample(*oracle_, last_t_);
     model_->append(std::move(rows));
-    apply_findings();
-    model_->set_judged_before(last_t_);
-    const auto now = std::chrono::steady_clock::now();
-    if (all || now - last_commit_ >= kCommitEvery) {
-        if (auto st = store_->commit(); !st) emit status(QString::fromStdString(st.error().message));
-        last_commit_ = now;
-    }
-}
-
-void BenchController::apply_findings() {
-    for (const auto& f : new_findings_) {
-        ++findings_;
-        std::string reason;
-        if (f.evidence.is_object() && f.evidence.contains("reason") && f.evidence["reason"].is_string()) {
-            reason = f.evidence["reason"].get<std::string>();
-        }
-        if (f.category) reason = std::string(core::to_string(*f.category)) + ": " + reason;
-        timeline_.on_finding(f);
-        model_->add_finding(f.line, f.type, reason);
-    }
-    new_findings_.clear();
+    for (const auto& f : findings) model_->add_finding(f.finding.line, f.finding.type, f.reason);
+    model_->set_judged_before(batches.back().judged_before);
 }
 
 }  // namespace consentrig::gui
