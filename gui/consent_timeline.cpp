@@ -28,14 +28,131 @@ void toggle(std::deque<TimeInterval>& spells, bool on, core::TimeMs t) {
     if (on) spells.push_back({t, kOpenEnd});
     else if (!spells.empty() && spells.back().to == kOpenEnd) spells.back().to = t;
 }
+
+// One rule for the timeline and its sampler, so both know the same lanes.
+
+/// The grants that give the board `device` a lane (what its band list starts from).
+template <class Fn>
+void for_listed_grants(const core::Policy* policy, const std::string& device, Fn&& fn) {
+    if (!policy) return;
+    for (const auto& g : policy->grants()) {
+        if (g.applies_to_device(device) && g.basis != core::Basis::never) fn(g);
+    }
+}
+
+/// The recipient whose lane a record of the board `device` belongs to, or null.
+const std::string* record_lane(const core::Record& r, const std::string& device) {
+    const bool ours = r.device == device || r.device == "*";
+    switch (r.kind) {
+        case core::RecordKind::egress: return r.device == device ? &r.recipient : nullptr;
+        case core::RecordKind::consent:
+        case core::RecordKind::link: return ours ? &r.recipient : nullptr;
+        case core::RecordKind::interaction: return ours && !r.recipient.empty() ? &r.recipient : nullptr;
+        default: return nullptr;
+    }
+}
+
+/// A consent, link or interaction record of the board: an instant where consent may change.
+bool consent_point(const core::Record& r, const std::string& device) {
+    const bool ours = r.device == device || r.device == "*";
+    return ours && (r.kind == core::RecordKind::consent || r.kind == core::RecordKind::link ||
+                    r.kind == core::RecordKind::interaction);
+}
+
+/// The board's device id is the HELLO's, or the first an egress or TRUTH record names.
+bool names_device(const core::Record& r) { return r.kind == core::RecordKind::egress || r.kind == core::RecordKind::truth; }
+bool usable_device(const std::string& known, const std::string& device) {
+    return known.empty() && !device.empty() && device != "*";
+}
 }  // namespace
+
+// ---- ConsentSampler ---------------------------------------------------------------------------
+
+void ConsentSampler::reset(core::TimeMs start, const core::Policy* policy) {
+    device_.clear();
+    policy_ = policy;
+    start_ = sampled_to_ = start;
+    sampled_ = false;
+    points_.clear();
+    lanes_.clear();
+}
+
+void ConsentSampler::set_device(const std::string& device) {
+    if (!usable_device(device_, device)) return;
+    device_ = device;
+    for_listed_grants(policy_, device_, [&](const core::Grant& g) { lane_for(g.recipient); });
+}
+
+ConsentSampler::Lane& ConsentSampler::lane_for(const std::string& recipient) {
+    for (auto& l : lanes_) {
+        if (l.recipient == recipient) return l;
+    }
+    Lane& l = lanes_.emplace_back();
+    l.recipient = recipient;
+    l.held[kLinkBand] = true;  // linked until the oracle says otherwise
+    return l;
+}
+
+void ConsentSampler::on_record(const core::Record& r) {
+    if (names_device(r)) set_device(r.device);
+    if (const std::string* lane = record_lane(r, device_)) lane_for(*lane);
+    if (consent_point(r, device_)) points_.push_back(r.t);
+}
+
+void ConsentSampler::on_finding(const core::Finding& f) {
+    if (f.device == device_) lane_for(f.recipient);
+}
+
+std::optional<TimelineSample> ConsentSampler::sample(const core::Oracle& oracle, core::TimeMs now) {
+    if (now < sampled_to_) return std::nullopt;
+    std::vector<core::TimeMs> at;
+    at.reserve(points_.size() + 1);
+    for (core::TimeMs p : points_) {
+        if (p > sampled_to_ && p <= now) at.push_back(p);
+    }
+    at.push_back(now);
+    std::sort(at.begin(), at.end());
+    at.erase(std::unique(at.begin(), at.end()), at.end());
+    points_.clear();
+
+    TimelineSample out;
+    out.now = now;
+    for (auto& lane : lanes_) {
+        const std::string& r = lane.recipient;
+        // One state (consent for a category, or the link) followed across the sample instants.
+        auto follow = [&](std::size_t band, auto&& holds) {
+            bool& held = lane.held[band];
+            auto note = [&](bool v, core::TimeMs t) {
+                if (v != held) out.edges.push_back({r, band, v, t});
+                held = v;
+            };
+            core::TimeMs prev = sampled_ ? sampled_to_ : start_;
+            if (!lane.sampled) note(holds(prev), prev);  // first look at this lane: its state at the last sample (or the start)
+            for (core::TimeMs p : at) {
+                if (p <= prev) continue;
+                const bool v = holds(p);
+                note(v, v != held ? edge(prev, p, v, holds) : p);
+                prev = p;
+            }
+        };
+        for (std::size_t c = 0; c < core::kCategoryCount; ++c) {
+            const auto cat = static_cast<core::Category>(c);
+            follow(c, [&](core::TimeMs t) { return oracle.consented_at(device_, r, cat, t); });
+        }
+        follow(kLinkBand, [&](core::TimeMs t) { return oracle.linked_at(device_, r, t); });
+        lane.sampled = true;
+    }
+    sampled_ = true;
+    sampled_to_ = now;
+    return out;
+}
+
+// ---- ConsentTimeline --------------------------------------------------------------------------
 
 void ConsentTimeline::reset(core::TimeMs start, const core::Policy* policy) {
     device_.clear();
     policy_ = policy;
-    start_ = now_ = sampled_to_ = start;
-    sampled_ = false;
-    points_.clear();
+    start_ = now_ = start;
     device_cats_.reset();
     lanes_.clear();
     physical_.clear();
@@ -43,15 +160,10 @@ void ConsentTimeline::reset(core::TimeMs start, const core::Policy* policy) {
 }
 
 void ConsentTimeline::set_device(const std::string& device) {
-    if (!device_.empty() || device.empty() || device == "*") return;
+    if (!usable_device(device_, device)) return;
     device_ = device;
-    if (policy_) {
-        for (const auto& g : policy_->grants()) {
-            if (!g.applies_to_device(device_) || g.basis == core::Basis::never) continue;
-            lane_for(g.recipient).listed |= g.categories;
-        }
-        for (auto& l : lanes_) update_shown(l);
-    }
+    for_listed_grants(policy_, device_, [&](const core::Grant& g) { lane_for(g.recipient).listed |= g.categories; });
+    for (auto& l : lanes_) update_shown(l);
     ++generation_;
 }
 
@@ -80,12 +192,12 @@ void ConsentTimeline::update_shown(TimelineLane& lane) const {
 }
 
 void ConsentTimeline::on_record(const core::Record& r, const core::CategorySet& cats) {
-    if (r.kind == core::RecordKind::egress || r.kind == core::RecordKind::truth) set_device(r.device);
-    const bool ours = r.device == device_ || r.device == "*";
+    if (names_device(r)) set_device(r.device);
+    const std::string* recipient = record_lane(r, device_);
     switch (r.kind) {
         case core::RecordKind::egress: {
-            if (r.device != device_) return;
-            TimelineLane& lane = lane_for(r.recipient);
+            if (!recipient) return;
+            TimelineLane& lane = lane_for(*recipient);
             ++lane.messages;
             if (cats.none()) push_capped(lane.strip.sends, r.t, kMaxTicks);
             for (std::size_t c = 0; c < core::kCategoryCount; ++c) {
@@ -103,21 +215,19 @@ void ConsentTimeline::on_record(const core::Record& r, const core::CategorySet& 
             break;
         case core::RecordKind::consent:
         case core::RecordKind::link: {
-            if (!ours) return;
+            if (!recipient) return;
             TimelineMark m;
             m.t = r.t;
             m.revokes = !r.flag;
             m.text = r.kind == core::RecordKind::link ? (r.flag ? "linked" : "unlinked")
                                                       : std::string(r.flag ? "granted: " : "withdrawn: ") + core::to_text(r.categories);
-            push_capped(lane_for(r.recipient).marks, std::move(m), kMaxMarks);
-            points_.push_back(r.t);
+            push_capped(lane_for(*recipient).marks, std::move(m), kMaxMarks);
             break;
         }
         case core::RecordKind::interaction:
-            if (!ours) return;
-            if (!r.recipient.empty()) push_capped(lane_for(r.recipient).interactions, r.t, kMaxMarks);
+            if (!consent_point(r, device_)) return;
+            if (recipient) push_capped(lane_for(*recipient).interactions, r.t, kMaxMarks);
             else push_capped(physical_, r.t, kMaxMarks);
-            points_.push_back(r.t);
             break;
         default: break;
     }
@@ -139,52 +249,19 @@ void ConsentTimeline::on_finding(const core::Finding& f) {
     ++generation_;
 }
 
-void ConsentTimeline::sample(const core::Oracle& oracle, core::TimeMs now) {
-    if (now < sampled_to_) return;
-    std::vector<core::TimeMs> at;
-    at.reserve(points_.size() + 1);
-    for (core::TimeMs p : points_) {
-        if (p > sampled_to_ && p <= now) at.push_back(p);
-    }
-    at.push_back(now);
-    std::sort(at.begin(), at.end());
-    at.erase(std::unique(at.begin(), at.end()), at.end());
-    points_.clear();
-
-    for (auto& lane : lanes_) {
-        const std::string& r = lane.recipient;
-        // One state (consent for a category, or the link) followed across the sample instants.
-        auto follow = [&](bool& held, std::deque<TimeInterval>& spells, auto&& holds) {
-            if (!lane.sampled) {
-                // first look at this lane: its state at the last sample (or the start)
-                const core::TimeMs from = sampled_ ? sampled_to_ : start_;
-                const bool v = holds(from);
-                if (v != held) toggle(spells, v, from);
-                held = v;
-            }
-            core::TimeMs prev = sampled_ ? sampled_to_ : start_;
-            for (core::TimeMs p : at) {
-                if (p <= prev) continue;
-                const bool v = holds(p);
-                if (v != held) toggle(spells, v, edge(prev, p, v, holds));
-                held = v;
-                prev = p;
-            }
-        };
-        for (std::size_t c = 0; c < core::kCategoryCount; ++c) {
-            TimelineBand& band = lane.bands[c];
-            const auto cat = static_cast<core::Category>(c);
-            follow(band.held, band.consent, [&](core::TimeMs t) { return oracle.consented_at(device_, r, cat, t); });
+void ConsentTimeline::apply(const TimelineSample& s) {
+    for (const TimelineEdge& e : s.edges) {
+        TimelineLane& lane = lane_for(e.recipient);
+        if (e.band == kLinkBand) {
+            toggle(lane.unlinked, !e.on, e.t);
+            lane.linked = e.on;
+        } else if (e.band < core::kCategoryCount) {
+            toggle(lane.bands[e.band].consent, e.on, e.t);
+            lane.bands[e.band].held = e.on;
         }
-        bool unlinked = !lane.linked;
-        follow(unlinked, lane.unlinked, [&](core::TimeMs t) { return !oracle.linked_at(device_, r, t); });
-        lane.linked = !unlinked;
-        lane.sampled = true;
     }
-    sampled_ = true;
-    sampled_to_ = now;
-    now_ = now;
-    prune(now);
+    now_ = std::max(now_, s.now);
+    prune(now_);
     ++generation_;
 }
 

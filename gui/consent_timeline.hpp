@@ -4,10 +4,14 @@
 /// the HTML report draws (reports/html.cpp), built as the capture arrives.
 ///
 /// It decides nothing: whether consent held at an instant is core::Oracle::consented_at /
-/// linked_at, asked at every consent, link and interaction record and at every release of the
-/// capture; when the answer changed between two such instants, the edge (a window running out,
-/// a schedule boundary) is found to the millisecond by bisection over the same queries. Leaks
-/// are the oracle's findings. Which categories a recipient's lane shows follows the report
+/// linked_at, asked by a ConsentSampler at every consent, link and interaction record and at
+/// every release of the capture; when the answer changed between two such instants, the edge (a
+/// window running out, a schedule boundary) is found to the millisecond by bisection over the
+/// same queries. Leaks are the oracle's findings.
+///
+/// Two halves, so the oracle is only ever asked from the thread that feeds it: the sampler sits
+/// beside the oracle (the controller's capture worker, gui/capture_judge.hpp) and hands over
+/// the edges it found (TimelineSample); the timeline, on the GUI thread, applies them. Which categories a recipient's lane shows follows the report
 /// (reports/model.cpp): what its grants list (`all`: what the board reported or sent) and what
 /// it was sent.
 ///
@@ -16,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,7 +59,54 @@ struct TimelineLane {
     std::deque<TimelineMark> marks;
     std::uint64_t messages = 0;
     std::uint64_t leaks = 0;
-    bool sampled = false;         ///< the oracle was asked about this lane at least once
+};
+
+/// The band of a lane that follows its link rather than a category's consent.
+inline constexpr std::size_t kLinkBand = core::kCategoryCount;
+
+/// A change the sampler found: from `t` on, consent for band `band` of `recipient`'s lane (a
+/// core::Category index), or its link (kLinkBand), holds (`on`) or not.
+struct TimelineEdge {
+    std::string recipient;
+    std::size_t band = 0;
+    bool on = false;
+    core::TimeMs t = 0;
+};
+
+/// One sampling: the edges found since the last one, in time order per band, up to `now`.
+struct TimelineSample {
+    core::TimeMs now = 0;
+    std::vector<TimelineEdge> edges;
+};
+
+/// Asks the oracle, beside it, where consent and link changed (see the file comment). Fed the
+/// same records and findings as the timeline it samples for, so both know the same lanes.
+class ConsentSampler {
+public:
+    void reset(core::TimeMs start, const core::Policy* policy);
+    void set_device(const std::string& device);
+    void on_record(const core::Record& r);
+    void on_finding(const core::Finding& f);
+    /// The oracle has been fed every record up to `now`: whether consent and link held at the
+    /// instants recorded since the last sample and at `now`; nullopt for a `now` before the
+    /// last sample.
+    [[nodiscard]] std::optional<TimelineSample> sample(const core::Oracle& oracle, core::TimeMs now);
+
+private:
+    struct Lane {
+        std::string recipient;
+        std::array<bool, kLinkBand + 1> held{};  ///< per band at the last sample (the link: linked)
+        bool sampled = false;                    ///< the oracle was asked about this lane at least once
+    };
+    Lane& lane_for(const std::string& recipient);
+
+    std::string device_;
+    const core::Policy* policy_ = nullptr;
+    core::TimeMs start_ = 0;
+    core::TimeMs sampled_to_ = 0;
+    bool sampled_ = false;
+    std::vector<core::TimeMs> points_;  ///< consent/link/interaction instants since the last sample
+    std::vector<Lane> lanes_;
 };
 
 class ConsentTimeline {
@@ -72,9 +124,8 @@ public:
     /// egress body (ignored otherwise).
     void on_record(const core::Record& r, const core::CategorySet& cats);
     void on_finding(const core::Finding& f);
-    /// Asks the oracle, which has been fed every record up to `now`, whether consent and link
-    /// held at the instants recorded since the last sample and at `now`.
-    void sample(const core::Oracle& oracle, core::TimeMs now);
+    /// The sampler's answer up to `s.now`: consent bands and unlinked spells follow its edges.
+    void apply(const TimelineSample& s);
 
     [[nodiscard]] const std::string& device() const { return device_; }
     [[nodiscard]] core::TimeMs start() const { return start_; }
@@ -94,9 +145,6 @@ private:
     const core::Policy* policy_ = nullptr;
     core::TimeMs start_ = 0;
     core::TimeMs now_ = 0;
-    core::TimeMs sampled_to_ = 0;
-    bool sampled_ = false;
-    std::vector<core::TimeMs> points_;  ///< consent/link/interaction instants since the last sample
     core::CategorySet device_cats_;     ///< reported in TRUTH or sent (what `all` means here)
     std::vector<TimelineLane> lanes_;
     std::deque<core::TimeMs> physical_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <iterator>
 #include <limits>
 
 #include "gui/egress_model.hpp"
@@ -13,11 +14,6 @@
 #include "rig/qemu.hpp"
 
 namespace consentrig::gui {
-
-namespace {
-constexpr core::TimeMs kReorderMs = 100;  // the bench's reorder window (docs/bench.md)
-constexpr auto kCommitEvery = std::chrono::milliseconds(200);
-}  // namespace
 
 /// One connected board: the session and, for an emulated board, its host stub. Shared with the
 /// worker's jobs so a command in flight never outlives its session.
@@ -49,7 +45,10 @@ core::Result<std::string> m3_config_text(const ConnectOptions& o) {
     return text;
 }
 
-BenchController::BenchController(EgressModel* model, QObject* parent) : QObject(parent), model_(model) {
+BenchController::BenchController(EgressModel* model, QObject* parent)
+    : QObject(parent),
+      model_(model),
+      judge_([this] { QMetaObject::invokeMethod(this, [this] { apply_batches(); }, Qt::QueuedConnection); }) {
     if (auto t = core::Taxonomy::builtin()) taxonomy_.emplace(std::move(*t));
     if (auto p = default_policy()) policy_ = std::move(*p);
     worker_ = std::thread([this] { worker_loop(); });
@@ -139,19 +138,9 @@ Health BenchController::health() const {
         h.last_seen = last_seen_;
         h.lost_events = lost_events_;
     }
-    h.records = records_;
-    h.findings = findings_;
+    h.records = judge_.records();
+    h.findings = judge_.findings();
     return h;
-}
-
-void BenchController::enqueue_locked(Pending&& p) {
-    if (journal_) {
-        if (auto st = journal_->append(p.record); !st && !journal_error_reported_) {
-            journal_error_reported_ = true;  // once: the store still gets every record
-            logs_in_.push_back("ERROR: " + st.error().message + " (a crash now would lose records)");
-        }
-    }
-    incoming_.push_back(std::move(p));
 }
 
 namespace {
@@ -178,10 +167,10 @@ std::filesystem::path free_name(const std::filesystem::path& dir, const std::str
 core::Result<std::string> BenchController::keep_previous_capture() const {
     namespace fs = std::filesystem;
     std::error_code ec;
-    const fs::path db = trace_path();
+    std::string said;
     if (fs::exists(journal_path())) {
         // A session that did not close (the window crashed or was killed): its journal has
-        // every record that arrived; trace.db only what was committed.
+        // every record that arrived; its trace.db only what was committed (kept below as well).
         const fs::path recovered = free_name(out_dir_, "trace-recovered", file_stamp(std::chrono::system_clock::now()));
         auto r = core::recover_journal(journal_path(), recovered);
         if (!r) {
@@ -190,11 +179,11 @@ core::Result<std::string> BenchController::keep_previous_capture() const {
                                " away to start a new capture here"};
         }
         fs::remove(journal_path(), ec);
-        for (const char* f : {"trace.db", "trace.db-wal", "trace.db-shm"}) fs::remove(out_dir_ / f, ec);
-        return "a session that did not close was recovered: " + std::to_string(r->records) + " records in " +
+        said = "a session that did not close was recovered: " + std::to_string(r->records) + " records in " +
                recovered.string() + (r->dropped_partial_line ? " (its last, half-written line left out)" : "");
     }
-    if (!fs::exists(db)) return std::string();
+    const fs::path db = trace_path();
+    if (!fs::exists(db)) return said;
     // The previous session's capture is evidence: keep it under the time it was last written.
     const auto mtime = fs::last_write_time(db, ec);
     const auto written = ec ? std::chrono::system_clock::now()
@@ -207,7 +196,7 @@ core::Result<std::string> BenchController::keep_previous_capture() const {
         const fs::path side = db.string() + suffix;
         if (fs::exists(side)) fs::rename(side, kept.string() + suffix, ec);
     }
-    return "the previous capture is kept as " + kept.string();
+    return (said.empty() ? "" : said + "; ") + "the previous capture is kept as " + kept.string();
 }
 
 void BenchController::connect_board(const ConnectOptions& options) {
@@ -247,26 +236,22 @@ void BenchController::connect_board(const ConnectOptions& options) {
         emit connect_failed(QString::fromStdString(journal.error().message));
         return;
     }
-    store_.emplace(std::move(*store));
-    (void)store_->commit();
-    oracle_ = std::make_unique<core::Oracle>(policy_, *taxonomy_);
-    oracle_->begin(meta);
-    oracle_->set_sink([this](core::Finding&& f) { new_findings_.push_back(std::move(f)); });
-    last_t_ = *meta.start;
-    lines_ = records_ = findings_ = reordered_ = 0;
+    (void)store->commit();
+    auto oracle = std::make_unique<core::Oracle>(policy_, *taxonomy_);
+    oracle->begin(meta);
     state_cmds_.clear();
     model_->clear();
     live_.clear();
     timeline_.reset(*meta.start, &policy_);
     {
         std::lock_guard lock(pm_);
-        journal_.emplace(std::move(*journal));
-        journal_error_reported_ = false;
-        incoming_.clear();
+        logs_in_.clear();
         last_seen_ = 0;
         lost_at_.reset();
         lost_events_ = 0;
     }
+    judge_.begin(std::move(*store), std::move(*journal), std::move(oracle), *meta.start, policy_, *taxonomy_);
+    session_open_ = true;
     connecting_ = true;
     const std::uint64_t gen = ++generation_;
     run_on_worker([this, options, gen] {
@@ -315,22 +300,24 @@ void BenchController::connect_board(const ConnectOptions& options) {
         b->session = std::make_unique<rig::BoardSession>(rig::make_link(lo));
         rig::BoardSession* s = b->session.get();
         s->on_capture([this, s](rig::Capture&& c) {
-            std::lock_guard lock(pm_);
-            last_seen_ = c.arrival_ms;
-            if (c.type == rig::FrameType::log) {
-                logs_in_.push_back(QString::fromStdString(c.level + ": " + c.msg).toStdString());
-                return;
+            {
+                std::lock_guard lock(pm_);
+                last_seen_ = c.arrival_ms;
+                if (c.type == rig::FrameType::log) {
+                    logs_in_.push_back(c.level + ": " + c.msg);
+                    return;
+                }
             }
             auto rec = rig::to_record(c, s->info().device_id, c.arrival_ms);
             if (!rec) return;
-            Pending p;
+            Captured p;
             p.egress = c.type == rig::FrameType::uplink;
             if (p.egress) {
                 p.frame_payload = std::move(c.payload);
                 p.frame_seq = c.seq;
             }
             p.record = std::move(*rec);
-            enqueue_locked(std::move(p));
+            judge_.submit(std::move(p));
         });
         s->on_link_event([this, gen](const rig::LinkEvent& e) {
             QString text;
@@ -342,13 +329,13 @@ void BenchController::connect_board(const ConnectOptions& options) {
                     text = tr("link lost: %1").arg(QString::fromStdString(e.reason));
                 } else {
                     if (lost_at_) {
-                        Pending p;
+                        Captured p;
                         p.record.kind = core::RecordKind::gap;
                         p.record.device = e.info.device_id;
                         p.record.t = *lost_at_;
                         p.record.t_end = e.at_ms;
                         p.record.payload = "board disconnected";
-                        enqueue_locked(std::move(p));
+                        judge_.submit(std::move(p));
                         lost_at_.reset();
                     }
                     text = tr("link restored: %1").arg(QString::fromStdString(e.info.device_id));
@@ -401,6 +388,7 @@ void BenchController::connect_result(std::uint64_t gen, std::shared_ptr<Board> b
     board_ = std::move(b);
     info_ = info;
     timeline_.set_device(info.device_id);
+    judge_.set_device(info.device_id);
     stub_pty_ = board_->stub ? board_->stub->pty() : std::string{};
     if (!error.isEmpty()) emit status(tr("warning: %1").arg(error));
     QString summary = QStringLiteral("%1 %2 · %3 %4 · %5 · proto %6")
@@ -429,30 +417,11 @@ void BenchController::disconnect_board() {
 }
 
 void BenchController::finish_session() {
-    if (!store_ && !oracle_) return;
+    if (!session_open_) return;
     tick();
-    release(true);
-    if (oracle_) {
-        auto side = oracle_->finish(last_t_);
-        for (auto& f : side) new_findings_.push_back(std::move(f));
-        apply_findings();
-        model_->set_judged_before(std::numeric_limits<core::TimeMs>::max());
-    }
-    bool stored = true;
-    if (store_) {
-        if (auto st = store_->commit(); !st) {
-            stored = false;
-            emit status(QString::fromStdString(st.error().message));
-        }
-    }
-    store_.reset();
-    oracle_.reset();
-    {
-        // trace.db holds everything now; if its last commit failed, the journal is the copy.
-        std::lock_guard lock(pm_);
-        if (journal_ && stored) journal_->discard();
-        journal_.reset();
-    }
+    judge_.finish();
+    apply_batches();
+    session_open_ = false;
     emit disconnected();
 }
 
@@ -484,10 +453,9 @@ void BenchController::send(std::string op, nlohmann::json args, std::optional<co
             core::Record rec = *record;
             if (r) rec.t = restricting ? r->received_ms + 1 : r->sent_ms;
             else rec.t = rig::wall_now_ms() + (restricting ? 1 : 0);
-            Pending p;
+            Captured p;
             p.record = std::move(rec);
-            std::lock_guard lock(pm_);
-            enqueue_locked(std::move(p));
+            judge_.submit(std::move(p));
         }
         QMetaObject::invokeMethod(
             this,
@@ -573,7 +541,7 @@ void BenchController::set_env(const EnvChange& change) {
     send("env", std::move(args), std::nullopt, false, true);
 }
 
-// ---- capture → trace, oracle, model (GUI thread) ----------------------------------------------
+// ---- the judge's batches → model, live state, timeline (GUI thread) --------------------------
 
 void BenchController::tick() {
     if (const auto p = plant()) {
@@ -586,91 +554,37 @@ void BenchController::tick() {
     std::vector<std::string> logs;
     {
         std::lock_guard lock(pm_);
-        for (auto& p : incoming_) reorder_.push_back(std::move(p));
-        incoming_.clear();
         logs.swap(logs_in_);
     }
     for (const auto& l : logs) emit board_log(QString::fromStdString(l));
-    release(false);
 }
 
 void BenchController::flush_now() {
-    tick();
-    release(true);
+    judge_.flush();
+    apply_batches();
 }
 
-void BenchController::release(bool all) {
-    if (!store_ || !oracle_) {
-        reorder_.clear();
-        return;
-    }
-    std::stable_sort(reorder_.begin(), reorder_.end(), [](const Pending& a, const Pending& b) { return a.record.t < b.record.t; });
-    const core::TimeMs cutoff = all ? std::numeric_limits<core::TimeMs>::max() : rig::wall_now_ms() - kReorderMs;
-    std::size_t n = 0;
-    while (n < reorder_.size() && reorder_[n].record.t <= cutoff) ++n;
+void BenchController::apply_batches() {
+    std::vector<JudgedBatch> batches = judge_.take();
+    if (batches.empty()) return;
+    // the timeline and live state follow each batch in order; the model hears once for them all
     std::vector<EgressRow> rows;
-    for (std::size_t i = 0; i < n; ++i) {
-        Pending& p = reorder_[i];
-        core::Record& r = p.record;
-        if (r.kind != core::RecordKind::gap) {  // a gap carries its start; the oracle ignores its order
-            if (r.t < last_t_) {
-                r.t = last_t_;
-                ++reordered_;
-            }
-            last_t_ = r.t;
+    std::vector<JudgedFinding> findings;
+    for (JudgedBatch& b : batches) {
+        for (auto& [r, cats] : b.records) {
+            if (r.kind == core::RecordKind::truth) cats = live_.apply_truth(r);
+            timeline_.on_record(r, cats);
         }
-        r.line = ++lines_;
-        if (auto st = store_->append(r); !st) emit status(QString::fromStdString(st.error().message));
-        if (auto st = oracle_->feed(r); !st) emit status(QString::fromStdString(st.error().message));
-        ++records_;
-        core::CategorySet cats;
-        if (r.kind == core::RecordKind::truth) cats = live_.apply_truth(r);
-        if (p.egress) cats = taxonomy_->decode(r.format, r.payload).categories();
-        timeline_.on_record(r, cats);
-        if (!p.egress) continue;
-        EgressRow row;
-        row.line = r.line;
-        row.t = r.t;
-        row.device = r.device;
-        row.recipient = r.recipient;
-        row.format = r.format;
-        row.categories = core::to_text(cats);
-        row.body = std::move(r.payload);
-        row.frame_payload = std::move(p.frame_payload);
-        row.frame_seq = p.frame_seq;
-        rows.push_back(std::move(row));
+        if (b.sample) timeline_.apply(*b.sample);
+        for (auto& f : b.findings) timeline_.on_finding(f.finding);
+        if (rows.empty()) rows = std::move(b.rows);
+        else std::move(b.rows.begin(), b.rows.end(), std::back_inserter(rows));
+        std::move(b.findings.begin(), b.findings.end(), std::back_inserter(findings));
+        for (const auto& e : b.errors) emit status(QString::fromStdString(e));
     }
-    reorder_.erase(reorder_.begin(), reorder_.begin() + static_cast<std::ptrdiff_t>(n));
-    // Nothing earlier than the cutoff can come any more (later records are clamped to it): let
-    // the oracle judge the messages it holds for their millisecond without waiting for the next
-    // record — a quiet board's last message would stay "pending" otherwise.
-    if (!all && cutoff > last_t_) {
-        last_t_ = cutoff;
-        oracle_->advance(cutoff);
-    }
-    timeline_.sample(*oracle_, last_t_);
     model_->append(std::move(rows));
-    apply_findings();
-    model_->set_judged_before(last_t_);
-    const auto now = std::chrono::steady_clock::now();
-    if (all || now - last_commit_ >= kCommitEvery) {
-        if (auto st = store_->commit(); !st) emit status(QString::fromStdString(st.error().message));
-        last_commit_ = now;
-    }
-}
-
-void BenchController::apply_findings() {
-    for (const auto& f : new_findings_) {
-        ++findings_;
-        std::string reason;
-        if (f.evidence.is_object() && f.evidence.contains("reason") && f.evidence["reason"].is_string()) {
-            reason = f.evidence["reason"].get<std::string>();
-        }
-        if (f.category) reason = std::string(core::to_string(*f.category)) + ": " + reason;
-        timeline_.on_finding(f);
-        model_->add_finding(f.line, f.type, reason);
-    }
-    new_findings_.clear();
+    for (const auto& f : findings) model_->add_finding(f.finding.line, f.finding.type, f.reason);
+    model_->set_judged_before(batches.back().judged_before);
 }
 
 }  // namespace consentrig::gui

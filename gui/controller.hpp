@@ -4,9 +4,11 @@
 /// happens, and a live core::Oracle judging every message. No logic of its own: it wires the
 /// libraries the way `consentrig bench` does (docs/bench.md, timing rules).
 ///
-/// Threads: the session's reader hands captures over under a mutex; a worker thread runs the
-/// blocking calls (handshake, commands); everything else — reorder buffer, store, oracle, model
-/// — runs on the GUI thread from a 50 ms timer, in batches.
+/// Threads: the session's reader hands captures to the CaptureJudge (gui/capture_judge.hpp),
+/// whose thread keeps the reorder window, writes trace.db, feeds the oracle and samples consent;
+/// a second worker runs the blocking calls (handshake, commands). The GUI thread only applies
+/// the judge's finished batches to the model, live state and timeline (one model notification
+/// per batch) and samples the plant.
 #include <QObject>
 #include <QTimer>
 
@@ -26,7 +28,7 @@
 #include "core/policy.hpp"
 #include "core/taxonomy.hpp"
 #include "core/trace.hpp"
-#include "core/trace_journal.hpp"
+#include "gui/capture_judge.hpp"
 #include "gui/consent_timeline.hpp"
 #include "gui/live_state.hpp"
 #include "rig/session.hpp"
@@ -106,7 +108,7 @@ public:
     void connect_board(const ConnectOptions& options);
     /// Stops the session (and the stub), writes out everything captured, judges side channels.
     void disconnect_board();
-    [[nodiscard]] bool busy() const { return board_ || connecting_ || store_; }
+    [[nodiscard]] bool busy() const { return board_ || connecting_ || session_open_; }
     [[nodiscard]] bool is_connected() const;
     [[nodiscard]] rig::BoardInfo info() const { return info_; }
     [[nodiscard]] Health health() const;
@@ -132,7 +134,8 @@ public:
     /// The live consent timeline (GUI thread).
     [[nodiscard]] const ConsentTimeline& timeline() const { return timeline_; }
 
-    /// Writes out every record still held (reorder window included) and commits.
+    /// Writes out every record still held (reorder window included), commits, and shows what
+    /// that released; returns once it is on disk.
     void flush_now();
 
 signals:
@@ -145,27 +148,19 @@ signals:
     void status(const QString& text);
 
 private:
-    struct Pending {
-        core::Record record;
-        bool egress = false;
-        std::string frame_payload;
-        std::uint16_t frame_seq = 0;
-    };
     /// Before a new capture: recovers a journal left by a session that did not close, or keeps
     /// the previous trace.db as trace-<UTC>.db; says what it did (empty: nothing there).
     [[nodiscard]] core::Result<std::string> keep_previous_capture() const;
-    /// Journal, then hand over to the GUI thread; pm_ held.
-    void enqueue_locked(Pending&& p);
     void run_on_worker(std::function<void()> job);
     void worker_loop();
     struct Board;
     void send(std::string op, nlohmann::json args, std::optional<core::Record> record, bool restricting, bool state);
     void connect_result(std::uint64_t gen, std::shared_ptr<Board> b, const rig::BoardInfo& info, const QString& error);
     void reapply();
-    void apply_findings();
     [[nodiscard]] static core::Status set_board_clock(rig::BoardSession& s);
     void tick();
-    void release(bool all);
+    /// Applies the judge's finished batches (GUI thread).
+    void apply_batches();
     void stop_worker();
     void finish_session();
 
@@ -191,29 +186,19 @@ private:
 
     // reader → GUI hand-over
     mutable std::mutex pm_;
-    std::vector<Pending> incoming_;
     std::vector<std::string> logs_in_;
-    std::optional<core::TraceJournal> journal_;
-    bool journal_error_reported_ = false;
     core::TimeMs last_seen_ = 0;
     std::optional<core::TimeMs> lost_at_;
     std::uint64_t lost_events_ = 0;
 
     // GUI thread
-    std::vector<Pending> reorder_;
-    std::optional<core::TraceStore> store_;
-    std::unique_ptr<core::Oracle> oracle_;
-    std::vector<core::Finding> new_findings_;
+    bool session_open_ = false;  ///< a trace is open (connect … disconnect finished)
     LiveState live_;
     ConsentTimeline timeline_;
-    core::TimeMs last_t_ = 0;
     std::chrono::steady_clock::time_point last_plant_sample_{};
-    std::uint64_t lines_ = 0;
-    std::uint64_t records_ = 0;
-    std::uint64_t findings_ = 0;
-    std::uint64_t reordered_ = 0;
     QTimer timer_;
-    std::chrono::steady_clock::time_point last_commit_{};
+
+    CaptureJudge judge_;  ///< last: its thread stops first
 };
 
 }  // namespace consentrig::gui

@@ -1,5 +1,5 @@
-// gui::ConsentTimeline against a real core::Oracle: consent bands whose edges are the oracle's
-// answers to the millisecond (an interaction window running out between two samples, an
+// gui::ConsentTimeline and its ConsentSampler against a real core::Oracle, wired as the
+// controller wires them: consent bands whose edges are the oracle's answers to the millisecond (an interaction window running out between two samples, an
 // unlink), message ticks, leak ticks from the oracle's findings, and the bounds.
 #include <gtest/gtest.h>
 
@@ -18,6 +18,7 @@ struct Fixture {
     core::Taxonomy taxonomy;
     std::unique_ptr<core::Oracle> oracle;
     gui::ConsentTimeline tl;
+    gui::ConsentSampler sampler;  ///< beside the oracle (the controller's capture worker)
     std::vector<core::Finding> findings;
     std::uint64_t line = 0;
 
@@ -30,20 +31,28 @@ struct Fixture {
         oracle->set_sink([this](core::Finding&& f) { findings.push_back(std::move(f)); });
         tl.reset(kStart, &policy);
         tl.set_device("thermo-1");
+        sampler.reset(kStart, &policy);
+        sampler.set_device("thermo-1");
     }
-    /// Feeds a record to the oracle and the timeline, then hands the findings over (as the
-    /// controller does once per release).
+    /// Feeds a record to the oracle, the sampler and the timeline; sample() hands the findings
+    /// and the sampler's edges over (as the controller does once per release).
     void feed(core::Record r, core::CategorySet cats = {}) {
         r.line = ++line;
         r.device = "thermo-1";
         ASSERT_TRUE(oracle->feed(r));
+        sampler.on_record(r);
         tl.on_record(r, cats);
     }
     void sample(core::TimeMs now) {
         oracle->advance(now);
-        for (const auto& f : findings) tl.on_finding(f);
+        const auto s = sampler.sample(*oracle, now);
+        ASSERT_TRUE(s.has_value());
+        tl.apply(*s);
+        for (const auto& f : findings) {
+            sampler.on_finding(f);
+            tl.on_finding(f);
+        }
         findings.clear();
-        tl.sample(*oracle, now);
     }
     static core::Record egress(core::TimeMs t, const std::string& to) {
         core::Record r;
