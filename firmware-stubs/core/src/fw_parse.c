@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fw/fw.h"
+#include "fw_json.h"
 #include "jw.h"
 
 #define MAX_DEPTH 16
@@ -16,33 +17,7 @@ typedef struct rd {
     size_t i;
 } rd;
 
-static void ws(rd* r) {
-    while (r->i < r->n) {
-        char c = r->s[r->i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-        ++r->i;
-    }
-}
-
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static bool read_hex4(rd* r, unsigned* out) {
-    if (r->n - r->i < 4) return false;
-    unsigned v = 0;
-    for (int k = 0; k < 4; ++k) {
-        int h = hexval(r->s[r->i + (size_t)k]);
-        if (h < 0) return false;
-        v = (v << 4) | (unsigned)h;
-    }
-    r->i += 4;
-    *out = v;
-    return true;
-}
+static void ws(rd* r) { r->i = fw_json_ws((const unsigned char*)r->s, r->n, r->i); }
 
 /* Reads a JSON string at r->i (which must be '"'), decoding escapes into out (cap bytes incl.
    NUL; out may be NULL to only validate). Returns 0 ok, 1 ok but truncated (too long),
@@ -61,28 +36,10 @@ static int read_string(rd* r, char* out, size_t cap, size_t* len) {
         if (c < 0x20) return -1;
         if (c == '\\') {
             if (r->i >= r->n) return -1;
-            char e = r->s[r->i++];
-            unsigned cp;
-            switch (e) {
-            case '"': enc[el++] = '"'; break;
-            case '\\': enc[el++] = '\\'; break;
-            case '/': enc[el++] = '/'; break;
-            case 'b': enc[el++] = '\b'; break;
-            case 'f': enc[el++] = '\f'; break;
-            case 'n': enc[el++] = '\n'; break;
-            case 'r': enc[el++] = '\r'; break;
-            case 't': enc[el++] = '\t'; break;
-            case 'u':
-                if (!read_hex4(r, &cp)) return -1;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    unsigned lo;
-                    if (r->n - r->i < 6 || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u') return -1;
-                    r->i += 2;
-                    if (!read_hex4(r, &lo) || lo < 0xDC00 || lo > 0xDFFF) return -1;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                    return -1;
-                }
+            const unsigned char e = (unsigned char)r->s[r->i++];
+            if (e == 'u') {
+                unsigned cp;
+                if (!fw_json_u_escape((const unsigned char*)r->s, r->n, &r->i, &cp)) return -1;
                 if (cp < 0x80) {
                     enc[el++] = (char)cp;
                 } else if (cp < 0x800) {
@@ -98,8 +55,10 @@ static int read_string(rd* r, char* out, size_t cap, size_t* len) {
                     enc[el++] = (char)(0x80 | ((cp >> 6) & 0x3F));
                     enc[el++] = (char)(0x80 | (cp & 0x3F));
                 }
-                break;
-            default: return -1;
+            } else {
+                const char d = fw_json_escaped_char(e);
+                if (d == 0) return -1;
+                enc[el++] = d;
             }
         } else {
             enc[el++] = (char)c;
