@@ -172,72 +172,6 @@ static bool match_lit(rd* r, const char* lit) {
     return true;
 }
 
-/* Validates one JSON value and skips it. */
-static bool skip_value(rd* r, int depth) {
-    if (depth > MAX_DEPTH) return false;
-    ws(r);
-    if (r->i >= r->n) return false;
-    char c = r->s[r->i];
-    if (c == '"') return read_string(r, NULL, 0, NULL) >= 0;
-    if (c == 't') return match_lit(r, "true");
-    if (c == 'f') return match_lit(r, "false");
-    if (c == 'n') return match_lit(r, "null");
-    if (c == '-' || is_digit(c)) {
-        num v;
-        return read_number(r, &v);
-    }
-    if (c == '[') {
-        ++r->i;
-        ws(r);
-        if (r->i < r->n && r->s[r->i] == ']') {
-            ++r->i;
-            return true;
-        }
-        for (;;) {
-            if (!skip_value(r, depth + 1)) return false;
-            ws(r);
-            if (r->i >= r->n) return false;
-            if (r->s[r->i] == ',') {
-                ++r->i;
-                continue;
-            }
-            if (r->s[r->i] == ']') {
-                ++r->i;
-                return true;
-            }
-            return false;
-        }
-    }
-    if (c == '{') {
-        ++r->i;
-        ws(r);
-        if (r->i < r->n && r->s[r->i] == '}') {
-            ++r->i;
-            return true;
-        }
-        for (;;) {
-            ws(r);
-            if (read_string(r, NULL, 0, NULL) < 0) return false;
-            ws(r);
-            if (r->i >= r->n || r->s[r->i] != ':') return false;
-            ++r->i;
-            if (!skip_value(r, depth + 1)) return false;
-            ws(r);
-            if (r->i >= r->n) return false;
-            if (r->s[r->i] == ',') {
-                ++r->i;
-                continue;
-            }
-            if (r->s[r->i] == '}') {
-                ++r->i;
-                return true;
-            }
-            return false;
-        }
-    }
-    return false;
-}
-
 /* ---- known keys ---- */
 
 enum {
@@ -275,6 +209,98 @@ static bool present(const span* s) { return s->at != 0; }
 static rd span_rd(const char* json, const span* s) {
     rd r = {json, s->end, s->at};
     return r;
+}
+
+static bool streq(const char* a, size_t n, const char* lit) {
+    return strlen(lit) == n && memcmp(a, lit, n) == 0;
+}
+
+static int lookup(const char* s, size_t n, const char* const* names, int count) {
+    for (int i = 0; i < count; ++i)
+        if (streq(s, n, names[i])) return i;
+    return -1;
+}
+
+static bool skip_value(rd* r, int depth);
+
+/* After the '[' or '{' at r->i: true (and past it) when `close` ends the container at once. */
+static bool empty_container(rd* r, char close) {
+    ++r->i;
+    ws(r);
+    if (r->i < r->n && r->s[r->i] == close) {
+        ++r->i;
+        return true;
+    }
+    return false;
+}
+
+/* After a member: 1 when a ',' follows (another member comes), 0 when `close` ends the
+   container, -1 when neither (invalid). */
+static int after_member(rd* r, char close) {
+    ws(r);
+    if (r->i >= r->n) return -1;
+    if (r->s[r->i] == ',') {
+        ++r->i;
+        return 1;
+    }
+    if (r->s[r->i] == close) {
+        ++r->i;
+        return 0;
+    }
+    return -1;
+}
+
+/* Validates the object at r->i ('{') and skips it, its values one level deeper than `depth`.
+   With `keys`, remembers where the value of each known key starts and ends (the last duplicate
+   wins). */
+static bool read_object(rd* r, int depth, span* keys) {
+    if (empty_container(r, '}')) return true;
+    for (;;) {
+        char key[16];
+        size_t klen = 0;
+        ws(r);
+        const int kr = read_string(r, keys != NULL ? key : NULL, sizeof key, &klen);
+        if (kr < 0) return false;
+        ws(r);
+        if (r->i >= r->n || r->s[r->i] != ':') return false;
+        ++r->i;
+        ws(r);
+        const size_t at = r->i;
+        if (!skip_value(r, depth + 1)) return false;
+        const int k = keys != NULL && kr == 0 ? lookup(key, klen, kKeys, K_COUNT) : -1;
+        if (k >= 0) {
+            keys[k].at = at;
+            keys[k].end = r->i;
+        }
+        const int next = after_member(r, '}');
+        if (next <= 0) return next == 0;
+    }
+}
+
+/* Validates one JSON value and skips it. */
+static bool skip_value(rd* r, int depth) {
+    if (depth > MAX_DEPTH) return false;
+    ws(r);
+    if (r->i >= r->n) return false;
+    char c = r->s[r->i];
+    if (c == '"') return read_string(r, NULL, 0, NULL) >= 0;
+    if (c == 't') return match_lit(r, "true");
+    if (c == 'f') return match_lit(r, "false");
+    if (c == 'n') return match_lit(r, "null");
+    if (c == '-' || is_digit(c)) {
+        num v;
+        return read_number(r, &v);
+    }
+    if (c == '[') {
+        if (empty_container(r, ']')) return true;
+        for (;;) {
+            if (!skip_value(r, depth + 1)) return false;
+            const int next = after_member(r, ']');
+            if (next <= 0) return next == 0;
+        }
+    }
+    if (c == '{') return read_object(r, depth, NULL);
+    return false;
 }
 
 /* ---- typed readers over a span ---- */
@@ -315,16 +341,6 @@ static vres get_scaled(const char* json, const span* s, int p, int64_t lo, int64
     return V_OK;
 }
 
-static bool streq(const char* a, size_t n, const char* lit) {
-    return strlen(lit) == n && memcmp(a, lit, n) == 0;
-}
-
-static int lookup(const char* s, size_t n, const char* const* names, int count) {
-    for (int i = 0; i < count; ++i)
-        if (streq(s, n, names[i])) return i;
-    return -1;
-}
-
 static const char* const kOps[FW_OP_COUNT] = {"set_clock", "interact", "consent",
                                               "link",      "network",  "env",
                                               "profile",   "time_scale", "reset"};
@@ -356,41 +372,7 @@ const char* fw_parse_command(const char* json, size_t len, fw_command* out) {
     rd r = {json, len, 0};
     ws(&r);
     if (r.i >= r.n || r.s[r.i] != '{') return "payload is not a JSON object";
-    ++r.i;
-    ws(&r);
-    if (r.i < r.n && r.s[r.i] == '}') {
-        ++r.i;
-    } else {
-        for (;;) {
-            char key[16];
-            size_t klen = 0;
-            ws(&r);
-            int kr = read_string(&r, key, sizeof key, &klen);
-            if (kr < 0) return "invalid JSON";
-            ws(&r);
-            if (r.i >= r.n || r.s[r.i] != ':') return "invalid JSON";
-            ++r.i;
-            ws(&r);
-            size_t at = r.i;
-            if (!skip_value(&r, 1)) return "invalid JSON";
-            int k = kr == 0 ? lookup(key, klen, kKeys, K_COUNT) : -1;
-            if (k >= 0) {
-                sp[k].at = at;
-                sp[k].end = r.i;
-            }
-            ws(&r);
-            if (r.i >= r.n) return "invalid JSON";
-            if (r.s[r.i] == ',') {
-                ++r.i;
-                continue;
-            }
-            if (r.s[r.i] == '}') {
-                ++r.i;
-                break;
-            }
-            return "invalid JSON";
-        }
-    }
+    if (!read_object(&r, 0, sp)) return "invalid JSON";
     ws(&r);
     if (r.i != r.n) return "invalid JSON";
 
