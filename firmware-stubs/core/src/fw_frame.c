@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "fw/fw.h" /* fw_write_reply: the REPLY payload */
 #include "fw_json.h"
 #include "jw.h"
 
@@ -405,18 +406,8 @@ size_t fw_frame_tx_hello(fw_frame_tx* tx, const fw_hello* h) {
 }
 
 size_t fw_frame_tx_reply(fw_frame_tx* tx, uint32_t id, const char* error) {
-    jw w;
-    jw_init(&w, tx->payload, sizeof tx->payload);
-    jw_lit(&w, "{\"id\":");
-    jw_u64(&w, id);
-    if (error == NULL) {
-        jw_lit(&w, ",\"ok\":true}");
-    } else {
-        jw_lit(&w, ",\"ok\":false,\"error\":");
-        jw_cstr(&w, error);
-        jw_char(&w, '}');
-    }
-    return tx_finish(tx, &w, FW_FRAME_REPLY);
+    const size_t n = fw_write_reply(tx->payload, sizeof tx->payload, id, error);
+    return n != 0 ? tx_send(tx, FW_FRAME_REPLY, tx->payload, n) : 0;
 }
 
 size_t fw_frame_tx_uplink(fw_frame_tx* tx, uint64_t t_ms, const char* recipient,
