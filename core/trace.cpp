@@ -606,36 +606,31 @@ Result<Record> record_from_fields(Fields& f, std::uint64_t line_no) {
     if (auto s = validate_fields(f, line_no); !s) return s.error();
 
     r.device.assign(f.str[K_device]);
+    r.t = kind == RecordKind::gap ? f.from : f.t;
     switch (kind) {
         case RecordKind::egress:
-            r.t = f.t;
             r.recipient.assign(f.str[K_to]);
             r.format.assign(f.str[K_format]);
             if (auto m = minified(f.payload, r.payload, line_no); !m) return m.error();
             break;
         case RecordKind::interaction:
-            r.t = f.t;
             r.via.assign(f.str[K_via]);
             r.recipient.assign(f.str[K_recipient]);
             r.action.assign(f.str[K_action]);
             break;
         case RecordKind::consent:
-            r.t = f.t;
             r.recipient.assign(f.str[K_recipient]);
             r.categories = f.categories;
             r.flag = f.flag;
             break;
         case RecordKind::link:
-            r.t = f.t;
             r.recipient.assign(f.str[K_recipient]);
             r.flag = f.flag;
             break;
         case RecordKind::truth:
-            r.t = f.t;
             if (auto m = minified(f.payload, r.payload, line_no); !m) return m.error();
             break;
         case RecordKind::gap:
-            r.t = f.from;
             r.t_end = f.to;
             r.payload.assign(f.str[K_reason]);
             break;
@@ -775,26 +770,24 @@ std::string to_jsonl(const Record& r) {
     out += "{\"kind\":\"";
     out += to_string(r.kind);
     out.push_back('"');
+    if (r.kind != RecordKind::meta && r.kind != RecordKind::gap) {  // every event opens with t, device
+        append_time_field(out, "t", r.t);
+        append_string_field(out, "device", r.device);
+    }
     switch (r.kind) {
         case RecordKind::meta:
             break;
         case RecordKind::egress:
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_string_field(out, "to", r.recipient);
             append_string_field(out, "format", r.format);
             append_object_field(out, "body", r.payload);
             break;
         case RecordKind::interaction:
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_string_field(out, "via", r.via);
             if (!r.recipient.empty()) append_string_field(out, "recipient", r.recipient);
             if (!r.action.empty()) append_string_field(out, "action", r.action);
             break;
         case RecordKind::consent: {
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_string_field(out, "recipient", r.recipient);
             append_key(out, "categories");
             out.push_back('[');
@@ -817,15 +810,11 @@ std::string to_jsonl(const Record& r) {
             break;
         }
         case RecordKind::link:
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_string_field(out, "recipient", r.recipient);
             append_key(out, "linked");
             out += r.flag ? "true" : "false";
             break;
         case RecordKind::truth:
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_object_field(out, "state", r.payload);
             break;
         case RecordKind::gap:
