@@ -75,12 +75,7 @@ protected:
         const int fd = open_raw(qemu->pty());
         ASSERT_GE(fd, 0) << qemu->pty();
         link = std::make_unique<plant_test::BoardLink>(fd);
-        plant = std::make_shared<cp::Plant>(plant_config, plant_test::kEpoch);
-        auto s = cp::Server::rtu(qemu->plant_pty());
-        ASSERT_TRUE(s) << s.error().message;
-        server = std::move(*s);
-        server->add_plant(1, plant);
-        ASSERT_TRUE(server->start());
+        ASSERT_NO_FATAL_FAILURE(plant_test::serve_plant(qemu->plant_pty(), plant_config, plant, server));
         plant_test::step("cont");
         const auto running = qemu->cont();
         ASSERT_TRUE(running) << running.error().message;
