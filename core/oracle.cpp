@@ -11,6 +11,8 @@
 
 #include <simdjson.h>
 
+#include "core/hash.hpp"
+
 namespace consentrig::core {
 namespace {
 
@@ -110,15 +112,6 @@ struct DeviceState {
     TimeMs covered_until = std::numeric_limits<TimeMs>::min();
     TimeMs first_seen = 0;
 };
-
-std::uint64_t fnv1a(std::string_view s) {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char ch : s) {
-        h ^= ch;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 /// log P(X >= k) for X ~ Binomial(n, p), summed in log space (exact, no approximation).
 double binomial_upper_tail(std::uint64_t n, std::uint64_t k, double p) {
@@ -497,7 +490,7 @@ struct Oracle::Impl {
         for (auto field : obj) {
             const auto c = category_from_string(field.key);
             if (!c) continue;
-            const std::uint64_t h = fnv1a(simdjson::minify(field.value));
+            const std::uint64_t h = fnv1a64(simdjson::minify(field.value));
             const auto i = static_cast<std::size_t>(*c);
             if (dev.truth_known.test(i) && dev.truth_hash[i] != h) changed.set(i);
             dev.truth_known.set(i);

@@ -606,36 +606,31 @@ Result<Record> record_from_fields(Fields& f, std::uint64_t line_no) {
     if (auto s = validate_fields(f, line_no); !s) return s.error();
 
     r.device.assign(f.str[K_device]);
+    r.t = kind == RecordKind::gap ? f.from : f.t;
     switch (kind) {
         case RecordKind::egress:
-            r.t = f.t;
             r.recipient.assign(f.str[K_to]);
             r.format.assign(f.str[K_format]);
             if (auto m = minified(f.payload, r.payload, line_no); !m) return m.error();
             break;
         case RecordKind::interaction:
-            r.t = f.t;
             r.via.assign(f.str[K_via]);
             r.recipient.assign(f.str[K_recipient]);
             r.action.assign(f.str[K_action]);
             break;
         case RecordKind::consent:
-            r.t = f.t;
             r.recipient.assign(f.str[K_recipient]);
             r.categories = f.categories;
             r.flag = f.flag;
             break;
         case RecordKind::link:
-            r.t = f.t;
             r.recipient.assign(f.str[K_recipient]);
             r.flag = f.flag;
             break;
         case RecordKind::truth:
-            r.t = f.t;
             if (auto m = minified(f.payload, r.payload, line_no); !m) return m.error();
             break;
         case RecordKind::gap:
-            r.t = f.from;
             r.t_end = f.to;
             r.payload.assign(f.str[K_reason]);
             break;
@@ -775,26 +770,24 @@ std::string to_jsonl(const Record& r) {
     out += "{\"kind\":\"";
     out += to_string(r.kind);
     out.push_back('"');
+    if (r.kind != RecordKind::meta && r.kind != RecordKind::gap) {  // every event opens with t, device
+        append_time_field(out, "t", r.t);
+        append_string_field(out, "device", r.device);
+    }
     switch (r.kind) {
         case RecordKind::meta:
             break;
         case RecordKind::egress:
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_string_field(out, "to", r.recipient);
             append_string_field(out, "format", r.format);
             append_object_field(out, "body", r.payload);
             break;
         case RecordKind::interaction:
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_string_field(out, "via", r.via);
             if (!r.recipient.empty()) append_string_field(out, "recipient", r.recipient);
             if (!r.action.empty()) append_string_field(out, "action", r.action);
             break;
         case RecordKind::consent: {
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_string_field(out, "recipient", r.recipient);
             append_key(out, "categories");
             out.push_back('[');
@@ -817,15 +810,11 @@ std::string to_jsonl(const Record& r) {
             break;
         }
         case RecordKind::link:
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_string_field(out, "recipient", r.recipient);
             append_key(out, "linked");
             out += r.flag ? "true" : "false";
             break;
         case RecordKind::truth:
-            append_time_field(out, "t", r.t);
-            append_string_field(out, "device", r.device);
             append_object_field(out, "state", r.payload);
             break;
         case RecordKind::gap:
@@ -984,27 +973,55 @@ std::string prefixed(const std::string& name, std::string_view message) {
 
 bool starts_with_unknown_kind(const Error& e) { return e.message.rfind("unknown kind", 0) == 0; }
 
-/// Shared by both readers: what to do with a parsed line. Returns true when it is a record.
-bool accept(Result<Record>& parsed, std::uint64_t line_no, const std::string& name,
-            std::vector<std::string>& warnings) {
-    if (!parsed) {
-        if (starts_with_unknown_kind(parsed.error())) {
-            warnings.push_back(prefixed(name, "line " + std::to_string(line_no) + ": " +
-                                                  parsed.error().message + " skipped"));
-        }
-        return false;
-    }
-    if (parsed->kind == RecordKind::meta) {
-        warnings.push_back(prefixed(name, "line " + std::to_string(line_no) +
-                                              ": meta line is not the first line; ignored"));
-        return false;
-    }
-    return true;
-}
-
-class JsonlSource final : public TraceSource {
+/// What the JSONL and the SQLite reader share: the name errors and warnings carry, the meta,
+/// the warnings, the end after an error, and what a parsed line becomes.
+class RecordSource : public TraceSource {
 public:
-    explicit JsonlSource(JsonlLineReader reader) : reader_(std::move(reader)) {}
+    Result<std::optional<Record>> next() final {
+        try {
+            return next_impl();
+        } catch (const std::exception& e) {
+            done_ = true;
+            return Error{prefixed(name_, std::string("read error: ") + e.what())};
+        }
+    }
+    const TraceMeta& meta() const final { return meta_; }
+    const std::vector<std::string>& warnings() const final { return warnings_; }
+
+protected:
+    using Next = Result<std::optional<Record>>;
+    explicit RecordSource(std::string name) : name_(std::move(name)) {}
+    virtual Next next_impl() = 0;
+
+    /// A parsed line: the record next() returns, or the error that ends the source, or nothing
+    /// when the line is skipped (an unknown kind, a late meta line: a warning says so).
+    std::optional<Next> take(Result<Record>& parsed, std::uint64_t line_no) {
+        if (!parsed) {
+            if (!starts_with_unknown_kind(parsed.error())) {
+                done_ = true;
+                return Next{Error{prefixed(name_, parsed.error().message)}};
+            }
+            warnings_.push_back(prefixed(name_, "line " + std::to_string(line_no) + ": " +
+                                                    parsed.error().message + " skipped"));
+            return std::nullopt;
+        }
+        if (parsed->kind == RecordKind::meta) {
+            warnings_.push_back(prefixed(name_, "line " + std::to_string(line_no) +
+                                                    ": meta line is not the first line; ignored"));
+            return std::nullopt;
+        }
+        return Next{std::optional<Record>{std::move(parsed.value())}};
+    }
+
+    std::string name_;
+    TraceMeta meta_;
+    std::vector<std::string> warnings_;
+    bool done_ = false;
+};
+
+class JsonlSource final : public RecordSource {
+public:
+    explicit JsonlSource(JsonlLineReader reader) : RecordSource(reader.name()), reader_(std::move(reader)) {}
 
     /// Reads up to the first non-blank line: the meta line, or the first record kept for next().
     Status start() {
@@ -1020,7 +1037,7 @@ public:
             if (s && f.kind == static_cast<int>(RecordKind::meta)) {
                 auto m = meta_from_fields(f, no);
                 release_if_huge(parser_);
-                if (!m) return Error{prefixed(reader_.name(), m.error().message)};
+                if (!m) return Error{prefixed(name_, m.error().message)};
                 meta_ = std::move(*m);
                 return {};
             }
@@ -1030,19 +1047,9 @@ public:
         }
     }
 
-    Result<std::optional<Record>> next() override {
-        try {
-            return next_impl();
-        } catch (const std::exception& e) {
-            done_ = true;
-            return Error{prefixed(reader_.name(), std::string("read error: ") + e.what())};
-        }
-    }
-    const TraceMeta& meta() const override { return meta_; }
-    const std::vector<std::string>& warnings() const override { return warnings_; }
 
 private:
-    Result<std::optional<Record>> next_impl() {
+    Next next_impl() override {
         if (done_) return std::optional<Record>{};
         for (;;) {
             std::optional<Result<Record>> parsed;
@@ -1065,22 +1072,13 @@ private:
                 parsed.emplace(parse_record_padded(parser_, (*line)->data(), (*line)->size(),
                                                    (*line)->size() + JsonlLineReader::kLinePadding, no));
             }
-            if (accept(*parsed, no, reader_.name(), warnings_)) {
-                return std::optional<Record>{std::move(parsed->value())};
-            }
-            if (!*parsed && !starts_with_unknown_kind(parsed->error())) {
-                done_ = true;
-                return Error{prefixed(reader_.name(), parsed->error().message)};
-            }
+            if (auto out = take(*parsed, no)) return std::move(*out);
         }
     }
 
     JsonlLineReader reader_;
     od::parser parser_;
-    TraceMeta meta_;
-    std::vector<std::string> warnings_;
     std::optional<Result<Record>> pending_;
-    bool done_ = false;
 };
 
 /// SQLite's message for `rc`, in words for the failures people actually meet.
@@ -1091,9 +1089,9 @@ std::string sqlite_message(sqlite3* db, int rc) {
     return db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 }
 
-class SqliteSource final : public TraceSource {
+class SqliteSource final : public RecordSource {
 public:
-    explicit SqliteSource(std::string name) : name_(std::move(name)) {}
+    explicit SqliteSource(std::string name) : RecordSource(std::move(name)) {}
     ~SqliteSource() override {
         sqlite3_finalize(records_);
         sqlite3_close_v2(db_);
@@ -1148,16 +1146,6 @@ public:
         return {};
     }
 
-    Result<std::optional<Record>> next() override {
-        try {
-            return next_impl();
-        } catch (const std::exception& e) {
-            done_ = true;
-            return Error{prefixed(name_, std::string("read error: ") + e.what())};
-        }
-    }
-    const TraceMeta& meta() const override { return meta_; }
-    const std::vector<std::string>& warnings() const override { return warnings_; }
 
 private:
     Error fail(int rc) const { return Error{prefixed(name_, sqlite_message(db_, rc))}; }
@@ -1194,7 +1182,7 @@ private:
         return Pages{be32(28), static_cast<std::uint64_t>(st.st_size) / page_size};
     }
 
-    Result<std::optional<Record>> next_impl() {
+    Next next_impl() override {
         while (!done_) {
             const int rc = sqlite3_step(records_);
             if (rc == SQLITE_DONE) {
@@ -1215,23 +1203,15 @@ private:
             const char* data = buffer_.copy(line);
             auto parsed = parse_record_padded(parser_, data, line.size(), buffer_.capacity(), seq);
             buffer_.shrink();
-            if (accept(parsed, seq, name_, warnings_)) return std::optional<Record>{std::move(parsed.value())};
-            if (!parsed && !starts_with_unknown_kind(parsed.error())) {
-                done_ = true;
-                return Error{prefixed(name_, parsed.error().message)};
-            }
+            if (auto out = take(parsed, seq)) return std::move(*out);
         }
         return std::optional<Record>{};
     }
 
-    std::string name_;
     sqlite3* db_ = nullptr;
     sqlite3_stmt* records_ = nullptr;
     od::parser parser_;
     PaddedCopy buffer_;
-    TraceMeta meta_;
-    std::vector<std::string> warnings_;
-    bool done_ = false;
     bool truncated_ = false;
 };
 

@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include "core/hash.hpp"
 #include "core/trace.hpp"
 
 namespace consentrig::reports {
@@ -35,15 +36,6 @@ using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>
 
 std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
     return std::to_string(n) + " " + std::string(n == 1 ? one : many);
-}
-
-std::uint64_t fnv1a(std::string_view s) {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char ch : s) {
-        h ^= ch;
-        h *= 1099511628211ULL;
-    }
-    return h;
 }
 
 /// Intervals where `holds(t)` is true, given every instant at which it may change (sorted,
@@ -429,7 +421,7 @@ void Builder::on_truth(const core::Record& rec) {
         const auto c = core::category_from_string(field.key);
         if (!c) continue;
         const auto i = static_cast<std::size_t>(*c);
-        const std::uint64_t h = fnv1a(simdjson::minify(field.value));
+        const std::uint64_t h = core::fnv1a64(simdjson::minify(field.value));
         if (st.known.test(i) && st.hash[i] != h) changed.set(i);
         st.known.set(i);
         seen.set(i);

@@ -16,21 +16,12 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/hash.hpp"
+
 namespace consentrig::sim {
 
-inline constexpr std::uint64_t kFnv1a64Offset = 0xcbf29ce484222325ULL;
-inline constexpr std::uint64_t kFnv1a64Prime = 0x100000001b3ULL;
+using core::fnv1a64;  ///< FNV-1a 64 (core/hash.hpp): a device id → its stream's seed
 inline constexpr std::uint64_t kSplitMix64Gamma = 0x9e3779b97f4a7c15ULL;  ///< 2^64 / golden ratio
-
-/// FNV-1a, 64 bit, over the bytes of `text`, continuing from `hash` (default: the FNV offset basis).
-[[nodiscard]] constexpr std::uint64_t fnv1a64(std::string_view text,
-                                              std::uint64_t hash = kFnv1a64Offset) noexcept {
-    for (const char c : text) {
-        hash ^= static_cast<std::uint8_t>(c);
-        hash *= kFnv1a64Prime;
-    }
-    return hash;
-}
 
 /// The SplitMix64 output finaliser (a bijection on 64-bit words with full avalanche).
 [[nodiscard]] constexpr std::uint64_t mix64(std::uint64_t z) noexcept {

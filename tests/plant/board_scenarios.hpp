@@ -9,11 +9,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "board_link.hpp"
 #include "modbus_test_util.hpp"
 #include "plant/plant.hpp"
+#include "plant/server.hpp"
 
 namespace plant_test {
 
@@ -39,6 +41,20 @@ struct DumpFramesOnFailure {
     }
 };
 inline constexpr consentrig::plant::TimeMs kEpoch = 1767567600000;  // 2026-01-05T00:00:00+01:00
+
+/// The rig's side of the board's Modbus line: a plant made from `config`, served as unit 1 on
+/// `port`. Fails the test fatally when the server cannot start — call it under
+/// ASSERT_NO_FATAL_FAILURE.
+inline void serve_plant(const std::string& port, const consentrig::plant::PlantConfig& config,
+                        std::shared_ptr<consentrig::plant::Plant>& plant,
+                        std::unique_ptr<consentrig::plant::Server>& server) {
+    plant = std::make_shared<consentrig::plant::Plant>(config, kEpoch);
+    auto s = consentrig::plant::Server::rtu(port);
+    ASSERT_TRUE(s) << port << ": " << s.error().message;
+    server = std::move(*s);
+    server->add_plant(1, plant);
+    ASSERT_TRUE(server->start()) << port;
+}
 
 /// The board config for a thermostat whose setpoint is 21 °C (docs/m3-board.md §Configuration).
 inline std::string thermostat_config(const std::string& id) {

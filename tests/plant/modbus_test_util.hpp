@@ -49,9 +49,9 @@ inline modbus_t* rtu_client_on_fd(int fd, int unit = 1) {
     return ctx;
 }
 
-/// A libmodbus RTU client that opens a device path itself.
-inline modbus_t* rtu_client_on_path(const std::string& path, int unit = 1) {
-    modbus_t* ctx = modbus_new_rtu(path.c_str(), 115200, 'N', 8, 1);
+/// `ctx` connected, talking to `unit` with a 2 s response timeout; nullptr (ctx freed) when
+/// it cannot connect.
+inline modbus_t* connected(modbus_t* ctx, int unit) {
     if (ctx == nullptr) return nullptr;
     if (modbus_connect(ctx) != 0) {
         modbus_free(ctx);
@@ -62,17 +62,12 @@ inline modbus_t* rtu_client_on_path(const std::string& path, int unit = 1) {
     return ctx;
 }
 
-inline modbus_t* tcp_client(int port, int unit = 1) {
-    modbus_t* ctx = modbus_new_tcp("127.0.0.1", port);
-    if (ctx == nullptr) return nullptr;
-    if (modbus_connect(ctx) != 0) {
-        modbus_free(ctx);
-        return nullptr;
-    }
-    modbus_set_slave(ctx, unit);
-    modbus_set_response_timeout(ctx, 2, 0);
-    return ctx;
+/// A libmodbus RTU client that opens a device path itself.
+inline modbus_t* rtu_client_on_path(const std::string& path, int unit = 1) {
+    return connected(modbus_new_rtu(path.c_str(), 115200, 'N', 8, 1), unit);
 }
+
+inline modbus_t* tcp_client(int port, int unit = 1) { return connected(modbus_new_tcp("127.0.0.1", port), unit); }
 
 /// Polls `cond` until it holds or `deadline` passes; true when it held.
 inline bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds deadline,

@@ -88,12 +88,7 @@ protected:
         ::fcntl(pty->master, F_SETFL, ::fcntl(pty->master, F_GETFL) | O_NONBLOCK);
         g_plant_fd = pty->master;
         g_config = config;
-        plant = std::make_shared<cp::Plant>(plant_config, plant_test::kEpoch);
-        auto s = cp::Server::rtu(pty->path);
-        ASSERT_TRUE(s) << s.error().message;
-        server = std::move(*s);
-        server->add_plant(1, plant);
-        ASSERT_TRUE(server->start());
+        ASSERT_NO_FATAL_FAILURE(plant_test::serve_plant(pty->path, plant_config, plant, server));
         runner = std::thread([this] {
             hal_init();
             board_init();

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "fw/fw.h" /* fw_write_reply: the REPLY payload */
+#include "fw_json.h"
 #include "jw.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -163,67 +165,7 @@ typedef struct jv {
     size_t i;
 } jv;
 
-static void jv_ws(jv* r) {
-    while (r->i < r->n) {
-        unsigned char c = r->s[r->i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-        ++r->i;
-    }
-}
-
-static int hexval(unsigned char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* \uXXXX at r->i (after the backslash and 'u'); *cp = the code unit. */
-static bool jv_hex4(jv* r, unsigned* cp) {
-    if (r->n - r->i < 4) return false;
-    unsigned v = 0;
-    for (int k = 0; k < 4; ++k) {
-        int h = hexval(r->s[r->i + (size_t)k]);
-        if (h < 0) return false;
-        v = (v << 4) | (unsigned)h;
-    }
-    r->i += 4;
-    *cp = v;
-    return true;
-}
-
-/* Valid UTF-8 sequence of 2…4 bytes at r->i (shortest form, no surrogates, <= U+10FFFF). */
-static bool jv_utf8(jv* r) {
-    const unsigned char* s = r->s + r->i;
-    size_t left = r->n - r->i;
-    unsigned c = s[0];
-    size_t need;
-    unsigned min;
-    unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        min = 0x80;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        min = 0x800;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        min = 0x10000;
-        cp = c & 0x07;
-    } else {
-        return false;
-    }
-    if (left < need) return false;
-    for (size_t k = 1; k < need; ++k) {
-        if ((s[k] & 0xC0) != 0x80) return false;
-        cp = (cp << 6) | (s[k] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    r->i += need;
-    return true;
-}
+static void jv_ws(jv* r) { r->i = fw_json_ws(r->s, r->n, r->i); }
 
 static bool jv_string(jv* r) {
     ++r->i; /* opening quote */
@@ -246,22 +188,15 @@ static bool jv_string(jv* r) {
             if (++r->i >= r->n) return false;
             unsigned char e = r->s[r->i++];
             if (e == 'u') {
-                unsigned u;
-                if (!jv_hex4(r, &u)) return false;
-                if (u >= 0xDC00 && u <= 0xDFFF) return false; /* lone low surrogate */
-                if (u >= 0xD800 && u <= 0xDBFF) {             /* needs its low half */
-                    unsigned lo;
-                    if (r->n - r->i < 2 || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u')
-                        return false;
-                    r->i += 2;
-                    if (!jv_hex4(r, &lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
-                }
-            } else if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' &&
-                       e != 'r' && e != 't') {
+                unsigned cp;
+                if (!fw_json_u_escape(r->s, r->n, &r->i, &cp)) return false;
+            } else if (fw_json_escaped_char(e) == 0) {
                 return false;
             }
-        } else if (!jv_utf8(r)) {
-            return false;
+        } else { /* c >= 0x80: a UTF-8 sequence */
+            const size_t k = fw_utf8_seq(r->s + r->i, r->n - r->i);
+            if (k == 0) return false;
+            r->i += k;
         }
     }
     return false;
@@ -471,18 +406,8 @@ size_t fw_frame_tx_hello(fw_frame_tx* tx, const fw_hello* h) {
 }
 
 size_t fw_frame_tx_reply(fw_frame_tx* tx, uint32_t id, const char* error) {
-    jw w;
-    jw_init(&w, tx->payload, sizeof tx->payload);
-    jw_lit(&w, "{\"id\":");
-    jw_u64(&w, id);
-    if (error == NULL) {
-        jw_lit(&w, ",\"ok\":true}");
-    } else {
-        jw_lit(&w, ",\"ok\":false,\"error\":");
-        jw_cstr(&w, error);
-        jw_char(&w, '}');
-    }
-    return tx_finish(tx, &w, FW_FRAME_REPLY);
+    const size_t n = fw_write_reply(tx->payload, sizeof tx->payload, id, error);
+    return n != 0 ? tx_send(tx, FW_FRAME_REPLY, tx->payload, n) : 0;
 }
 
 size_t fw_frame_tx_uplink(fw_frame_tx* tx, uint64_t t_ms, const char* recipient,

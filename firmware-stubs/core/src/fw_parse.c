@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fw/fw.h"
+#include "fw_json.h"
 #include "jw.h"
 
 #define MAX_DEPTH 16
@@ -16,33 +17,7 @@ typedef struct rd {
     size_t i;
 } rd;
 
-static void ws(rd* r) {
-    while (r->i < r->n) {
-        char c = r->s[r->i];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
-        ++r->i;
-    }
-}
-
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static bool read_hex4(rd* r, unsigned* out) {
-    if (r->n - r->i < 4) return false;
-    unsigned v = 0;
-    for (int k = 0; k < 4; ++k) {
-        int h = hexval(r->s[r->i + (size_t)k]);
-        if (h < 0) return false;
-        v = (v << 4) | (unsigned)h;
-    }
-    r->i += 4;
-    *out = v;
-    return true;
-}
+static void ws(rd* r) { r->i = fw_json_ws((const unsigned char*)r->s, r->n, r->i); }
 
 /* Reads a JSON string at r->i (which must be '"'), decoding escapes into out (cap bytes incl.
    NUL; out may be NULL to only validate). Returns 0 ok, 1 ok but truncated (too long),
@@ -61,28 +36,10 @@ static int read_string(rd* r, char* out, size_t cap, size_t* len) {
         if (c < 0x20) return -1;
         if (c == '\\') {
             if (r->i >= r->n) return -1;
-            char e = r->s[r->i++];
-            unsigned cp;
-            switch (e) {
-            case '"': enc[el++] = '"'; break;
-            case '\\': enc[el++] = '\\'; break;
-            case '/': enc[el++] = '/'; break;
-            case 'b': enc[el++] = '\b'; break;
-            case 'f': enc[el++] = '\f'; break;
-            case 'n': enc[el++] = '\n'; break;
-            case 'r': enc[el++] = '\r'; break;
-            case 't': enc[el++] = '\t'; break;
-            case 'u':
-                if (!read_hex4(r, &cp)) return -1;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    unsigned lo;
-                    if (r->n - r->i < 6 || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u') return -1;
-                    r->i += 2;
-                    if (!read_hex4(r, &lo) || lo < 0xDC00 || lo > 0xDFFF) return -1;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                    return -1;
-                }
+            const unsigned char e = (unsigned char)r->s[r->i++];
+            if (e == 'u') {
+                unsigned cp;
+                if (!fw_json_u_escape((const unsigned char*)r->s, r->n, &r->i, &cp)) return -1;
                 if (cp < 0x80) {
                     enc[el++] = (char)cp;
                 } else if (cp < 0x800) {
@@ -98,8 +55,10 @@ static int read_string(rd* r, char* out, size_t cap, size_t* len) {
                     enc[el++] = (char)(0x80 | ((cp >> 6) & 0x3F));
                     enc[el++] = (char)(0x80 | (cp & 0x3F));
                 }
-                break;
-            default: return -1;
+            } else {
+                const char d = fw_json_escaped_char(e);
+                if (d == 0) return -1;
+                enc[el++] = d;
             }
         } else {
             enc[el++] = (char)c;
@@ -213,72 +172,6 @@ static bool match_lit(rd* r, const char* lit) {
     return true;
 }
 
-/* Validates one JSON value and skips it. */
-static bool skip_value(rd* r, int depth) {
-    if (depth > MAX_DEPTH) return false;
-    ws(r);
-    if (r->i >= r->n) return false;
-    char c = r->s[r->i];
-    if (c == '"') return read_string(r, NULL, 0, NULL) >= 0;
-    if (c == 't') return match_lit(r, "true");
-    if (c == 'f') return match_lit(r, "false");
-    if (c == 'n') return match_lit(r, "null");
-    if (c == '-' || is_digit(c)) {
-        num v;
-        return read_number(r, &v);
-    }
-    if (c == '[') {
-        ++r->i;
-        ws(r);
-        if (r->i < r->n && r->s[r->i] == ']') {
-            ++r->i;
-            return true;
-        }
-        for (;;) {
-            if (!skip_value(r, depth + 1)) return false;
-            ws(r);
-            if (r->i >= r->n) return false;
-            if (r->s[r->i] == ',') {
-                ++r->i;
-                continue;
-            }
-            if (r->s[r->i] == ']') {
-                ++r->i;
-                return true;
-            }
-            return false;
-        }
-    }
-    if (c == '{') {
-        ++r->i;
-        ws(r);
-        if (r->i < r->n && r->s[r->i] == '}') {
-            ++r->i;
-            return true;
-        }
-        for (;;) {
-            ws(r);
-            if (read_string(r, NULL, 0, NULL) < 0) return false;
-            ws(r);
-            if (r->i >= r->n || r->s[r->i] != ':') return false;
-            ++r->i;
-            if (!skip_value(r, depth + 1)) return false;
-            ws(r);
-            if (r->i >= r->n) return false;
-            if (r->s[r->i] == ',') {
-                ++r->i;
-                continue;
-            }
-            if (r->s[r->i] == '}') {
-                ++r->i;
-                return true;
-            }
-            return false;
-        }
-    }
-    return false;
-}
-
 /* ---- known keys ---- */
 
 enum {
@@ -316,6 +209,98 @@ static bool present(const span* s) { return s->at != 0; }
 static rd span_rd(const char* json, const span* s) {
     rd r = {json, s->end, s->at};
     return r;
+}
+
+static bool streq(const char* a, size_t n, const char* lit) {
+    return strlen(lit) == n && memcmp(a, lit, n) == 0;
+}
+
+static int lookup(const char* s, size_t n, const char* const* names, int count) {
+    for (int i = 0; i < count; ++i)
+        if (streq(s, n, names[i])) return i;
+    return -1;
+}
+
+static bool skip_value(rd* r, int depth);
+
+/* After the '[' or '{' at r->i: true (and past it) when `close` ends the container at once. */
+static bool empty_container(rd* r, char close) {
+    ++r->i;
+    ws(r);
+    if (r->i < r->n && r->s[r->i] == close) {
+        ++r->i;
+        return true;
+    }
+    return false;
+}
+
+/* After a member: 1 when a ',' follows (another member comes), 0 when `close` ends the
+   container, -1 when neither (invalid). */
+static int after_member(rd* r, char close) {
+    ws(r);
+    if (r->i >= r->n) return -1;
+    if (r->s[r->i] == ',') {
+        ++r->i;
+        return 1;
+    }
+    if (r->s[r->i] == close) {
+        ++r->i;
+        return 0;
+    }
+    return -1;
+}
+
+/* Validates the object at r->i ('{') and skips it, its values one level deeper than `depth`.
+   With `keys`, remembers where the value of each known key starts and ends (the last duplicate
+   wins). */
+static bool read_object(rd* r, int depth, span* keys) {
+    if (empty_container(r, '}')) return true;
+    for (;;) {
+        char key[16];
+        size_t klen = 0;
+        ws(r);
+        const int kr = read_string(r, keys != NULL ? key : NULL, sizeof key, &klen);
+        if (kr < 0) return false;
+        ws(r);
+        if (r->i >= r->n || r->s[r->i] != ':') return false;
+        ++r->i;
+        ws(r);
+        const size_t at = r->i;
+        if (!skip_value(r, depth + 1)) return false;
+        const int k = keys != NULL && kr == 0 ? lookup(key, klen, kKeys, K_COUNT) : -1;
+        if (k >= 0) {
+            keys[k].at = at;
+            keys[k].end = r->i;
+        }
+        const int next = after_member(r, '}');
+        if (next <= 0) return next == 0;
+    }
+}
+
+/* Validates one JSON value and skips it. */
+static bool skip_value(rd* r, int depth) {
+    if (depth > MAX_DEPTH) return false;
+    ws(r);
+    if (r->i >= r->n) return false;
+    char c = r->s[r->i];
+    if (c == '"') return read_string(r, NULL, 0, NULL) >= 0;
+    if (c == 't') return match_lit(r, "true");
+    if (c == 'f') return match_lit(r, "false");
+    if (c == 'n') return match_lit(r, "null");
+    if (c == '-' || is_digit(c)) {
+        num v;
+        return read_number(r, &v);
+    }
+    if (c == '[') {
+        if (empty_container(r, ']')) return true;
+        for (;;) {
+            if (!skip_value(r, depth + 1)) return false;
+            const int next = after_member(r, ']');
+            if (next <= 0) return next == 0;
+        }
+    }
+    if (c == '{') return read_object(r, depth, NULL);
+    return false;
 }
 
 /* ---- typed readers over a span ---- */
@@ -356,16 +341,6 @@ static vres get_scaled(const char* json, const span* s, int p, int64_t lo, int64
     return V_OK;
 }
 
-static bool streq(const char* a, size_t n, const char* lit) {
-    return strlen(lit) == n && memcmp(a, lit, n) == 0;
-}
-
-static int lookup(const char* s, size_t n, const char* const* names, int count) {
-    for (int i = 0; i < count; ++i)
-        if (streq(s, n, names[i])) return i;
-    return -1;
-}
-
 static const char* const kOps[FW_OP_COUNT] = {"set_clock", "interact", "consent",
                                               "link",      "network",  "env",
                                               "profile",   "time_scale", "reset"};
@@ -397,41 +372,7 @@ const char* fw_parse_command(const char* json, size_t len, fw_command* out) {
     rd r = {json, len, 0};
     ws(&r);
     if (r.i >= r.n || r.s[r.i] != '{') return "payload is not a JSON object";
-    ++r.i;
-    ws(&r);
-    if (r.i < r.n && r.s[r.i] == '}') {
-        ++r.i;
-    } else {
-        for (;;) {
-            char key[16];
-            size_t klen = 0;
-            ws(&r);
-            int kr = read_string(&r, key, sizeof key, &klen);
-            if (kr < 0) return "invalid JSON";
-            ws(&r);
-            if (r.i >= r.n || r.s[r.i] != ':') return "invalid JSON";
-            ++r.i;
-            ws(&r);
-            size_t at = r.i;
-            if (!skip_value(&r, 1)) return "invalid JSON";
-            int k = kr == 0 ? lookup(key, klen, kKeys, K_COUNT) : -1;
-            if (k >= 0) {
-                sp[k].at = at;
-                sp[k].end = r.i;
-            }
-            ws(&r);
-            if (r.i >= r.n) return "invalid JSON";
-            if (r.s[r.i] == ',') {
-                ++r.i;
-                continue;
-            }
-            if (r.s[r.i] == '}') {
-                ++r.i;
-                break;
-            }
-            return "invalid JSON";
-        }
-    }
+    if (!read_object(&r, 0, sp)) return "invalid JSON";
     ws(&r);
     if (r.i != r.n) return "invalid JSON";
 

@@ -56,8 +56,7 @@ typedef struct ax {
 
 static void ax_begin(ax* a, const char* ns, const char* name) {
     jw* w = a->w;
-    if (!a->first) jw_char(w, ',');
-    a->first = false;
+    jw_sep(w, &a->first);
     jw_lit(w, "{\"namespace\":\"");
     jw_lit(w, ns);
     jw_lit(w, "\",\"name\":\"");
@@ -80,9 +79,7 @@ static void ax_end(ax* a) {
 
 static void ax_str(ax* a, const char* ns, const char* name, const char* value) {
     ax_begin(a, ns, name);
-    jw_char(a->w, '"');
-    jw_lit(a->w, value);
-    jw_char(a->w, '"');
+    jw_qlit(a->w, value);
     ax_end(a);
 }
 
@@ -194,12 +191,6 @@ static void build_google(jw* w, const fw_body_in* in) {
     const fw_snapshot* s = in->snap;
     const uint16_t m = in->change;
     bool first = true;
-#define GKEY(k)                     \
-    do {                            \
-        if (!first) jw_char(w, ','); \
-        first = false;              \
-        jw_key(w, k);               \
-    } while (0)
     jw_lit(w, "{\"requestId\":");
     jw_uuid(w, in->rnd);
     jw_lit(w, ",\"agentUserId\":");
@@ -211,59 +202,52 @@ static void build_google(jw* w, const fw_body_in* in) {
         if (!(m & FW_CAT_BIT(c))) continue;
         switch ((fw_category)c) {
         case FW_CAT_TEMPERATURE:
-            GKEY("thermostatTemperatureAmbient");
+            jw_member(w, &first, "thermostatTemperatureAmbient");
             jw_centi(w, s->t.temp_centi_c);
             break;
         case FW_CAT_HUMIDITY:
-            GKEY("thermostatHumidityAmbient");
+            jw_member(w, &first, "thermostatHumidityAmbient");
             jw_u64(w, s->t.humidity_pct);
             break;
         case FW_CAT_SETPOINT:
-            GKEY("thermostatTemperatureSetpoint");
+            jw_member(w, &first, "thermostatTemperatureSetpoint");
             jw_centi(w, s->t.setpoint_centi_c);
             break;
         case FW_CAT_HVAC_MODE:
-            GKEY("thermostatMode");
-            jw_char(w, '"');
-            jw_lit(w, kModeGoogle[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
-            jw_char(w, '"');
+            jw_member(w, &first, "thermostatMode");
+            jw_qlit(w, kModeGoogle[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
             break;
         case FW_CAT_HVAC_STATE:
-            GKEY("activeThermostatMode");
-            jw_char(w, '"');
-            jw_lit(w, kHvacGoogle[SNAP_HVAC(s->t.bits) % 3u]);
-            jw_char(w, '"');
+            jw_member(w, &first, "activeThermostatMode");
+            jw_qlit(w, kHvacGoogle[SNAP_HVAC(s->t.bits) % 3u]);
             break;
         case FW_CAT_OCCUPANCY:
-            GKEY("occupancy");
+            jw_member(w, &first, "occupancy");
             jw_lit(w, SNAP_OCC(s->t.bits) ? "\"OCCUPIED\"" : "\"UNOCCUPIED\"");
             break;
         case FW_CAT_LOCK_STATE:
-            GKEY("isLocked");
+            jw_member(w, &first, "isLocked");
             jw_bool(w, s->l.lock_state == FW_LOCK_LOCKED);
             if (s->l.lock_state == FW_LOCK_JAMMED) {
-                GKEY("isJammed");
+                jw_member(w, &first, "isJammed");
                 jw_bool(w, true);
             }
             break;
         case FW_CAT_DOOR_STATE:
-            GKEY("openPercent");
+            jw_member(w, &first, "openPercent");
             jw_u64(w, s->l.door_closed ? 0u : 100u);
             break;
         case FW_CAT_BATTERY:
-            GKEY("descriptiveCapacityRemaining");
-            jw_char(w, '"');
-            jw_lit(w, google_capacity(battery_pct(s)));
-            jw_char(w, '"');
+            jw_member(w, &first, "descriptiveCapacityRemaining");
+            jw_qlit(w, google_capacity(battery_pct(s)));
             break;
         case FW_CAT_CONNECTIVITY:
-            GKEY("online");
+            jw_member(w, &first, "online");
             jw_bool(w, true);
             break;
         case FW_CAT_COUNT: break;
         }
     }
-#undef GKEY
     jw_lit(w, "}}}}}");
 }
 
@@ -312,8 +296,7 @@ static void build_matter(jw* w, const fw_body_in* in) {
         case FW_CAT_COUNT: break;
         }
         if (cluster < 0) continue;
-        if (!first) jw_char(w, ',');
-        first = false;
+        jw_sep(w, &first);
         jw_lit(w, "{\"endpoint\":1,\"cluster\":");
         jw_u64(w, (uint64_t)cluster);
         jw_lit(w, ",\"attribute\":");
@@ -329,65 +312,60 @@ static void build_matter(jw* w, const fw_body_in* in) {
 
 static void state_object(jw* w, fw_kind kind, const fw_snapshot* s, uint16_t m, bool truth) {
     bool first = true;
-#define SKEY(k)                     \
-    do {                            \
-        if (!first) jw_char(w, ','); \
-        first = false;              \
-        jw_key(w, k);               \
-    } while (0)
     jw_char(w, '{');
     for (unsigned c = 0; c < FW_CAT_COUNT; ++c) {
         if (!(m & FW_CAT_BIT(c))) continue;
-        if (kind == FW_KIND_THERMOSTAT) {
+        if (c == FW_CAT_CONNECTIVITY) { /* both kinds; TRUTH leaves it out */
+            if (!truth) {
+                jw_member(w, &first, "connectivity");
+                jw_lit(w, "\"online\"");
+            }
+        } else if (kind == FW_KIND_THERMOSTAT) {
             switch ((fw_category)c) {
-            case FW_CAT_TEMPERATURE: SKEY("temperature"); jw_centi(w, s->t.temp_centi_c); break;
-            case FW_CAT_HUMIDITY: SKEY("humidity"); jw_u64(w, s->t.humidity_pct); break;
-            case FW_CAT_SETPOINT: SKEY("setpoint"); jw_centi(w, s->t.setpoint_centi_c); break;
+            case FW_CAT_TEMPERATURE:
+                jw_member(w, &first, "temperature");
+                jw_centi(w, s->t.temp_centi_c);
+                break;
+            case FW_CAT_HUMIDITY:
+                jw_member(w, &first, "humidity");
+                jw_u64(w, s->t.humidity_pct);
+                break;
+            case FW_CAT_SETPOINT:
+                jw_member(w, &first, "setpoint");
+                jw_centi(w, s->t.setpoint_centi_c);
+                break;
             case FW_CAT_HVAC_MODE:
-                SKEY("hvac_mode");
-                jw_char(w, '"');
-                jw_lit(w, kModeJson[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
-                jw_char(w, '"');
+                jw_member(w, &first, "hvac_mode");
+                jw_qlit(w, kModeJson[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
                 break;
             case FW_CAT_HVAC_STATE:
-                SKEY("hvac_state");
-                jw_char(w, '"');
-                jw_lit(w, kHvacJson[SNAP_HVAC(s->t.bits) % 3u]);
-                jw_char(w, '"');
+                jw_member(w, &first, "hvac_state");
+                jw_qlit(w, kHvacJson[SNAP_HVAC(s->t.bits) % 3u]);
                 break;
-            case FW_CAT_OCCUPANCY: SKEY("occupancy"); jw_bool(w, SNAP_OCC(s->t.bits) != 0); break;
-            case FW_CAT_CONNECTIVITY:
-                if (!truth) {
-                    SKEY("connectivity");
-                    jw_lit(w, "\"online\"");
-                }
+            case FW_CAT_OCCUPANCY:
+                jw_member(w, &first, "occupancy");
+                jw_bool(w, SNAP_OCC(s->t.bits) != 0);
                 break;
             default: break;
             }
         } else {
             switch ((fw_category)c) {
             case FW_CAT_LOCK_STATE:
-                SKEY("lock_state");
-                jw_char(w, '"');
-                jw_lit(w, kLockJson[s->l.lock_state % 3u]);
-                jw_char(w, '"');
+                jw_member(w, &first, "lock_state");
+                jw_qlit(w, kLockJson[s->l.lock_state % 3u]);
                 break;
             case FW_CAT_DOOR_STATE:
-                SKEY("door_state");
+                jw_member(w, &first, "door_state");
                 jw_lit(w, s->l.door_closed ? "\"closed\"" : "\"open\"");
                 break;
-            case FW_CAT_BATTERY: SKEY("battery"); jw_u64(w, battery_pct(s)); break;
-            case FW_CAT_CONNECTIVITY:
-                if (!truth) {
-                    SKEY("connectivity");
-                    jw_lit(w, "\"online\"");
-                }
+            case FW_CAT_BATTERY:
+                jw_member(w, &first, "battery");
+                jw_u64(w, battery_pct(s));
                 break;
             default: break;
             }
         }
     }
-#undef SKEY
     jw_char(w, '}');
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fw/fw.h"
+#include "fw_json.h"
 
 void jw_init(jw* w, char* buf, size_t cap) {
     w->buf = buf;
@@ -18,37 +19,6 @@ static void jw_u_escape(jw* w, unsigned cp) {
     char e[6] = {'\\', 'u', kHex[(cp >> 12) & 15], kHex[(cp >> 8) & 15], kHex[(cp >> 4) & 15],
                  kHex[cp & 15]};
     jw_raw(w, e, 6);
-}
-
-/* Length of the valid UTF-8 sequence at s[0..n) (1…4), or 0 if it is not valid. */
-static size_t utf8_seq(const unsigned char* s, size_t n) {
-    unsigned c = s[0];
-    size_t need;
-    unsigned min;
-    unsigned cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        min = 0x80;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        min = 0x800;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        min = 0x10000;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < need) return 0;
-    for (size_t i = 1; i < need; ++i) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return need;
 }
 
 void jw_str(jw* w, const char* s, size_t n) {
@@ -75,7 +45,7 @@ void jw_str(jw* w, const char* s, size_t n) {
             jw_raw(w, s + i, 1);
             ++i;
         } else {
-            size_t k = utf8_seq(u + i, n - i);
+            size_t k = fw_utf8_seq(u + i, n - i);
             if (k == 0) {
                 jw_u_escape(w, 0xFFFD);
                 ++i;

@@ -36,6 +36,17 @@ static inline void jw_raw(jw* w, const char* s, size_t n) {
 /* NUL-terminated literal, unescaped */
 static inline void jw_lit(jw* w, const char* s) { jw_raw(w, s, strlen(s)); }
 static inline void jw_char(jw* w, char c) { jw_raw(w, &c, 1); }
+/* "…" around a trusted literal (an enum value's name: nothing to escape) */
+static inline void jw_qlit(jw* w, const char* s) {
+    jw_char(w, '"');
+    jw_lit(w, s);
+    jw_char(w, '"');
+}
+/* ',' before each member of an object or array but the first */
+static inline void jw_sep(jw* w, bool* first) {
+    if (!*first) jw_char(w, ',');
+    *first = false;
+}
 void jw_str(jw* w, const char* s, size_t n); /* "…" escaped */
 void jw_cstr(jw* w, const char* s);          /* "…" escaped, NUL-terminated input */
 /* "key": (key is a trusted literal) */
@@ -43,6 +54,11 @@ static inline void jw_key(jw* w, const char* key) {
     jw_char(w, '"');
     jw_lit(w, key);
     jw_raw(w, "\":", 2);
+}
+/* the next "key": of an object (key is a trusted literal) */
+static inline void jw_member(jw* w, bool* first, const char* key) {
+    jw_sep(w, first);
+    jw_key(w, key);
 }
 void jw_u64(jw* w, uint64_t v);
 void jw_i64(jw* w, int64_t v);
