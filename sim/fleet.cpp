@@ -20,6 +20,7 @@
 #include "fw/fw.h"
 #include "fw/band.h"
 #include "sim/event_queue.hpp"
+#include "sim/huge_pages.hpp"
 #include "sim/interaction.hpp"
 #include "sim/lock.hpp"
 #include "sim/network.hpp"
@@ -330,7 +331,7 @@ private:
     std::uint64_t seed_;
     const date::time_zone* zone_ = nullptr;
     std::deque<Group> groups_;  ///< deque: devices and configs point into it
-    std::vector<Device> devices_;
+    std::vector<Device, HugePageAllocator<Device>> devices_;
     std::unordered_map<std::uint32_t, RareState> rare_;  ///< by index into devices_
     /// store_and_forward buffers of the devices that have buffered (by index into devices_).
     std::unordered_map<std::uint32_t, fw_saf_ring> saf_rings_;

@@ -59,6 +59,7 @@ struct Dev {
     std::string id;
     fw_config cfg;
     fw_device dev;
+    fw_saf_ring saf;  ///< the store_and_forward buffer this host keeps for the device
 };
 
 void on_uplink(void* c, const fw_device*, std::uint64_t t, const char* to, const char* f,
@@ -76,6 +77,7 @@ void on_truth(void* c, const fw_device*, std::uint64_t t, const char* s, std::si
                    .dump()
             << "\n";
 }
+fw_saf_ring* on_saf_ring(void* c, const fw_device*) { return &static_cast<Dev*>(c)->saf; }
 std::size_t on_id(void* c, const fw_device*, char* buf, std::size_t cap) {
     auto* d = static_cast<Dev*>(c);
     const std::size_t n = std::min(cap, d->id.size());
@@ -96,13 +98,13 @@ void run_day(const std::string& profile, const fs::path& path) {
                  {"start", rfc3339(0)}, {"timezone", "UTC"}})
                .dump()
         << "\n";
-    Dev d[2] = {{&out, "thermo-1", {}, {}}, {&out, "lock-front", {}, {}}};
+    Dev d[2] = {{&out, "thermo-1", {}, {}, {}}, {&out, "lock-front", {}, {}, {}}};
     const std::uint16_t voice = FW_CAT_BIT(FW_CAT_TEMPERATURE) | FW_CAT_BIT(FW_CAT_SETPOINT) |
                                 FW_CAT_BIT(FW_CAT_HVAC_MODE) | FW_CAT_BIT(FW_CAT_LOCK_STATE);
     for (int k = 0; k < 2; ++k) {
         fw_config& c = d[k].cfg;
         fw_config_defaults(&c, k == 0 ? FW_KIND_THERMOSTAT : FW_KIND_LOCK);
-        c.hal = {&d[k], &on_uplink, &on_truth, nullptr, nullptr, &on_id};
+        c.hal = {&d[k], &on_uplink, &on_truth, nullptr, nullptr, &on_id, &on_saf_ring};
         c.recipient_count = 4;
         c.boot_epoch_ms = kEpoch;
         c.recipients[0] = {"voice-partner", FW_FMT_ALEXA, 120000, voice, 0, true, false, nullptr};

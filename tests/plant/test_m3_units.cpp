@@ -81,7 +81,7 @@ TEST(M3ModbusMaster, ExceptionsTimeoutsAndBadCrc) {
 
 namespace {
 void noop_uplink(void*, const fw_device*, uint64_t, const char*, const char*, const char*, size_t) {}
-const fw_hal kHal = {nullptr, noop_uplink, nullptr, nullptr, nullptr, nullptr};
+const fw_hal kHal = {nullptr, noop_uplink, nullptr, nullptr, nullptr, nullptr, nullptr};
 }  // namespace
 
 TEST(M3BoardConfig, DefaultsWithoutText) {
