@@ -29,20 +29,6 @@ struct BenchController::Board {
     }
 };
 
-core::Result<std::string> m3_config_text(const ConnectOptions& o) {
-    std::string text = "# consentrig-gui\nkind=" + o.kind + "\nprofile=" + o.profile + "\n";
-    for (std::size_t i = 0; i < o.stub_args.size(); ++i) {
-        const std::string& a = o.stub_args[i];
-        const bool known = a == "--id" || a == "--seed" || a == "--set" || a == "--recipient";
-        if (!known || i + 1 >= o.stub_args.size()) {
-            return core::Error{"board argument '" + a + "': a QEMU board takes --id, --seed, --set and --recipient "
-                               "(configuration lines, docs/m3-board.md)"};
-        }
-        text += a.substr(2) + "=" + o.stub_args[++i] + "\n";
-    }
-    return text;
-}
-
 BenchController::BenchController(EgressModel* model, QObject* parent)
     : QObject(parent),
       model_(model),
@@ -196,20 +182,20 @@ void BenchController::connect_board(const ConnectOptions& options) {
         if (port.empty() && options.emulator == Emulator::qemu) {
             // QEMU starts paused; the plant answers on UART1 before the CPU runs, so the
             // board's first Modbus poll is answered (docs/m3-board.md)
-            auto text = m3_config_text(options);
-            if (!text) return fail(text.error().message);
+            std::vector<std::string> args{"--kind", options.kind, "--profile", options.profile};
+            args.insert(args.end(), options.stub_args.begin(), options.stub_args.end());
+            auto setup = rig::m3_setup(args, {"consentrig-gui", true});
+            if (!setup) return fail(setup.error().message);
             rig::QemuOptions qo;
             qo.program = options.qemu_program;
             qo.image = options.m3_image;
-            qo.config_text = std::move(*text);
+            qo.config_text = std::move(setup->config);
             qo.work_dir = out_dir_;
             qo.name = "qemu-board";
             auto q = rig::QemuProcess::spawn(qo);
             if (!q) return fail(q.error().message);
             b->qemu.emplace(std::move(*q));
-            plant::PlantConfig pc;
-            pc.device_id = options.kind;
-            b->plant = std::make_shared<plant::Plant>(pc, rig::wall_now_ms());
+            b->plant = std::make_shared<plant::Plant>(setup->plant, rig::wall_now_ms());
             auto server = plant::Server::rtu(b->qemu->plant_pty());
             if (!server) return fail("plant on " + b->qemu->plant_pty() + ": " + server.error().message);
             b->plant_server = std::move(*server);

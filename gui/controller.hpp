@@ -51,16 +51,13 @@ struct ConnectOptions {
     std::string kind = "thermostat";     ///< emulated: thermostat / lock
     std::string profile = "compliant";   ///< emulated: firmware behaviour profile
     /// Extra board arguments in the host stub's vocabulary (e.g. --set flush_delay_ms=5000); a
-    /// QEMU board takes --id, --seed, --set and --recipient as configuration lines.
+    /// QEMU board takes --id, --seed, --set and --recipient (rig::m3_setup: configuration lines,
+    /// or the plant's for a --set describing the house).
     std::vector<std::string> stub_args;
     std::string stub_program;            ///< default rig::default_stub_program()
     std::string qemu_program;            ///< default rig::default_qemu_program()
     std::filesystem::path m3_image;      ///< default rig::default_m3_image()
 };
-
-/// The QEMU board's configuration text (docs/m3-board.md) for `options`; an error names a host
-/// stub argument a QEMU board cannot take.
-[[nodiscard]] core::Result<std::string> m3_config_text(const ConnectOptions& options);
 
 struct Health {
     bool connected = false;
