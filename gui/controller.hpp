@@ -149,6 +149,8 @@ private:
     void reapply();
     [[nodiscard]] static core::Status set_board_clock(rig::BoardSession& s);
     void tick();
+    /// While a QEMU board's link is down: starts QEMU again if it died (checked on the worker).
+    void restart_dead_qemu();
     /// Applies the judge's finished batches (GUI thread).
     void apply_batches();
     void stop_worker();
@@ -183,6 +185,7 @@ private:
 
     // GUI thread
     bool session_open_ = false;  ///< a trace is open (connect … disconnect finished)
+    bool qemu_check_pending_ = false;  ///< restart_dead_qemu()'s job is queued
     LiveState live_;
     ConsentTimeline timeline_;
     std::chrono::steady_clock::time_point last_plant_sample_{};

@@ -15,7 +15,10 @@
 #include <QtTest>
 #include <QImage>
 
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "core/trace.hpp"
@@ -64,6 +67,21 @@ std::unique_ptr<gui::MainWindow> open_window(const QTemporaryDir& dir, std::vect
     return w;
 }
 
+/// The live qemu-system-arm whose command line names `dir` (the window's capture folder holds its
+/// configuration), or -1.
+pid_t qemu_pid(const QString& dir) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream f(e.path() / "cmdline", std::ios::binary);
+        const std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (cmd.find("qemu-system-arm") != std::string::npos && cmd.find(dir.toStdString()) != std::string::npos) {
+            return static_cast<pid_t>(std::stol(name));
+        }
+    }
+    return -1;
+}
+
 bool wait_command(QSignalSpy& spy, const QString& op, int timeout_ms) {
     QElapsedTimer t;
     t.start();
@@ -85,6 +103,7 @@ private slots:
     void truthPanelFollowsCommandsAndEnvLandsInTrace();
 #ifdef CONSENTRIG_GUI_QEMU
     void qemuBoardClosedAgainstThePlant();
+    void qemuBoardStartedAgainWhenItDies();
 #endif
 };
 
@@ -345,6 +364,47 @@ void GuiWindowTest::qemuBoardClosedAgainstThePlant() {
     QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
     w.disconnect_board();
     QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+}
+
+void GuiWindowTest::qemuBoardStartedAgainWhenItDies() {
+    QVERIFY2(gui::MainWindow::qemu_available(), "qemu-system-arm or board.elf not found");
+    QTemporaryDir dir;
+    auto window = open_window(dir);
+    gui::MainWindow& w = *window;
+    // GIVEN a QEMU thermostat started from the window, its TRUTH arriving
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    w.start_emulated("thermostat", "compliant", gui::Emulator::qemu);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > 0, kLong);
+    const pid_t first = qemu_pid(dir.path());
+    QVERIFY(first > 0);
+    // WHEN its QEMU process dies
+    QCOMPARE(::kill(first, SIGKILL), 0);
+    // THEN the link is lost, a new QEMU runs on the same links, the session is restored and the
+    // board's TRUTH resumes
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().health().lost_events >= 1, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(qemu_pid(dir.path()) > 0 && qemu_pid(dir.path()) != first, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().health().connected, kLong);
+    const std::uint64_t truths = w.controller().live_state().truth_records();
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > truths, kLong);
+    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
+    w.disconnect_board();
+    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+    // and the trace on disk has the gap, and TRUTH after it
+    auto src = core::open_trace(w.controller().trace_path());
+    QVERIFY2(static_cast<bool>(src), src ? "" : src.error().message.c_str());
+    std::optional<core::TimeMs> gap_end;
+    int truth_after_gap = 0;
+    for (;;) {
+        auto r = (*src)->next();
+        QVERIFY(static_cast<bool>(r));
+        if (!*r) break;
+        const core::Record& rec = **r;
+        if (rec.kind == core::RecordKind::gap) gap_end = rec.t_end;
+        if (rec.kind == core::RecordKind::truth && gap_end && rec.t >= *gap_end) ++truth_after_gap;
+    }
+    QVERIFY(gap_end.has_value());
+    QVERIFY(truth_after_gap > 0);
 }
 #endif
 
