@@ -464,6 +464,28 @@ void BenchController::set_env(const EnvChange& change) {
     send("env", std::move(args), std::nullopt, false, true);
 }
 
+void BenchController::set_plant_fault(PlantFault fault, double drift_c_per_h, core::DurationMs duration_ms) {
+    const auto p = plant();
+    if (!p) {
+        emit status(tr("plant faults: only a QEMU board started here has a plant"));
+        return;
+    }
+    switch (fault) {
+        case PlantFault::stuck: p->inject_sensor_stuck(); break;
+        case PlantFault::drift: p->inject_sensor_drift(drift_c_per_h); break;
+        case PlantFault::modbus_timeout: p->stop_answering(duration_ms > 0 ? duration_ms : -1); break;
+    }
+    live_.apply_plant(rig::wall_now_ms(), p->snapshot());
+}
+
+void BenchController::clear_plant_faults() {
+    const auto p = plant();
+    if (!p) return;
+    p->clear_sensor_fault();
+    p->resume_answering();
+    live_.apply_plant(rig::wall_now_ms(), p->snapshot());
+}
+
 // ---- the judge's batches → model, live state, timeline (GUI thread) --------------------------
 
 void BenchController::restart_dead_qemu() {

@@ -75,6 +75,14 @@ struct EnvChange {
     std::optional<bool> door_closed;
 };
 
+/// A fault of the plant behind a QEMU board (docs/plant-modbus.md §Faults), as a scenario's
+/// `fault` event sets it on the bench.
+enum class PlantFault : std::uint8_t {
+    stuck,           ///< the temperature sensor freezes at its reading
+    drift,           ///< its readings drift away from the room at a rate
+    modbus_timeout,  ///< the plant stops answering Modbus: the board sees timeouts
+};
+
 /// Recipients and categories the policy lists (what the consent switches start from).
 struct PolicyView {
     std::vector<std::string> recipients;
@@ -121,6 +129,12 @@ public:
     /// the board's next sensor reading would override the command (docs/m3-board.md). The
     /// effect lands in the trace as the board's TRUTH.
     void set_env(const EnvChange& change);
+    /// Injects a fault into the plant (QEMU boards; else a status says there is none). `drift`:
+    /// °C per hour; `modbus_timeout`: for `duration_ms` (<= 0: until cleared). Its effect lands in
+    /// the trace as the board's TRUTH and egress (the trace has no record kind of its own for it).
+    void set_plant_fault(PlantFault fault, double drift_c_per_h = 0, core::DurationMs duration_ms = 0);
+    /// The sensor reads the room again and the plant answers again.
+    void clear_plant_faults();
 
     /// The board's TRUTH and the plant (GUI thread).
     [[nodiscard]] const LiveState& live_state() const { return live_; }

@@ -104,6 +104,7 @@ private slots:
 #ifdef CONSENTRIG_GUI_QEMU
     void qemuBoardClosedAgainstThePlant();
     void qemuBoardStartedAgainWhenItDies();
+    void plantFaultsFromTheWindowReachTheBoard();
 #endif
 };
 
@@ -405,6 +406,61 @@ void GuiWindowTest::qemuBoardStartedAgainWhenItDies() {
     }
     QVERIFY(gap_end.has_value());
     QVERIFY(truth_after_gap > 0);
+}
+
+void GuiWindowTest::plantFaultsFromTheWindowReachTheBoard() {
+    QVERIFY2(gui::MainWindow::qemu_available(), "qemu-system-arm or board.elf not found");
+    QTemporaryDir dir;
+    auto window = open_window(dir);
+    gui::MainWindow& w = *window;
+    // GIVEN a QEMU thermostat closed against the window's plant, its TRUTH arriving
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    w.start_emulated("thermostat", "compliant", gui::Emulator::qemu);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > 0, kLong);
+    const double room_c = w.controller().plant()->snapshot().room_c;
+    // WHEN the sensor is made to drift fast (3600 °C/h: 1 °C a second) from the window
+    w.findChild<QComboBox*>("plantFault")->setCurrentText("sensor drift");
+    w.findChild<QDoubleSpinBox*>("driftRate")->setValue(3600);
+    QTest::mouseClick(w.findChild<QPushButton*>("injectFault"), Qt::LeftButton);
+    // THEN the plant drifts, and the board reports what its sensor now reads: a TRUTH
+    // temperature at least 3 °C above the room's (the room moves far less in these seconds)
+    QCOMPARE(w.controller().plant()->snapshot().sensor_fault, sim::SensorFault::drift);
+    QTRY_VERIFY_WITH_TIMEOUT(w.findChild<QLabel*>("plant")->text().contains("drifting"), kLong);
+    auto truth_temp = [&] {
+        const auto& v = w.controller().live_state().value(core::Category::temperature);
+        return v && v->is_number() ? v->get<double>() : -1000.0;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(truth_temp() >= room_c + 3, kLong);
+    // WHEN the plant is silenced (Modbus timeout, until cleared) THEN the board's polls go unanswered
+    QTest::mouseClick(w.findChild<QPushButton*>("clearFaults"), Qt::LeftButton);
+    w.findChild<QComboBox*>("plantFault")->setCurrentText("Modbus timeout");
+    QTest::mouseClick(w.findChild<QPushButton*>("injectFault"), Qt::LeftButton);
+    QVERIFY(!w.controller().plant()->snapshot().answering);
+    const auto dropped = w.controller().plant()->snapshot().counters.dropped;
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().plant()->snapshot().counters.dropped > dropped, kLong);
+    // and once cleared it answers again
+    QTest::mouseClick(w.findChild<QPushButton*>("clearFaults"), Qt::LeftButton);
+    const auto replies = w.controller().plant()->snapshot().counters.replies;
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().plant()->snapshot().counters.replies > replies, kLong);
+    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
+    w.disconnect_board();
+    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+    // and the drifted readings are in the trace on disk, as the board's TRUTH
+    auto src = core::open_trace(w.controller().trace_path());
+    QVERIFY2(static_cast<bool>(src), src ? "" : src.error().message.c_str());
+    bool drifted = false;
+    for (;;) {
+        auto r = (*src)->next();
+        QVERIFY(static_cast<bool>(r));
+        if (!*r) break;
+        if ((*r)->kind != core::RecordKind::truth) continue;
+        const auto j = nlohmann::json::parse((*r)->payload, nullptr, false);
+        if (j.is_object() && j.contains("temperature") && j["temperature"].is_number() && j["temperature"].get<double>() >= room_c + 3) {
+            drifted = true;
+        }
+    }
+    QVERIFY(drifted);
 }
 #endif
 
