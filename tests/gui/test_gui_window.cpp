@@ -18,6 +18,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 
@@ -67,6 +68,7 @@ std::unique_ptr<gui::MainWindow> open_window(const QTemporaryDir& dir, std::vect
     return w;
 }
 
+#ifdef CONSENTRIG_GUI_QEMU
 /// The live qemu-system-arm whose command line names `dir` (the window's capture folder holds its
 /// configuration), or -1.
 pid_t qemu_pid(const QString& dir) {
@@ -81,6 +83,33 @@ pid_t qemu_pid(const QString& dir) {
     }
     return -1;
 }
+
+/// Starts the window's QEMU thermostat and waits for its first TRUTH (QVERIFY: check
+/// QTest::currentTestFailed() after).
+void start_qemu_thermostat(gui::MainWindow& w) {
+    QVERIFY2(gui::MainWindow::qemu_available(), "qemu-system-arm or board.elf not found");
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    w.start_emulated("thermostat", "compliant", gui::Emulator::qemu);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > 0, kLong);
+}
+
+/// Disconnects, then hands every record of the trace on disk to `fn`, in order.
+void disconnect_and_read_trace(gui::MainWindow& w, const std::function<void(const core::Record&)>& fn) {
+    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
+    w.disconnect_board();
+    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+    auto src = core::open_trace(w.controller().trace_path());
+    QVERIFY2(static_cast<bool>(src), src ? "" : src.error().message.c_str());
+    for (;;) {
+        auto r = (*src)->next();
+        QVERIFY(static_cast<bool>(r));
+        if (!*r) break;
+        fn(**r);
+    }
+}
+
+#endif
 
 bool wait_command(QSignalSpy& spy, const QString& op, int timeout_ms) {
     QElapsedTimer t;
@@ -368,15 +397,12 @@ void GuiWindowTest::qemuBoardClosedAgainstThePlant() {
 }
 
 void GuiWindowTest::qemuBoardStartedAgainWhenItDies() {
-    QVERIFY2(gui::MainWindow::qemu_available(), "qemu-system-arm or board.elf not found");
     QTemporaryDir dir;
     auto window = open_window(dir);
     gui::MainWindow& w = *window;
     // GIVEN a QEMU thermostat started from the window, its TRUTH arriving
-    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
-    w.start_emulated("thermostat", "compliant", gui::Emulator::qemu);
-    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
-    QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > 0, kLong);
+    start_qemu_thermostat(w);
+    if (QTest::currentTestFailed()) return;
     const pid_t first = qemu_pid(dir.path());
     QVERIFY(first > 0);
     // WHEN its QEMU process dies
@@ -388,36 +414,24 @@ void GuiWindowTest::qemuBoardStartedAgainWhenItDies() {
     QTRY_VERIFY_WITH_TIMEOUT(w.controller().health().connected, kLong);
     const std::uint64_t truths = w.controller().live_state().truth_records();
     QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > truths, kLong);
-    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
-    w.disconnect_board();
-    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
     // and the trace on disk has the gap, and TRUTH after it
-    auto src = core::open_trace(w.controller().trace_path());
-    QVERIFY2(static_cast<bool>(src), src ? "" : src.error().message.c_str());
     std::optional<core::TimeMs> gap_end;
     int truth_after_gap = 0;
-    for (;;) {
-        auto r = (*src)->next();
-        QVERIFY(static_cast<bool>(r));
-        if (!*r) break;
-        const core::Record& rec = **r;
+    disconnect_and_read_trace(w, [&](const core::Record& rec) {
         if (rec.kind == core::RecordKind::gap) gap_end = rec.t_end;
         if (rec.kind == core::RecordKind::truth && gap_end && rec.t >= *gap_end) ++truth_after_gap;
-    }
+    });
     QVERIFY(gap_end.has_value());
     QVERIFY(truth_after_gap > 0);
 }
 
 void GuiWindowTest::plantFaultsFromTheWindowReachTheBoard() {
-    QVERIFY2(gui::MainWindow::qemu_available(), "qemu-system-arm or board.elf not found");
     QTemporaryDir dir;
     auto window = open_window(dir);
     gui::MainWindow& w = *window;
     // GIVEN a QEMU thermostat closed against the window's plant, its TRUTH arriving
-    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
-    w.start_emulated("thermostat", "compliant", gui::Emulator::qemu);
-    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
-    QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > 0, kLong);
+    start_qemu_thermostat(w);
+    if (QTest::currentTestFailed()) return;
     const double room_c = w.controller().plant()->snapshot().room_c;
     // WHEN the sensor is made to drift fast (3600 °C/h: 1 °C a second) from the window
     w.findChild<QComboBox*>("plantFault")->setCurrentText("sensor drift");
@@ -443,23 +457,15 @@ void GuiWindowTest::plantFaultsFromTheWindowReachTheBoard() {
     QTest::mouseClick(w.findChild<QPushButton*>("clearFaults"), Qt::LeftButton);
     const auto replies = w.controller().plant()->snapshot().counters.replies;
     QTRY_VERIFY_WITH_TIMEOUT(w.controller().plant()->snapshot().counters.replies > replies, kLong);
-    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
-    w.disconnect_board();
-    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
     // and the drifted readings are in the trace on disk, as the board's TRUTH
-    auto src = core::open_trace(w.controller().trace_path());
-    QVERIFY2(static_cast<bool>(src), src ? "" : src.error().message.c_str());
     bool drifted = false;
-    for (;;) {
-        auto r = (*src)->next();
-        QVERIFY(static_cast<bool>(r));
-        if (!*r) break;
-        if ((*r)->kind != core::RecordKind::truth) continue;
-        const auto j = nlohmann::json::parse((*r)->payload, nullptr, false);
+    disconnect_and_read_trace(w, [&](const core::Record& rec) {
+        if (rec.kind != core::RecordKind::truth) return;
+        const auto j = nlohmann::json::parse(rec.payload, nullptr, false);
         if (j.is_object() && j.contains("temperature") && j["temperature"].is_number() && j["temperature"].get<double>() >= room_c + 3) {
             drifted = true;
         }
-    }
+    });
     QVERIFY(drifted);
 }
 #endif
