@@ -14,6 +14,7 @@
 /// oracle and the sampler are touched by the worker only (they are handed over under the lock
 /// in begin()), so the oracle is never asked from two threads.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -137,6 +138,7 @@ private:
     core::TimeMs last_t_ = 0;
     std::uint64_t lines_ = 0;
     std::chrono::steady_clock::time_point last_commit_{};
+    std::chrono::steady_clock::time_point last_trim_ = std::chrono::steady_clock::now();
     std::atomic<std::uint64_t> records_{0};
     std::atomic<std::uint64_t> findings_{0};
 

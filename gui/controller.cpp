@@ -20,6 +20,7 @@ namespace consentrig::gui {
 struct BenchController::Board {
     std::optional<rig::StubProcess> stub;
     std::optional<rig::QemuProcess> qemu;
+    rig::QemuOptions qemu_options;        ///< to start it again when it dies (the port returns)
     std::shared_ptr<plant::Plant> plant;  ///< QEMU boards: the house, served on UART1
     std::unique_ptr<plant::Server> plant_server;
     std::unique_ptr<rig::BoardSession> session;
@@ -30,20 +31,6 @@ struct BenchController::Board {
         if (plant_server) plant_server->stop();
     }
 };
-
-core::Result<std::string> m3_config_text(const ConnectOptions& o) {
-    std::string text = "# consentrig-gui\nkind=" + o.kind + "\nprofile=" + o.profile + "\n";
-    for (std::size_t i = 0; i < o.stub_args.size(); ++i) {
-        const std::string& a = o.stub_args[i];
-        const bool known = a == "--id" || a == "--seed" || a == "--set" || a == "--recipient";
-        if (!known || i + 1 >= o.stub_args.size()) {
-            return core::Error{"board argument '" + a + "': a QEMU board takes --id, --seed, --set and --recipient "
-                               "(configuration lines, docs/m3-board.md)"};
-        }
-        text += a.substr(2) + "=" + o.stub_args[++i] + "\n";
-    }
-    return text;
-}
 
 BenchController::BenchController(EgressModel* model, QObject* parent)
     : QObject(parent),
@@ -264,27 +251,30 @@ void BenchController::connect_board(const ConnectOptions& options) {
         if (port.empty() && options.emulator == Emulator::qemu) {
             // QEMU starts paused; the plant answers on UART1 before the CPU runs, so the
             // board's first Modbus poll is answered (docs/m3-board.md)
-            auto text = m3_config_text(options);
-            if (!text) return fail(text.error().message);
+            std::vector<std::string> args{"--kind", options.kind, "--profile", options.profile};
+            args.insert(args.end(), options.stub_args.begin(), options.stub_args.end());
+            auto setup = rig::m3_setup(args, {"consentrig-gui", true});
+            if (!setup) return fail(setup.error().message);
             rig::QemuOptions qo;
             qo.program = options.qemu_program;
             qo.image = options.m3_image;
-            qo.config_text = std::move(*text);
+            qo.config_text = std::move(setup->config);
             qo.work_dir = out_dir_;
             qo.name = "qemu-board";
             auto q = rig::QemuProcess::spawn(qo);
             if (!q) return fail(q.error().message);
             b->qemu.emplace(std::move(*q));
-            plant::PlantConfig pc;
-            pc.device_id = options.kind;
-            b->plant = std::make_shared<plant::Plant>(pc, rig::wall_now_ms());
-            auto server = plant::Server::rtu(b->qemu->plant_pty());
-            if (!server) return fail("plant on " + b->qemu->plant_pty() + ": " + server.error().message);
+            b->qemu_options = std::move(qo);
+            b->plant = std::make_shared<plant::Plant>(setup->plant, rig::wall_now_ms());
+            // by the stable links: a restarted QEMU (new ptys) is found where both look
+            const std::string plant_link = b->qemu->plant_link().string();
+            auto server = plant::Server::rtu(plant_link);
+            if (!server) return fail("plant on " + plant_link + ": " + server.error().message);
             b->plant_server = std::move(*server);
             b->plant_server->add_plant(plant::kDefaultUnitId, b->plant);
             if (auto st = b->plant_server->start(); !st) return fail("plant: " + st.error().message);
             if (auto st = b->qemu->cont(); !st) return fail(st.error().message);
-            port = b->qemu->pty();
+            port = b->qemu->link().string();
         } else if (port.empty()) {
             std::vector<std::string> args{"--kind", options.kind, "--profile", options.profile};
             args.insert(args.end(), options.stub_args.begin(), options.stub_args.end());
@@ -386,6 +376,7 @@ void BenchController::connect_result(std::uint64_t gen, std::shared_ptr<Board> b
         return;
     }
     board_ = std::move(b);
+    qemu_check_pending_ = false;
     info_ = info;
     timeline_.set_device(info.device_id);
     judge_.set_device(info.device_id);
@@ -541,9 +532,63 @@ void BenchController::set_env(const EnvChange& change) {
     send("env", std::move(args), std::nullopt, false, true);
 }
 
+void BenchController::set_plant_fault(PlantFault fault, double drift_c_per_h, core::DurationMs duration_ms) {
+    const auto p = plant();
+    if (!p) {
+        emit status(tr("plant faults: only a QEMU board started here has a plant"));
+        return;
+    }
+    switch (fault) {
+        case PlantFault::stuck: p->inject_sensor_stuck(); break;
+        case PlantFault::drift: p->inject_sensor_drift(drift_c_per_h); break;
+        case PlantFault::modbus_timeout: p->stop_answering(duration_ms > 0 ? duration_ms : -1); break;
+    }
+    live_.apply_plant(rig::wall_now_ms(), p->snapshot());
+}
+
+void BenchController::clear_plant_faults() {
+    const auto p = plant();
+    if (!p) return;
+    p->clear_sensor_fault();
+    p->resume_answering();
+    live_.apply_plant(rig::wall_now_ms(), p->snapshot());
+}
+
 // ---- the judge's batches → model, live state, timeline (GUI thread) --------------------------
 
+void BenchController::restart_dead_qemu() {
+    if (!board_ || !board_->qemu || qemu_check_pending_ || board_->session->connected()) return;
+    // The link is down: if QEMU died, start it again on the same links, as rig's bench does
+    // ("the port returns"); the session and the plant server reopen them, the window writes the
+    // gap and re-applies the board's state when the session is restored.
+    qemu_check_pending_ = true;
+    auto b = board_;
+    const std::uint64_t gen = generation_;
+    run_on_worker([this, b, gen] {
+        QString note;
+        if (!b->qemu->running()) {
+            auto q = rig::QemuProcess::spawn(b->qemu_options);
+            if (!q) {
+                note = tr("QEMU board died; starting it again failed: %1").arg(QString::fromStdString(q.error().message));
+            } else {
+                b->qemu.emplace(std::move(*q));
+                if (auto st = b->qemu->cont(); !st) note = tr("QEMU board restarted but not running: %1").arg(QString::fromStdString(st.error().message));
+                else note = tr("QEMU board died; started again");
+            }
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, gen, note] {
+                if (gen != generation_) return;
+                qemu_check_pending_ = false;
+                if (!note.isEmpty()) emit link_event(note);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
 void BenchController::tick() {
+    restart_dead_qemu();
     if (const auto p = plant()) {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_plant_sample_ >= std::chrono::seconds(1)) {

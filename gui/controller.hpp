@@ -51,16 +51,13 @@ struct ConnectOptions {
     std::string kind = "thermostat";     ///< emulated: thermostat / lock
     std::string profile = "compliant";   ///< emulated: firmware behaviour profile
     /// Extra board arguments in the host stub's vocabulary (e.g. --set flush_delay_ms=5000); a
-    /// QEMU board takes --id, --seed, --set and --recipient as configuration lines.
+    /// QEMU board takes --id, --seed, --set and --recipient (rig::m3_setup: configuration lines,
+    /// or the plant's for a --set describing the house).
     std::vector<std::string> stub_args;
     std::string stub_program;            ///< default rig::default_stub_program()
     std::string qemu_program;            ///< default rig::default_qemu_program()
     std::filesystem::path m3_image;      ///< default rig::default_m3_image()
 };
-
-/// The QEMU board's configuration text (docs/m3-board.md) for `options`; an error names a host
-/// stub argument a QEMU board cannot take.
-[[nodiscard]] core::Result<std::string> m3_config_text(const ConnectOptions& options);
 
 struct Health {
     bool connected = false;
@@ -76,6 +73,14 @@ struct EnvChange {
     std::optional<double> outdoor_c;
     std::optional<bool> occupied;
     std::optional<bool> door_closed;
+};
+
+/// A fault of the plant behind a QEMU board (docs/plant-modbus.md §Faults), as a scenario's
+/// `fault` event sets it on the bench.
+enum class PlantFault : std::uint8_t {
+    stuck,           ///< the temperature sensor freezes at its reading
+    drift,           ///< its readings drift away from the room at a rate
+    modbus_timeout,  ///< the plant stops answering Modbus: the board sees timeouts
 };
 
 /// Recipients and categories the policy lists (what the consent switches start from).
@@ -128,6 +133,12 @@ public:
     /// the board's next sensor reading would override the command (docs/m3-board.md). The
     /// effect lands in the trace as the board's TRUTH.
     void set_env(const EnvChange& change);
+    /// Injects a fault into the plant (QEMU boards; else a status says there is none). `drift`:
+    /// °C per hour; `modbus_timeout`: for `duration_ms` (<= 0: until cleared). Its effect lands in
+    /// the trace as the board's TRUTH and egress (the trace has no record kind of its own for it).
+    void set_plant_fault(PlantFault fault, double drift_c_per_h = 0, core::DurationMs duration_ms = 0);
+    /// The sensor reads the room again and the plant answers again.
+    void clear_plant_faults();
 
     /// The board's TRUTH and the plant (GUI thread).
     [[nodiscard]] const LiveState& live_state() const { return live_; }
@@ -159,6 +170,8 @@ private:
     void reapply();
     [[nodiscard]] static core::Status set_board_clock(rig::BoardSession& s);
     void tick();
+    /// While a QEMU board's link is down: starts QEMU again if it died (checked on the worker).
+    void restart_dead_qemu();
     /// Applies the judge's finished batches (GUI thread).
     void apply_batches();
     void stop_worker();
@@ -193,6 +206,7 @@ private:
 
     // GUI thread
     bool session_open_ = false;  ///< a trace is open (connect … disconnect finished)
+    bool qemu_check_pending_ = false;  ///< restart_dead_qemu()'s job is queued
     LiveState live_;
     ConsentTimeline timeline_;
     std::chrono::steady_clock::time_point last_plant_sample_{};

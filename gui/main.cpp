@@ -2,6 +2,7 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QCommandLineParser>
+#include <QLabel>
 #include <QPalette>
 #include <QStyle>
 #include <QPixmap>
@@ -12,6 +13,7 @@
 
 #include "core/policy.hpp"
 #include "gui/main_window.hpp"
+#include "gui/scenario_panel.hpp"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -40,8 +42,18 @@ int main(int argc, char** argv) {
                                "system");
     QCommandLineOption shot("screenshot", "Grab the window to FILE once connected (after --screenshot-delay), then quit.", "FILE");
     QCommandLineOption shot_delay("screenshot-delay", "Milliseconds after connecting before the screenshot.", "MS", "8000");
-    for (const auto* o : {&port, &emulate, &qemu, &profile, &stub_arg, &stub, &policy, &out, &capacity, &palette, &shot, &shot_delay}) p.addOption(*o);
+    QCommandLineOption scenario("scenario", "Open this scenario file in the Scenarios dock at start.", "FILE");
+    QCommandLineOption run("run", "With --scenario: run it at start on the simulator (sim) or the bench (bench); the "
+                                  "verdict and the run's folder are printed when it ends.", "sim|bench");
+    for (const auto* o : {&port, &emulate, &qemu, &profile, &stub_arg, &stub, &policy, &out, &capacity, &palette, &shot,
+                          &shot_delay, &scenario, &run}) {
+        p.addOption(*o);
+    }
     p.process(app);
+    if (p.isSet(run) && (!p.isSet(scenario) || (p.value(run) != "sim" && p.value(run) != "bench"))) {
+        std::fprintf(stderr, "consentrig-gui: --run takes sim or bench, with --scenario FILE\n");
+        return 2;
+    }
 
     if (const QString pal = p.value(palette); pal == "dark" || pal == "light") {
         // for desktops without a platform theme (and screenshots): Fusion with a fixed palette
@@ -90,6 +102,25 @@ int main(int argc, char** argv) {
         w.controller().set_policy(std::move(*pol));
     }
     w.show();
+
+    if (p.isSet(scenario)) {
+        auto* panel = w.findChild<consentrig::gui::ScenarioPanel*>();
+        panel->show();
+        panel->raise();
+        const QString file = p.value(scenario);
+        if (!panel->open_scenario(file)) {
+            // the dock shows the error with its file:line:col; say so where the command was typed
+            std::fprintf(stderr, "consentrig-gui: %s: the scenario did not load (see the Scenarios dock)\n", qPrintable(file));
+        } else if (p.isSet(run)) {
+            QObject::connect(panel, &consentrig::gui::ScenarioPanel::run_finished, panel, [panel] {
+                const auto* verdict = panel->findChild<QLabel*>("scenarioVerdict");
+                std::fprintf(stderr, "consentrig-gui: run finished: %s (%s)\n", qPrintable(verdict->text()),
+                             panel->last_run_dir().string().c_str());
+            });
+            panel->run(p.value(run) == "bench" ? consentrig::gui::ScenarioPanel::Mode::bench
+                                                : consentrig::gui::ScenarioPanel::Mode::simulator);
+        }
+    }
 
     if (p.isSet(shot)) {
         const QString file = p.value(shot);

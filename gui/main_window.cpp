@@ -25,6 +25,7 @@
 #include <QScrollArea>
 #include <QSettings>
 #include <QShortcut>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -626,6 +627,43 @@ QWidget* MainWindow::build_env_panel() {
     drow->addWidget(door_, 1);
     drow->addWidget(set_door);
     f->addRow(tr("Door"), drow);
+    // the plant's faults (QEMU boards: the window serves their plant), as a scenario's `fault`
+    auto* fault = new QComboBox;
+    fault->setObjectName("plantFault");
+    fault->addItems({tr("stuck sensor"), tr("sensor drift"), tr("Modbus timeout")});
+    fault->setToolTip(tr("A QEMU board's plant: the temperature sensor freezes or drifts, or the plant stops "
+                         "answering Modbus; the board's TRUTH and egress show the effect"));
+    auto* rate = new QDoubleSpinBox;
+    rate->setObjectName("driftRate");
+    rate->setRange(-3600, 3600);
+    rate->setValue(2);
+    rate->setSuffix(" °C/h");
+    rate->setToolTip(tr("Sensor drift: how fast the reading leaves the room's temperature"));
+    auto* secs = new QSpinBox;
+    secs->setObjectName("timeoutSeconds");
+    secs->setRange(0, 86400);
+    secs->setSuffix(" s");
+    secs->setSpecialValueText(tr("until cleared"));
+    secs->setToolTip(tr("Modbus timeout: how long the plant stays silent"));
+    auto* inject = new QPushButton(tr("Inject"));
+    inject->setObjectName("injectFault");
+    connect(inject, &QPushButton::clicked, this, [this, fault, rate, secs] {
+        controller_->set_plant_fault(static_cast<PlantFault>(fault->currentIndex()), rate->value(),
+                                     core::DurationMs{secs->value()} * 1000);
+    });
+    auto* clear = new QPushButton(tr("Clear"));
+    clear->setObjectName("clearFaults");
+    connect(clear, &QPushButton::clicked, this, [this] { controller_->clear_plant_faults(); });
+    auto* frow = new QHBoxLayout;
+    frow->addWidget(fault, 1);
+    frow->addWidget(rate);
+    frow->addWidget(secs);
+    f->addRow(tr("Plant fault"), frow);
+    auto* brow = new QHBoxLayout;
+    brow->addStretch(1);
+    brow->addWidget(inject);
+    brow->addWidget(clear);
+    f->addRow(QString(), brow);
     return box;
 }
 
@@ -770,7 +808,8 @@ void MainWindow::refresh_live() {
     }
     if (const auto& ps = st.plant()) {
         static const char* kBolt[] = {"unlocked", "locked", "locking", "unlocking"};
-        plant_->setText(tr("plant::Plant over Modbus RTU (%1)\nroom air %2 °C (sensor %3 °C) · outdoor %4 °C · humidity %5 %\n"
+        static const char* kFault[] = {"", ", stuck", ", drifting"};
+        plant_->setText(tr("plant::Plant over Modbus RTU (%1)\nroom air %2 °C (sensor %3 °C%15) · outdoor %4 °C · humidity %5 %\n"
                            "heat relay %6 · cool relay %7 · %8 · door %9 · bolt %10 · battery %11 %\n"
                            "Modbus: %12 requests, %13 exceptions, %14 unanswered")
                             .arg(ps->answering ? tr("answering") : tr("NOT answering"))
@@ -786,7 +825,8 @@ void MainWindow::refresh_live() {
                             .arg(ps->battery_pct, 0, 'f', 1)
                             .arg(ps->counters.requests)
                             .arg(ps->counters.exceptions)
-                            .arg(ps->counters.dropped));
+                            .arg(ps->counters.dropped)
+                            .arg(tr(kFault[static_cast<int>(ps->sensor_fault) % 3])));
     } else {
         plant_->setText(controller_->busy()
                             ? tr("the host stub's built-in room model (an RC model heated by the firmware's relay, "

@@ -60,49 +60,6 @@ std::string number_arg(double v) {
     return buf;
 }
 
-/// A host-stub `--set` that describes the house, not the firmware: a plant-backed board's plant
-/// takes it (the m3 board's configuration has no such keys).
-bool plant_param(const std::string& name, double v, plant::PlantConfig& pc) {
-    if (name == "room_initial_c") pc.initial_temperature_c = v;
-    else if (name == "room_tau_h") pc.house.time_constant_ms = static_cast<DurationMs>(v * 3'600'000.0);
-    else if (name == "heat_rate_c_per_h") pc.house.heat_rate_c_per_h = v;
-    else if (name == "outdoor_c") pc.house.outdoor_mean_c = v;
-    else if (name == "humidity_pct") pc.humidity_pct = v;
-    else return false;
-    return true;
-}
-
-/// The Cortex-M3 board's configuration text (docs/m3-board.md) and its plant, from the
-/// host-stub command line of the same device — one mapping from scenario to board.
-struct M3Setup {
-    std::string config;
-    plant::PlantConfig plant;
-};
-
-M3Setup m3_setup(const std::vector<std::string>& args, const std::string& device, std::uint64_t seed) {
-    M3Setup m;
-    m.plant.device_id = device;
-    m.plant.seed = seed;
-    // no humidity sensor, as the simulator's and the host stub's thermostats (the scenario has none)
-    m.config = "# written by the consentrig bench for " + device + "\nseed=" + std::to_string(seed & 0xffffffffU) +
-               "\nhumidity_sensor=0\n";
-    for (std::size_t i = 0; i + 1 < args.size(); i += 2) {
-        const std::string& k = args[i];
-        const std::string& v = args[i + 1];
-        if (k == "--kind") m.config += "kind=" + v + "\n";
-        else if (k == "--profile") m.config += "profile=" + v + "\n";
-        else if (k == "--id") m.config += "id=" + v + "\n";
-        else if (k == "--recipient") m.config += "recipient=" + v + "\n";
-        else if (k == "--set") {
-            const auto eq = v.find('=');
-            if (eq == std::string::npos || !plant_param(v.substr(0, eq), std::strtod(v.c_str() + eq + 1, nullptr), m.plant)) {
-                m.config += "set=" + v + "\n";
-            }
-        }
-    }
-    return m;
-}
-
 /// Opens a pty slave raw (8N1, no echo) and keeps it open: QEMU's pty backend drops what the
 /// guest sends while nobody has the slave open.
 int hold_open_raw(const std::string& path) {
@@ -411,7 +368,13 @@ Status Bench::setup() {
             b.port = (o_.work_dir / (d.id + ".pty")).string();
             M3Setup m3;
             if (b.type == BoardType::qemu) {
-                m3 = m3_setup(b.args, d.id, s_.seed);
+                // the scenario's seed; no humidity sensor, as the simulator's and the host
+                // stub's thermostats (the scenario has none)
+                auto args = b.args;
+                args.insert(args.end(), {"--seed", std::to_string(s_.seed)});
+                auto setup = m3_setup(args, {"written by the consentrig bench for " + d.id, false});
+                if (!setup) return Error{d.id + ": " + setup.error().message};
+                m3 = std::move(*setup);
                 b.m3_config = m3.config;
             }
             if (auto st = start_board(b); !st) return st;

@@ -14,6 +14,54 @@
 
 namespace consentrig::rig {
 
+namespace {
+/// A host-stub `--set` that describes the house, not the firmware: the plant takes it (the m3
+/// board's configuration has no such keys).
+bool plant_param(const std::string& name, double v, plant::PlantConfig& pc) {
+    if (name == "room_initial_c") pc.initial_temperature_c = v;
+    else if (name == "room_tau_h") pc.house.time_constant_ms = static_cast<core::DurationMs>(v * 3'600'000.0);
+    else if (name == "heat_rate_c_per_h") pc.house.heat_rate_c_per_h = v;
+    else if (name == "outdoor_c") pc.house.outdoor_mean_c = v;
+    else if (name == "humidity_pct") pc.humidity_pct = v;
+    else return false;
+    return true;
+}
+}  // namespace
+
+core::Result<M3Setup> m3_setup(const std::vector<std::string>& args, const M3SetupOptions& options) {
+    M3Setup m;
+    m.config = "# " + options.written_by + "\n";
+    if (!options.humidity_sensor) m.config += "humidity_sensor=0\n";
+    std::string kind, id;
+    for (std::size_t i = 0; i < args.size(); i += 2) {
+        const std::string& k = args[i];
+        const bool known = k == "--kind" || k == "--profile" || k == "--id" || k == "--seed" || k == "--recipient" || k == "--set";
+        if (!known || i + 1 >= args.size()) {
+            return core::Error{"board argument '" + k + "': a QEMU board takes --kind, --profile, --id, --seed, --set and "
+                               "--recipient, each with a value (configuration lines, docs/m3-board.md)"};
+        }
+        const std::string& v = args[i + 1];
+        if (k == "--seed") {
+            char* end = nullptr;
+            errno = 0;
+            const unsigned long long seed = std::strtoull(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || errno != 0) return core::Error{"board argument '--seed " + v + "': not a number"};
+            m.plant.seed = seed;
+            m.config += "seed=" + std::to_string(seed & 0xffffffffULL) + "\n";
+            continue;
+        }
+        if (k == "--set") {
+            const auto eq = v.find('=');
+            if (eq != std::string::npos && plant_param(v.substr(0, eq), std::strtod(v.c_str() + eq + 1, nullptr), m.plant)) continue;
+        }
+        if (k == "--kind") kind = v;
+        if (k == "--id") id = v;
+        m.config += k.substr(2) + "=" + v + "\n";
+    }
+    if (!id.empty() || !kind.empty()) m.plant.device_id = !id.empty() ? id : kind;
+    return m;
+}
+
 using core::Error;
 using core::Result;
 using core::Status;

@@ -10,11 +10,33 @@
 /// how the bench models "the port returns".
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
+#include "plant/plant.hpp"
 #include "rig/stub.hpp"
 
 namespace consentrig::rig {
+
+/// A QEMU board's configuration text and the plant its house is, from the host stub's command
+/// line for the same board — one mapping from "this board" to the Cortex-M3 image, for the bench
+/// (scenario devices) and the GUI (the window's emulated board).
+struct M3Setup {
+    std::string config;           ///< the configuration text (docs/m3-board.md)
+    plant::PlantConfig plant;     ///< device id and seed of the board; the house's parameters
+};
+
+struct M3SetupOptions {
+    std::string written_by;       ///< the text's first line, a comment
+    bool humidity_sensor = true;  ///< false: none fitted (the bench, as the simulator and host stub)
+};
+
+/// `stub_args`: pairs from the host stub's vocabulary — --kind, --profile, --id, --seed,
+/// --recipient, --set name=value. A --set describing the house (room_initial_c, room_tau_h,
+/// heat_rate_c_per_h, outdoor_c, humidity_pct) goes to the plant; other --set lines to the
+/// firmware. --seed seeds the board (its low 32 bits) and the plant. An argument the board
+/// cannot take, or one without its value, is an error naming it.
+[[nodiscard]] core::Result<M3Setup> m3_setup(const std::vector<std::string>& stub_args, const M3SetupOptions& options);
 
 struct QemuOptions {
     std::string program;                 ///< qemu-system-arm (empty: default_qemu_program())

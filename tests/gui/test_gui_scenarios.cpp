@@ -2,13 +2,15 @@
 // scenario, run it on the simulator, and see the findings list agree with the run's
 // findings.json row for row and the expectations verdict; cancel a bench run (host stubs) and
 // see it reported incomplete; lend a board connected in the window (a host stub on a pty) to a
-// bench run and get it back afterwards. Conditions are awaited with QTRY_* / QSignalSpy under a
+// bench run and get it back afterwards; start consentrig-gui itself with --scenario and --run sim
+// and see the run end with its verdict. Conditions are awaited with QTRY_* / QSignalSpy under a
 // 120 s ceiling, never fixed sleeps.
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QProcess>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSignalSpy>
@@ -74,6 +76,7 @@ private slots:
     void cancelledBenchRunIsIncomplete();
     void connectedBoardIsLentToBenchRun();
     void benchConfigCheckedAndUsed();
+    void commandLineOpensAndRunsScenario();
 };
 
 void GuiScenariosTest::simulatorRunShowsFindingsAndVerdict() {
@@ -298,6 +301,48 @@ void GuiScenariosTest::benchConfigCheckedAndUsed() {
     QCOMPARE(result->outcome->bench->time_scale, 250.0);
     QCOMPARE(result->outcome->bench->boards.size(), std::size_t{2});
     QVERIFY(!result->outcome->complete);
+}
+
+void GuiScenariosTest::commandLineOpensAndRunsScenario() {
+    // GIVEN consentrig-gui started as a user would, to open the default scenario and run it on
+    // the simulator, with its data folder (where runs go) and settings in a temporary folder
+    QTemporaryDir home;
+    const QString program = QStringLiteral(CONSENTRIG_BINARY_DIR "/bin/consentrig-gui");
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("QT_QPA_PLATFORM", "offscreen");
+    env.insert("XDG_DATA_HOME", home.path() + "/data");
+    env.insert("XDG_CONFIG_HOME", home.path() + "/config");
+    QProcess gui;
+    gui.setProcessEnvironment(env);
+    gui.start(program, {"--scenario", kDefault, "--run", "sim", "--out", home.path() + "/live"});
+    QVERIFY2(gui.waitForStarted(30'000), qPrintable(gui.errorString()));
+    // WHEN the run ends THEN it says so with the verdict and the run's own folder
+    QByteArray err;
+    QTRY_VERIFY_WITH_TIMEOUT((err += gui.readAllStandardError()).contains("run finished:") || gui.state() == QProcess::NotRunning,
+                             kLong);
+    err += gui.readAllStandardError();
+    QVERIFY2(err.contains("run finished:"), err.constData());
+    const QString line = QString::fromUtf8(err.mid(err.indexOf("run finished:")));
+    QVERIFY2(line.contains("Expectations met"), qPrintable(line));
+    const qsizetype open = line.lastIndexOf('('), close = line.lastIndexOf(')');
+    QVERIFY2(open >= 0 && close > open, qPrintable(line));
+    const fs::path run_dir = line.mid(open + 1, close - open - 1).toStdString();
+    QVERIFY2(run_dir.string().rfind((home.path() + "/data").toStdString(), 0) == 0, run_dir.c_str());
+    // and the folder holds the run's files, the run complete
+    QVERIFY(fs::exists(run_dir / "findings.json"));
+    QCOMPARE(read_json(run_dir / "run.json").value("complete", false), true);
+    gui.terminate();
+    QVERIFY(gui.waitForFinished(30'000));
+
+    // GIVEN --run without a scenario, or with an unknown mode THEN it is refused before any window
+    for (const QStringList& args : {QStringList{"--run", "sim"}, QStringList{"--scenario", kDefault, "--run", "fleet"}}) {
+        QProcess bad;
+        bad.setProcessEnvironment(env);
+        bad.start(program, args);
+        QVERIFY(bad.waitForFinished(30'000));
+        QCOMPARE(bad.exitCode(), 2);
+        QVERIFY(bad.readAllStandardError().contains("--run takes sim or bench, with --scenario FILE"));
+    }
 }
 
 QTEST_MAIN(GuiScenariosTest)

@@ -16,8 +16,11 @@
 #include <QtTest>
 #include <QImage>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
@@ -86,6 +89,49 @@ std::vector<std::string> trace_lines(const std::filesystem::path& db) {
     return lines;
 }
 
+#ifdef CONSENTRIG_GUI_QEMU
+/// The live qemu-system-arm whose command line names `dir` (the window's capture folder holds its
+/// configuration), or -1.
+pid_t qemu_pid(const QString& dir) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream f(e.path() / "cmdline", std::ios::binary);
+        const std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        if (cmd.find("qemu-system-arm") != std::string::npos && cmd.find(dir.toStdString()) != std::string::npos) {
+            return static_cast<pid_t>(std::stol(name));
+        }
+    }
+    return -1;
+}
+
+/// Starts the window's QEMU thermostat and waits for its first TRUTH (QVERIFY: check
+/// QTest::currentTestFailed() after).
+void start_qemu_thermostat(gui::MainWindow& w) {
+    QVERIFY2(gui::MainWindow::qemu_available(), "qemu-system-arm or board.elf not found");
+    QSignalSpy connected(&w.controller(), &gui::BenchController::connected);
+    w.start_emulated("thermostat", "compliant", gui::Emulator::qemu);
+    QTRY_VERIFY_WITH_TIMEOUT(connected.count() == 1, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > 0, kLong);
+}
+
+/// Disconnects, then hands every record of the trace on disk to `fn`, in order.
+void disconnect_and_read_trace(gui::MainWindow& w, const std::function<void(const core::Record&)>& fn) {
+    QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
+    w.disconnect_board();
+    QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+    auto src = core::open_trace(w.controller().trace_path());
+    QVERIFY2(static_cast<bool>(src), src ? "" : src.error().message.c_str());
+    for (;;) {
+        auto r = (*src)->next();
+        QVERIFY(static_cast<bool>(r));
+        if (!*r) break;
+        fn(**r);
+    }
+}
+
+#endif
+
 bool wait_command(QSignalSpy& spy, const QString& op, int timeout_ms) {
     QElapsedTimer t;
     t.start();
@@ -108,6 +154,8 @@ private slots:
     void killedWindowLosesNothingThatArrived();
 #ifdef CONSENTRIG_GUI_QEMU
     void qemuBoardClosedAgainstThePlant();
+    void qemuBoardStartedAgainWhenItDies();
+    void plantFaultsFromTheWindowReachTheBoard();
 #endif
 };
 
@@ -368,6 +416,79 @@ void GuiWindowTest::qemuBoardClosedAgainstThePlant() {
     QSignalSpy gone(&w.controller(), &gui::BenchController::disconnected);
     w.disconnect_board();
     QTRY_VERIFY_WITH_TIMEOUT(gone.count() == 1, kLong);
+}
+
+void GuiWindowTest::qemuBoardStartedAgainWhenItDies() {
+    QTemporaryDir dir;
+    auto window = open_window(dir);
+    gui::MainWindow& w = *window;
+    // GIVEN a QEMU thermostat started from the window, its TRUTH arriving
+    start_qemu_thermostat(w);
+    if (QTest::currentTestFailed()) return;
+    const pid_t first = qemu_pid(dir.path());
+    QVERIFY(first > 0);
+    // WHEN its QEMU process dies
+    QCOMPARE(::kill(first, SIGKILL), 0);
+    // THEN the link is lost, a new QEMU runs on the same links, the session is restored and the
+    // board's TRUTH resumes
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().health().lost_events >= 1, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(qemu_pid(dir.path()) > 0 && qemu_pid(dir.path()) != first, kLong);
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().health().connected, kLong);
+    const std::uint64_t truths = w.controller().live_state().truth_records();
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().live_state().truth_records() > truths, kLong);
+    // and the trace on disk has the gap, and TRUTH after it
+    std::optional<core::TimeMs> gap_end;
+    int truth_after_gap = 0;
+    disconnect_and_read_trace(w, [&](const core::Record& rec) {
+        if (rec.kind == core::RecordKind::gap) gap_end = rec.t_end;
+        if (rec.kind == core::RecordKind::truth && gap_end && rec.t >= *gap_end) ++truth_after_gap;
+    });
+    QVERIFY(gap_end.has_value());
+    QVERIFY(truth_after_gap > 0);
+}
+
+void GuiWindowTest::plantFaultsFromTheWindowReachTheBoard() {
+    QTemporaryDir dir;
+    auto window = open_window(dir);
+    gui::MainWindow& w = *window;
+    // GIVEN a QEMU thermostat closed against the window's plant, its TRUTH arriving
+    start_qemu_thermostat(w);
+    if (QTest::currentTestFailed()) return;
+    const double room_c = w.controller().plant()->snapshot().room_c;
+    // WHEN the sensor is made to drift fast (3600 °C/h: 1 °C a second) from the window
+    w.findChild<QComboBox*>("plantFault")->setCurrentText("sensor drift");
+    w.findChild<QDoubleSpinBox*>("driftRate")->setValue(3600);
+    QTest::mouseClick(w.findChild<QPushButton*>("injectFault"), Qt::LeftButton);
+    // THEN the plant drifts, and the board reports what its sensor now reads: a TRUTH
+    // temperature at least 3 °C above the room's (the room moves far less in these seconds)
+    QCOMPARE(w.controller().plant()->snapshot().sensor_fault, sim::SensorFault::drift);
+    QTRY_VERIFY_WITH_TIMEOUT(w.findChild<QLabel*>("plant")->text().contains("drifting"), kLong);
+    auto truth_temp = [&] {
+        const auto& v = w.controller().live_state().value(core::Category::temperature);
+        return v && v->is_number() ? v->get<double>() : -1000.0;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(truth_temp() >= room_c + 3, kLong);
+    // WHEN the plant is silenced (Modbus timeout, until cleared) THEN the board's polls go unanswered
+    QTest::mouseClick(w.findChild<QPushButton*>("clearFaults"), Qt::LeftButton);
+    w.findChild<QComboBox*>("plantFault")->setCurrentText("Modbus timeout");
+    QTest::mouseClick(w.findChild<QPushButton*>("injectFault"), Qt::LeftButton);
+    QVERIFY(!w.controller().plant()->snapshot().answering);
+    const auto dropped = w.controller().plant()->snapshot().counters.dropped;
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().plant()->snapshot().counters.dropped > dropped, kLong);
+    // and once cleared it answers again
+    QTest::mouseClick(w.findChild<QPushButton*>("clearFaults"), Qt::LeftButton);
+    const auto replies = w.controller().plant()->snapshot().counters.replies;
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller().plant()->snapshot().counters.replies > replies, kLong);
+    // and the drifted readings are in the trace on disk, as the board's TRUTH
+    bool drifted = false;
+    disconnect_and_read_trace(w, [&](const core::Record& rec) {
+        if (rec.kind != core::RecordKind::truth) return;
+        const auto j = nlohmann::json::parse(rec.payload, nullptr, false);
+        if (j.is_object() && j.contains("temperature") && j["temperature"].is_number() && j["temperature"].get<double>() >= room_c + 3) {
+            drifted = true;
+        }
+    });
+    QVERIFY(drifted);
 }
 #endif
 
