@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,17 @@ long peak_rss_kib() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
     return u.ru_maxrss;
+}
+
+/// The kernel's transparent-huge-page mode ("always", "madvise" or "never"; "unknown" where the
+/// file is missing): the device array asks for huge pages (sim/huge_pages.hpp), and under
+/// "never" a million-device run is about a third slower (docs/performance.md).
+std::string thp_mode() {
+    std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+    std::string line;
+    if (!std::getline(f, line)) return "unknown";
+    const auto open = line.find('['), close = line.find(']');
+    return open != std::string::npos && close > open ? line.substr(open + 1, close - open - 1) : "unknown";
 }
 
 class CountingSink final : public sim::RecordSink {
@@ -150,6 +162,8 @@ int event_driven(std::uint64_t devices, int hours, bool with_oracle) {
     std::printf("  peak RSS per device %.0f bytes (peak RSS %ld MiB, %ld MiB before the run)\n",
                 static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(stats->devices),
                 rss_after / 1024, rss_before / 1024);
+    std::printf("  huge pages          kernel mode %s (the device array asks for them from 8 MiB)\n",
+                thp_mode().c_str());
     return 0;
 }
 
