@@ -49,7 +49,7 @@ long peak_rss_kib() {
 
 /// The kernel's transparent-huge-page mode ("always", "madvise" or "never"; "unknown" where the
 /// file is missing): the device array asks for huge pages (sim/huge_pages.hpp), and under
-/// "never" a million-device run is about a third slower (docs/performance.md).
+/// "never" a million-device run takes about 40 % more CPU (92 vs 64 s, docs/performance.md).
 std::string thp_mode() {
     std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
     std::string line;
