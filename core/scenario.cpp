@@ -1806,6 +1806,7 @@ Result<Scenario> Loader::read(const YAML::Node& root) {
     if (!d) return d.error();
     if (*d <= 0) return fail(value_at(*length), "`duration` must be longer than 0");
     s_.duration_ms = *d;
+    s_.duration_where = value_at(*length);
     duration_text_ = trim(length->value.Scalar());
 
     // consent: + timezone: belong to the policy loader (PROTOCOL.md §3).

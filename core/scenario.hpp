@@ -337,6 +337,7 @@ struct Scenario {
     std::uint64_t seed = 1;
     TimeMs start = 0;
     DurationMs duration_ms = 0;  ///< > 0; the run covers [start, start + duration_ms)
+    SourceLocation duration_where;  ///< the `duration:` value (limits of a runner name it)
     std::string timezone = "UTC";  ///< == policy.timezone_name()
     Policy policy;                 ///< the `consent:` section (PROTOCOL.md §3)
     std::map<std::string, WireFormat, std::less<>> recipients;  ///< at least one

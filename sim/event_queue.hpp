@@ -3,10 +3,14 @@
 ///
 /// A calendar queue: time is cut into buckets of kBucketMs; a ring of kBuckets buckets covers
 /// the near future, later wake-ups wait in an overflow heap until their bucket comes into
-/// range. Only the current bucket is kept as a heap, so pushes and pops touch a few hundred
-/// entries that stay in cache instead of a million-entry binary heap — the agenda of a large
-/// fleet is dominated by memory traffic, not comparisons. Order is exact and deterministic:
-/// always the smallest (time, id); ties go to the smaller id.
+/// range. A bucket is an unsorted array while it fills and is sorted once when it becomes the
+/// current one; the few wake-ups pushed into the current bucket (or before it) after that wait
+/// in a small heap beside it (the first wake-ups, pushed before the first pop in any order, move
+/// the ring's start back instead). An entry in the ring is 8 bytes: its id and its millisecond within
+/// the bucket, packed so that sorting the integers sorts by (time, id). The agenda of a large
+/// fleet is dominated by memory traffic, not comparisons: the sorted bucket also tells the runner
+/// which devices come next (`upcoming`), so it can load their state ahead of time. Order is
+/// exact and deterministic: always the smallest (time, id); ties go to the smaller id.
 ///
 /// The fleet runner keeps one live entry per device and drops stale ones lazily (an entry
 /// whose time no longer matches the device's due time); bench/fleet drives the same queue in
@@ -26,29 +30,36 @@ struct Wake {
     std::uint32_t id = 0;
     friend bool operator>(const Wake& a, const Wake& b) { return a.at != b.at ? a.at > b.at : a.id > b.id; }
 };
-static_assert(sizeof(Wake) == 16, "agenda entries are per device: keep them at 16 bytes");
 
 class EventQueue {
 public:
     static constexpr core::DurationMs kBucketMs = 1024;
     static constexpr std::size_t kBuckets = 1 << 14;  ///< ≈ 4.7 h of near future
+    /// What one queued wake-up in the ring costs (the overflow and the late heap hold Wakes).
+    static constexpr std::size_t kEntryBytes = sizeof(std::uint64_t);
+    static constexpr std::uint32_t kNoId = std::numeric_limits<std::uint32_t>::max();
 
     EventQueue() : buckets_(kBuckets) {}
 
+    /// Room for n entries beyond the ring (a fleet's first wake-ups may all lie hours ahead).
     void reserve(std::size_t n) { overflow_.reserve(n); }
 
     void push(core::TimeMs at, std::uint32_t id) {
-        const Wake w{at, id};
         const std::int64_t b = bucket_of(at);
-        if (size_ == 0) current_ = b;  // an empty agenda starts wherever the first entry is
+        if (size_ == 0) {  // an empty agenda starts wherever the first entry is
+            release(current_heap_bucket());
+            current_ = b;
+            sorted_ = false;
+        }
+        if (!sorted_ && b < current_) reanchor(b);
         ++size_;
-        if (b <= current_) {  // due now (or late): goes to the current heap
-            current_heap().push_back(w);
-            std::push_heap(current_heap().begin(), current_heap().end(), std::greater<>{});
+        if (b < current_ || (b == current_ && sorted_)) {  // due in (or before) the bucket being popped
+            late_.push_back(Wake{at, id});
+            std::push_heap(late_.begin(), late_.end(), std::greater<>{});
         } else if (b < current_ + static_cast<std::int64_t>(kBuckets)) {
-            buckets_[slot(b)].push_back(w);
+            buckets_[slot(b)].push_back(pack(at, b, id));
         } else {
-            overflow_.push_back(w);
+            overflow_.push_back(Wake{at, id});
             std::push_heap(overflow_.begin(), overflow_.end(), std::greater<>{});
         }
     }
@@ -57,16 +68,27 @@ public:
     [[nodiscard]] std::size_t size() const { return size_; }
 
     /// The smallest entry; the queue must not be empty.
-    [[nodiscard]] const Wake& top() {
+    [[nodiscard]] Wake top() {
         settle();
-        return current_heap().front();
+        return from_sorted() ? unpack(current_heap_bucket()[pos_]) : late_.front();
     }
 
     void pop() {
         settle();
-        std::pop_heap(current_heap().begin(), current_heap().end(), std::greater<>{});
-        current_heap().pop_back();
+        if (from_sorted()) {
+            ++pos_;
+        } else {
+            std::pop_heap(late_.begin(), late_.end(), std::greater<>{});
+            late_.pop_back();
+        }
         --size_;
+    }
+
+    /// The id of about the `ahead`-th entry after the top, or kNoId when the current bucket
+    /// does not reach that far: a hint for prefetching (entries pushed since may come first).
+    [[nodiscard]] std::uint32_t upcoming(std::size_t ahead) const {
+        const auto& bucket = buckets_[slot(current_)];
+        return sorted_ && pos_ + ahead < bucket.size() ? static_cast<std::uint32_t>(bucket[pos_ + ahead]) : kNoId;
     }
 
 private:
@@ -76,35 +98,75 @@ private:
     [[nodiscard]] static std::size_t slot(std::int64_t bucket) {
         return static_cast<std::size_t>(bucket) & (kBuckets - 1);
     }
-    std::vector<Wake>& current_heap() { return buckets_[slot(current_)]; }
+    /// Millisecond within the bucket in the high half, id in the low half.
+    [[nodiscard]] static std::uint64_t pack(core::TimeMs at, std::int64_t bucket, std::uint32_t id) {
+        return (static_cast<std::uint64_t>(at - bucket * kBucketMs) << 32U) | id;
+    }
+    [[nodiscard]] Wake unpack(std::uint64_t key) const {
+        return Wake{current_ * kBucketMs + static_cast<core::TimeMs>(key >> 32U), static_cast<std::uint32_t>(key)};
+    }
+    std::vector<std::uint64_t>& current_heap_bucket() { return buckets_[slot(current_)]; }
+    /// Whether the top is the current bucket's next entry (else the late heap's).
+    [[nodiscard]] bool from_sorted() {
+        const auto& bucket = current_heap_bucket();
+        if (pos_ == bucket.size()) return false;
+        return late_.empty() || !(unpack(bucket[pos_]) > late_.front());
+    }
+    /// Hands a spent bucket's storage back: kept, every bucket would hold the capacity of its
+    /// busiest second and the ring would weigh more than the fleet.
+    void release(std::vector<std::uint64_t>& bucket) {
+        std::vector<std::uint64_t>().swap(bucket);
+        pos_ = 0;
+    }
 
-    /// Advances to the first non-empty bucket and makes it a heap.
+    /// Before the first pop (a fleet's first wake-ups arrive in device order, not time order):
+    /// moves the ring's start back to bucket b, so that the earliest bucket is the one sorted
+    /// first. Buckets the ring no longer reaches go to the overflow.
+    void reanchor(std::int64_t b) {
+        const std::int64_t reach = b + static_cast<std::int64_t>(kBuckets);
+        for (std::int64_t k = std::max(reach, current_); k < current_ + static_cast<std::int64_t>(kBuckets); ++k) {
+            auto& bucket = buckets_[slot(k)];
+            for (const std::uint64_t key : bucket) {
+                overflow_.push_back(Wake{k * kBucketMs + static_cast<core::TimeMs>(key >> 32U), static_cast<std::uint32_t>(key)});
+                std::push_heap(overflow_.begin(), overflow_.end(), std::greater<>{});
+            }
+            release(bucket);
+        }
+        current_ = b;
+    }
+
+    /// Makes the current bucket sorted and non-exhausted (or the late heap non-empty),
+    /// advancing to the next non-empty bucket when it is spent.
     void settle() {
-        if (!current_heap().empty()) return;
-        while (current_heap().empty()) {
-            // Hand a spent bucket's storage back: kept, every bucket would hold the capacity of
-            // its busiest second and the ring would weigh more than the fleet.
-            std::vector<Wake>().swap(current_heap());
+        if (!sorted_) {
+            std::sort(current_heap_bucket().begin(), current_heap_bucket().end());
+            pos_ = 0;
+            sorted_ = true;
+        }
+        while (size_ > 0 && pos_ == current_heap_bucket().size() && late_.empty()) {
+            release(current_heap_bucket());
             ++current_;
-            // Jump over an empty stretch straight to the overflow's first bucket.
-            if (ring_count() == 0 && !overflow_.empty()) current_ = std::max(current_, bucket_of(overflow_.front().at));
+            // Entries left in the ring: all but the overflow's (the current bucket is spent).
+            if (size_ == overflow_.size() && !overflow_.empty()) {
+                current_ = std::max(current_, bucket_of(overflow_.front().at));  // jump an empty stretch
+            }
             // Bring overflow entries whose bucket is now within the ring into it.
             while (!overflow_.empty() && bucket_of(overflow_.front().at) < current_ + static_cast<std::int64_t>(kBuckets)) {
                 const Wake w = overflow_.front();
                 std::pop_heap(overflow_.begin(), overflow_.end(), std::greater<>{});
                 overflow_.pop_back();
-                buckets_[slot(std::max(bucket_of(w.at), current_))].push_back(w);
+                buckets_[slot(bucket_of(w.at))].push_back(pack(w.at, bucket_of(w.at), w.id));
             }
+            std::sort(current_heap_bucket().begin(), current_heap_bucket().end());
         }
-        std::make_heap(current_heap().begin(), current_heap().end(), std::greater<>{});
     }
 
-    /// Entries in the ring (not in the overflow).
-    [[nodiscard]] std::size_t ring_count() const { return size_ - overflow_.size(); }
-
-    std::vector<std::vector<Wake>> buckets_;
+    std::vector<std::vector<std::uint64_t>> buckets_;
     std::vector<Wake> overflow_;  ///< heap of entries beyond the ring
-    std::int64_t current_ = 0;  ///< the bucket whose entries form the current heap
+    std::vector<Wake> late_;      ///< heap of entries pushed into the current bucket, or before it
+    std::int64_t current_ = 0;    ///< the bucket being popped
+    std::size_t pos_ = 0;         ///< its next entry, once sorted
+    bool sorted_ = false;
     std::size_t size_ = 0;
 };
 

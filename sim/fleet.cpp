@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <tuple>
@@ -48,6 +49,9 @@ constexpr double kCentiPerUnit = 100.0;
 /// A customer at the door: keypad unlock, the door opens once the bolt is back, then closes.
 constexpr DurationMs kKeypadToDoorMs = 3 * kMsPerSecond;
 constexpr int kProgressSteps = 100;
+/// How many wake-ups ahead the runner loads a device's state (a few events' time covers a
+/// memory access).
+constexpr std::size_t kPrefetchAhead = 8;
 
 // ---- parameters ------------------------------------------------------------------------------
 
@@ -179,20 +183,33 @@ struct RareState {
     float outdoor_override_c = std::numeric_limits<float>::quiet_NaN();  ///< env outdoor_c
 };
 
-/// What the simulator keeps per device besides the firmware's own state.
+/// An instant of the run as a device keeps it: ms since the scenario's start, 32 bits (a
+/// million devices' times in half the memory; a run lasts at most kMaxRunMs). kNeverTick is
+/// "not planned", and so is every instant from the end of the run on.
+using Tick = std::uint32_t;
+constexpr Tick kNeverTick = std::numeric_limits<Tick>::max();
+constexpr DurationMs kMaxRunMs = 49 * kMsPerDay;
+static_assert(kMaxRunMs < kNeverTick, "every instant of a run must fit a Tick");
+
+/// What the simulator keeps per device besides the firmware's own state. Its fleet-wide index
+/// is not kept: it follows from its place in the shard (Runner::global_of).
 struct Device {
     fw_device fw{};
-    TimeMs due = kNever;           ///< absolute time of the next wake-up (min of the below)
-    TimeMs next_plant = kNever;    ///< thermostat: temperature crossing; lock: door step
-    TimeMs next_occupancy = kNever;
-    TimeMs next_customer = kNever;
+    Tick due = kNeverTick;         ///< next wake-up (min of the below and the firmware's)
+    Tick next_plant = kNeverTick;  ///< thermostat: temperature crossing; lock: door step
+    Tick next_occupancy = kNeverTick;
+    Tick next_customer = kNeverTick;
     Rng rng{0};
     OccupancySchedule occupancy{};
-    HouseState house{};            ///< thermostat
+    /// Thermostat: the house (thermal.hpp's HouseState, its time as a Tick; Runner::house_of).
+    Tick house_at = 0;
+    float house_c = kDefaultIndoorC;
     float time_constant_h = 0;     ///< thermostat: drawn per device
     float heat_rate_c_per_h = 0;
     std::uint32_t group = 0;
-    std::uint32_t global_index = 0;
+    /// Thermostat: when the firmware last got a reading, whole seconds after the start rounded
+    /// up (with noise, the next one comes a sensor period later at the earliest).
+    std::uint32_t last_reading_s = 0;
     /// The band and heating state next_plant was planned for: while both hold, the planned
     /// crossing stays exact and need not be solved again.
     std::int16_t planned_lo = 0;
@@ -200,17 +217,15 @@ struct Device {
     /// Thermostat: the sensor's noise in the readings until the next one the firmware gets
     /// (m°C; sample and hold, docs/sim-models.md §2.5).
     std::int16_t noise_milli_c = 0;
-    /// Thermostat: when the firmware last got a reading, whole seconds after the start rounded
-    /// up (with noise, the next one comes a sensor period later at the earliest).
-    std::uint32_t last_reading_s = 0;
     std::uint8_t customer_spec = 0;  ///< which customer spec fires at next_customer
     std::uint8_t door_phase : 2 = 0;  ///< lock: 0 idle, 1 unlocking, 2 open
     bool planned_heating : 1 = false;
     bool plan_valid : 1 = false;
     bool occupied : 1 = true;
     bool rare : 1 = false;           ///< has an entry in Runner::rare_
+    bool heating : 1 = false;        ///< thermostat: the house's heating (HouseState::heating)
 };
-static_assert(sizeof(Device) <= sizeof(fw_device) + 96, "Device is per device: keep the runner's part at 96 bytes");
+static_assert(sizeof(Device) <= sizeof(fw_device) + 64, "Device is per device: keep the runner's part at 64 bytes");
 
 static_assert(std::is_standard_layout_v<Device> && offsetof(Device, fw) == 0,
               "the HAL gets &Device::fw and recovers the Device from it");
@@ -289,6 +304,25 @@ private:
     [[nodiscard]] std::uint64_t host(TimeMs t) const { return static_cast<std::uint64_t>(t - s_.start); }
     [[nodiscard]] DurationMs utc_offset(TimeMs t) const;
     [[nodiscard]] HouseParams house_params(const Device& d) const;
+    [[nodiscard]] Tick to_tick(TimeMs t) const { return t >= s_.end() ? kNeverTick : static_cast<Tick>(t - s_.start); }
+    [[nodiscard]] TimeMs from_tick(Tick t) const { return t == kNeverTick ? kNever : s_.start + t; }
+    [[nodiscard]] std::uint32_t index_of(const Device& d) const { return static_cast<std::uint32_t>(&d - devices_.data()); }
+    /// The device's index in the whole fleet: the shard holds every count-th device from index.
+    [[nodiscard]] std::uint32_t global_of(std::size_t i) const {
+        return static_cast<std::uint32_t>(i * options_.shard.count + options_.shard.index);
+    }
+    [[nodiscard]] std::uint32_t global_of(const Device& d) const { return global_of(index_of(d)); }
+    [[nodiscard]] HouseState house_of(const Device& d) const { return HouseState{from_tick(d.house_at), d.house_c, d.heating}; }
+    void set_house(Device& d, const HouseState& h) const {
+        d.house_at = to_tick(h.updated_ms);
+        d.house_c = h.temperature_c;
+        d.heating = h.heating;
+    }
+    void advance_house(Device& d, const HouseParams& hp, TimeMs now) const {
+        HouseState h = house_of(d);
+        advance(h, hp, now);
+        set_house(d, h);
+    }
     [[nodiscard]] const SensorState& sensor_of(const Device& d) const;
     [[nodiscard]] bool capture_off(const Device& d, TimeMs t) const {
         const RareState& r = rare_.at(static_cast<std::uint32_t>(&d - devices_.data()));
@@ -521,14 +555,14 @@ Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profil
 
 Status Runner::add_device(std::uint32_t global_index, std::uint32_t group, const ParamTable& params) {
     Device& d = devices_.emplace_back();
-    d.global_index = global_index;
+    if (global_of(devices_.size() - 1) != global_index) return Error{"internal: devices out of shard order"};
     d.group = group;
     const std::string id = device_id(global_index);
     d.rng = Rng(seed_, id);
     Rng prng(seed_, id, "params");
     d.time_constant_h = static_cast<float>(static_cast<double>(kDefaultTimeConstantMs) / kMsPerHour);
     d.heat_rate_c_per_h = static_cast<float>(kDefaultHeatRateCPerH);
-    d.house.temperature_c = kDefaultIndoorC;
+    d.house_c = kDefaultIndoorC;
     for (const auto& [name, param] : params) {
         const ParamDef* def = find_param(name);
         if (def->target == Target::time_constant) {
@@ -536,7 +570,7 @@ Status Runner::add_device(std::uint32_t global_index, std::uint32_t group, const
         } else if (def->target == Target::heat_rate) {
             d.heat_rate_c_per_h = static_cast<float>(std::max(0.0, draw(param.value, prng)));
         } else if (def->target == Target::initial_temperature) {
-            d.house.temperature_c = static_cast<float>(draw(param.value, prng));
+            d.house_c = static_cast<float>(draw(param.value, prng));
         }
     }
     OccupancyParams occ;
@@ -643,7 +677,7 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     if (d.rare && self->capture_off(d, t)) {  // the capture link is down; the message still goes out
         if (self->network_) {
             const auto i = static_cast<std::uint32_t>(&d - self->devices_.data());
-            Record& r = self->scratch(RecordKind::egress, t, d.global_index);
+            Record& r = self->scratch(RecordKind::egress, t, self->global_of(d));
             r.recipient.assign(self->name_view(recipient));
             r.format.assign(self->name_view(format));
             r.payload.assign(body, len);
@@ -651,7 +685,7 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
         }
         return;
     }
-    Record& r = self->scratch(RecordKind::egress, t, d.global_index);
+    Record& r = self->scratch(RecordKind::egress, t, self->global_of(d));
     r.recipient.assign(self->name_view(recipient));
     r.format.assign(self->name_view(format));
     r.payload.assign(body, len);
@@ -668,7 +702,7 @@ void Runner::hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const cha
     Device& d = self->dev_of(dev);
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
     if (d.rare && self->capture_off(d, t)) return;
-    Record& r = self->scratch(RecordKind::truth, t, d.global_index);
+    Record& r = self->scratch(RecordKind::truth, t, self->global_of(d));
     r.payload.assign(state, len);
     self->write(r);
 }
@@ -678,12 +712,14 @@ void Runner::hal_actuate(void* ctx, const fw_device* dev, uint64_t t_ms, fw_actu
     if (a != FW_ACT_HVAC_RELAY) return;  // the lock motor is timed by the firmware itself
     Device& d = self->dev_of(dev);
     // Heating only: the house model has no cooling (docs/sim-models.md).
-    set_heating(d.house, self->house_params(d), self->s_.start + static_cast<TimeMs>(t_ms), value == FW_RELAY_HEAT);
+    HouseState house = self->house_of(d);
+    set_heating(house, self->house_params(d), self->s_.start + static_cast<TimeMs>(t_ms), value == FW_RELAY_HEAT);
+    self->set_house(d, house);
 }
 
 size_t Runner::hal_device_id(void* ctx, const fw_device* dev, char* buf, size_t cap) {
     auto* self = static_cast<Runner*>(ctx);
-    self->device_id_into(self->id_buffer_, self->dev_of(dev).global_index);
+    self->device_id_into(self->id_buffer_, self->global_of(self->dev_of(dev)));
     const size_t n = std::min(cap, self->id_buffer_.size());
     std::memcpy(buf, self->id_buffer_.data(), n);
     return n;
@@ -707,11 +743,10 @@ void Runner::reschedule(std::size_t i, TimeMs now) {
     const std::uint64_t fw_next = fw_next_wakeup(&d.fw);
     TimeMs due = fw_next == FW_NO_WAKEUP ? kNever : s_.start + static_cast<TimeMs>(fw_next);
     due = std::max(due, now);  // firmware may report a deadline that is already due
-    due = std::min({due, d.next_plant, d.next_occupancy, d.next_customer});
-    if (due >= s_.end()) due = kNever;
-    if (due != d.due) {
-        d.due = due;
-        if (due != kNever) wakes_.push(due, static_cast<std::uint32_t>(i));
+    due = std::min({due, from_tick(d.next_plant), from_tick(d.next_occupancy), from_tick(d.next_customer)});
+    if (to_tick(due) != d.due) {
+        d.due = to_tick(due);
+        if (d.due != kNeverTick) wakes_.push(due, static_cast<std::uint32_t>(i));
     }
 }
 
@@ -719,39 +754,39 @@ void Runner::plan_temperature(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
     std::int16_t lo = 0, hi = 0;
     fw_temperature_band(&d.fw, &lo, &hi);
-    if (d.plan_valid && lo == d.planned_lo && hi == d.planned_hi && d.house.heating == d.planned_heating &&
-        d.next_plant > now) {
+    if (d.plan_valid && lo == d.planned_lo && hi == d.planned_hi && d.heating == d.planned_heating &&
+        from_tick(d.next_plant) > now) {
         return;
     }
     const HouseParams hp = house_params(d);
-    advance(d.house, hp, now);
+    advance_house(d, hp, now);
     d.planned_lo = lo;
     d.planned_hi = hi;
-    d.planned_heating = d.house.heating;
+    d.planned_heating = d.heating;
     d.plan_valid = true;
     // A new setpoint or mode can move the band past the room: then the reading is due at once
     // (next millisecond, so a reading the firmware ignores cannot loop).
     const SensorState& sensor = sensor_of(d);
     const double noise_c = noise_of(d, sensor);
-    const double reading = (noiseless_reading(sensor, d.house.temperature_c, now) + noise_c) * kCentiPerUnit;
+    const double reading = (noiseless_reading(sensor, d.house_c, now) + noise_c) * kCentiPerUnit;
     // With noise the firmware samples no faster than its sensor period: a fresh noise value
     // may put the next reading outside the band at once, and noise would chatter otherwise.
     const SensorParams& sp = groups_[d.group].sensor;
     const TimeMs earliest =
         sp.noise_sigma_c > 0 ? std::max(now + 1, s_.start + d.last_reading_s * kMsPerSecond + sp.sample_period_ms) : now + 1;
     if ((lo != INT16_MIN && reading <= lo) || (hi != INT16_MAX && reading >= hi)) {
-        d.next_plant = earliest;
+        d.next_plant = to_tick(earliest);
         return;
     }
     const DurationMs horizon = s_.end() - now;
     TimeMs next = kNever;
     for (const std::int16_t edge : {lo, hi}) {
         if (edge == INT16_MIN || edge == INT16_MAX) continue;
-        const auto t = time_to_reading(d.house, hp, sensor, now + 1, edge / kCentiPerUnit - noise_c,
+        const auto t = time_to_reading(house_of(d), hp, sensor, now + 1, edge / kCentiPerUnit - noise_c,
                                        std::min(horizon, next - now));
         if (t) next = std::min(next, *t);
     }
-    d.next_plant = next == kNever ? kNever : std::max(next, earliest);
+    d.next_plant = to_tick(next == kNever ? kNever : std::max(next, earliest));
 }
 
 /// The noise the device's readings carry now, °C (none while the sensor is stuck: its
@@ -770,32 +805,33 @@ void Runner::draw_noise(Device& d, TimeMs now) {
         d.noise_milli_c = 0;
         return;
     }
-    Rng rng(mix64(mix64(seed_ ^ 0x73656e736f720000ULL /* "sensor" */ ^ mix64(d.global_index)) ^
+    Rng rng(mix64(mix64(seed_ ^ 0x73656e736f720000ULL /* "sensor" */ ^ mix64(global_of(d))) ^
                   static_cast<std::uint64_t>(now)));
     d.noise_milli_c = clamp_cast<std::int16_t>(rng.normal(0.0, sigma) * 1000.0);
 }
 
 void Runner::plan_customer(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
-    d.next_customer = kNever;
+    TimeMs next_customer = kNever;
     const auto kind = groups_[d.group].kind;
     for (std::size_t c = 0; c < s_.customers.size(); ++c) {
         const auto& spec = s_.customers[c];
         if (!core::action_applies(spec.interaction.action, kind) || !selected(spec.devices, i)) continue;
         const auto t = next_interaction_where(d.rng, spec.rate_per_day, now, s_.end() - now,
                                               [&](TimeMs at) { return spec.in_hours(s_.policy, at); });
-        if (t && *t < d.next_customer) {
-            d.next_customer = *t;
+        if (t && *t < next_customer) {
+            next_customer = *t;
             d.customer_spec = static_cast<std::uint8_t>(c);
         }
     }
+    d.next_customer = to_tick(next_customer);
 }
 
 void Runner::plan_occupancy(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
     const DurationMs offset = utc_offset(now);
     const auto next_local = next_change(d.occupancy, OccupancyParams{}, now + offset);
-    d.next_occupancy = next_local ? *next_local - offset : kNever;
+    d.next_occupancy = to_tick(next_local ? *next_local - offset : kNever);
 }
 
 void Runner::plan_door(std::size_t i, TimeMs now) {
@@ -803,7 +839,7 @@ void Runner::plan_door(std::size_t i, TimeMs now) {
     const Group& g = groups_[d.group];
     const auto offset = [this](TimeMs t) { return utc_offset(t); };
     const auto t = next_door_open(d.rng, g.lock, d.occupancy, OccupancyParams{}, now, OffsetRef(offset), s_.end() - now);
-    d.next_plant = t ? *t : kNever;
+    d.next_plant = to_tick(t ? *t : kNever);
     d.door_phase = 0;
 }
 
@@ -835,9 +871,9 @@ void Runner::boot(std::size_t i) {
     Device& d = devices_[i];
     const Group& g = groups_[d.group];
     const TimeMs now = s_.start;
-    const std::uint32_t seed32 = static_cast<std::uint32_t>(mix64(seed_ ^ fnv1a64(device_id(d.global_index))));
-    d.house.updated_ms = now;  // before fw_init: booting may already switch the relay
-    static_cast<void>(fw_init(&d.fw, &g.cfg, d.global_index, seed32, 0));
+    const std::uint32_t seed32 = static_cast<std::uint32_t>(mix64(seed_ ^ fnv1a64(device_id(global_of(d)))));
+    d.house_at = to_tick(now);  // before fw_init: booting may already switch the relay
+    static_cast<void>(fw_init(&d.fw, &g.cfg, global_of(d), seed32, 0));
     const DurationMs offset = utc_offset(now);
     d.occupied = occupied_at(d.occupancy, OccupancyParams{}, now + offset);
     if (g.kind == DeviceKind::thermostat) {
@@ -845,7 +881,7 @@ void Runner::boot(std::size_t i) {
         draw_noise(d, now);
         static_cast<void>(fw_on_sensor(
             &d.fw, 0, FW_SENSOR_TEMPERATURE,
-            clamp_cast<std::int32_t>((d.house.temperature_c + noise_of(d, SensorState{})) * kCentiPerUnit)));
+            clamp_cast<std::int32_t>((d.house_c + noise_of(d, SensorState{})) * kCentiPerUnit)));
         draw_noise(d, now + 1);
         plan_temperature(i, now);
     } else {
@@ -861,25 +897,25 @@ void Runner::wake(std::size_t i, TimeMs now) {
     const Group& g = groups_[d.group];
     const std::uint64_t h = host(now);
     fw_on_timer(&d.fw, h);
-    if (d.next_occupancy <= now) {
+    if (from_tick(d.next_occupancy) <= now) {
         d.occupied = !d.occupied;
         if (g.kind == DeviceKind::thermostat) {
             static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
         }
         plan_occupancy(i, now);
     }
-    if (d.next_customer <= now) {
+    if (from_tick(d.next_customer) <= now) {
         customer_interaction(i, now, s_.customers[d.customer_spec].interaction);
         plan_customer(i, now);
     }
-    if (d.next_plant <= now) {
+    if (from_tick(d.next_plant) <= now) {
         if (g.kind == DeviceKind::thermostat) {
             const HouseParams hp = house_params(d);
-            advance(d.house, hp, now);
+            advance_house(d, hp, now);
             std::int16_t lo = 0, hi = 0;
             fw_temperature_band(&d.fw, &lo, &hi);
             const SensorState& sensor = sensor_of(d);
-            const double raw = (noiseless_reading(sensor, d.house.temperature_c, now) + noise_of(d, sensor)) * kCentiPerUnit;
+            const double raw = (noiseless_reading(sensor, d.house_c, now) + noise_of(d, sensor)) * kCentiPerUnit;
             auto centi = clamp_cast<std::int32_t>(raw);
             // Rounding must not leave the reading inside the band it has just crossed. (A reading
             // held back by the sensor period may be back inside the band: that one is as read.)
@@ -889,17 +925,17 @@ void Runner::wake(std::size_t i, TimeMs now) {
             static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_TEMPERATURE, centi));
             draw_noise(d, now);
         } else if (d.door_phase == 0) {  // someone at the door: keypad unlock, a physical interaction
-            Record r = make_record(RecordKind::interaction, now, device_id(d.global_index), "");
+            Record r = make_record(RecordKind::interaction, now, device_id(global_of(d)), "");
             r.via = std::string(core::to_string(core::Via::physical));
             r.action = std::string(core::to_string(core::Action::unlock));
             write(r);
             static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_KEYPAD, 0));
             d.door_phase = 1;
-            d.next_plant = now + kKeypadToDoorMs;
+            d.next_plant = to_tick(now + kKeypadToDoorMs);
         } else if (d.door_phase == 1) {
             static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_DOOR, 0));
             d.door_phase = 2;
-            d.next_plant = now + g.lock.door_open_ms;
+            d.next_plant = to_tick(now + g.lock.door_open_ms);
         } else {
             static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_DOOR, 1));
             plan_door(i, now);
@@ -931,7 +967,7 @@ void Runner::customer_interaction(std::size_t i, TimeMs now, const core::Interac
     Record r;
     r.kind = RecordKind::interaction;
     r.t = now;
-    r.device = device_id(d.global_index);
+    r.device = device_id(global_of(d));
     r.via = std::string(core::to_string(ia.via));
     r.recipient = ia.recipient;
     r.action = std::string(core::to_string(ia.action));
@@ -941,7 +977,7 @@ void Runner::customer_interaction(std::size_t i, TimeMs now, const core::Interac
 
 bool Runner::selected(const core::DeviceSelector& sel, std::size_t i) const {
     if (sel.all()) return true;
-    return s_.selects(sel, device_id(devices_[i].global_index));
+    return s_.selects(sel, device_id(global_of(i)));
 }
 
 // ---- global events ------------------------------------------------------------------------------
@@ -974,7 +1010,7 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                     }
                 } else if constexpr (std::is_same_v<T, core::ConsentEvent>) {
                     if (!everyone) {
-                        Record r = make_record(RecordKind::consent, now, device_id(d.global_index), a.recipient);
+                        Record r = make_record(RecordKind::consent, now, device_id(global_of(d)), a.recipient);
                         r.categories = a.all_categories ? core::all_categories() : a.categories;
                         r.flag = a.granted;
                         write(r);
@@ -986,7 +1022,7 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                     command(i, now, cmd);
                 } else if constexpr (std::is_same_v<T, core::LinkEvent>) {
                     if (!everyone) {
-                        Record r = make_record(RecordKind::link, now, device_id(d.global_index), a.recipient);
+                        Record r = make_record(RecordKind::link, now, device_id(global_of(d)), a.recipient);
                         r.flag = a.linked;
                         write(r);
                     }
@@ -1000,7 +1036,7 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                     command(i, now, cmd);
                 } else if constexpr (std::is_same_v<T, core::EnvEvent>) {
                     if (a.outdoor_c) {
-                        advance(d.house, house_params(d), now);
+                        advance_house(d, house_params(d), now);
                         rare_of(i).outdoor_override_c = static_cast<float>(*a.outdoor_c);
                         d.plan_valid = false;
                     }
@@ -1016,12 +1052,12 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                     if (a.kind == core::FaultKind::disconnect) {
                         rare_of(i).capture_off_from = now;
                         rare_of(i).capture_off_until = until;
-                        Record r = make_record(RecordKind::gap, now, device_id(d.global_index), "");
+                        Record r = make_record(RecordKind::gap, now, device_id(global_of(d)), "");
                         r.t_end = std::min(until, s_.end());
                         r.payload = "simulated disconnect (scenario fault)";
                         write(r);
                     } else if (groups_[d.group].kind == DeviceKind::thermostat) {
-                        const double reading = noiseless_reading(sensor_of(d), temperature_at(d.house, house_params(d), now), now);
+                        const double reading = noiseless_reading(sensor_of(d), temperature_at(house_of(d), house_params(d), now), now);
                         SensorState& sensor = rare_of(i).sensor;
                         // a sensor bus that stops answering leaves the firmware its last reading,
                         // as a stuck sensor does (the M3 board keeps its last Modbus readings)
@@ -1058,7 +1094,7 @@ void Runner::apply_basis(TimeMs now) {
     for (Group& g : groups_) configure_interaction(g, now);
     for (std::size_t i = 0; i < devices_.size(); ++i) {
         Device& d = devices_[i];
-        const std::string id = device_id(d.global_index);
+        const std::string id = device_id(global_of(d));
         for (std::size_t r = 0; r < recipients_.size(); ++r) {
             static_cast<void>(fw_set_basis_allowed(&d.fw, host(now), static_cast<unsigned>(r),
                                                    basis_mask(id, recipients_[r], now)));
@@ -1124,7 +1160,7 @@ void Runner::build_network() {
 /// the recipient, the body's length and the messages the device sent just before in the same
 /// millisecond — independent of every other device, of the shard and of all other draws.
 Rng Runner::message_rng(std::uint32_t i, TimeMs t, const Record& r) {
-    const std::uint32_t g = devices_[i].global_index;
+    const std::uint32_t g = global_of(i);
     if (g != uplink_device_ || t != uplink_ms_) {
         uplink_device_ = g;
         uplink_ms_ = t;
@@ -1165,7 +1201,7 @@ void Runner::schedule_retry(std::uint32_t i, TimeMs sent, Rng rng, int retry, st
     }
     const TimeMs at = sent + network_->retry_wait(rng, retry);
     if (at >= s_.end()) return;  // the run ends first
-    retransmissions_.push(Retransmission{at, devices_[i].global_index, order_++, i, retry + 1, rng,
+    retransmissions_.push(Retransmission{at, global_of(i), order_++, i, retry + 1, rng,
                                          std::move(recipient), std::move(format), std::move(payload)});
 }
 
@@ -1178,7 +1214,7 @@ void Runner::retransmit(Retransmission x) {
         return;
     }
     ++stats_.retransmissions;
-    Record& r = scratch(RecordKind::egress, x.at, d.global_index);
+    Record& r = scratch(RecordKind::egress, x.at, global_of(d));
     r.recipient = std::move(x.recipient);
     r.format = std::move(x.format);
     r.payload = std::move(x.payload);
@@ -1196,9 +1232,17 @@ Result<FleetStats> Runner::run() {
         return Error{"shard " + std::to_string(options_.shard.index) + "/" + std::to_string(options_.shard.count) +
                      " is not valid (want i/N with 0 ≤ i < N)"};
     }
+    if (s_.duration_ms > kMaxRunMs) {
+        char days[32];
+        std::snprintf(days, sizeof days, "%.1f", static_cast<double>(s_.duration_ms) / kMsPerDay);
+        return Error{core::to_string(s_.duration_where) + ": a `duration` of " + days +
+                     " days is longer than the fleet simulator's limit of " + std::to_string(kMaxRunMs / kMsPerDay) +
+                     " days (device times are kept in 32 bits so that a million devices fit in memory); split the run "
+                     "into scenarios of at most that length"};
+    }
     if (auto st = build(); !st) return st.error();
     stats_.devices = devices_.size();
-    stats_.bytes_per_device = sizeof(Device) + sizeof(Wake);
+    stats_.bytes_per_device = sizeof(Device) + EventQueue::kEntryBytes;
 
     for (std::size_t k = 0; k < s_.timeline.size(); ++k) {
         const auto& e = s_.timeline[k];
@@ -1228,7 +1272,7 @@ Result<FleetStats> Runner::run() {
     };
     while (failure_.ok()) {
         const TimeMs g = globals_.empty() ? kNever : globals_.top().at;
-        while (!wakes_.empty() && wakes_.top().at != devices_[wakes_.top().id].due) wakes_.pop();  // stale
+        while (!wakes_.empty() && wakes_.top().at != from_tick(devices_[wakes_.top().id].due)) wakes_.pop();  // stale
         const TimeMs w = wakes_.empty() ? kNever : wakes_.top().at;
         const TimeMs x = retransmissions_.empty() ? kNever : retransmissions_.top().at;
         const TimeMs now = std::min({g, w, x});
@@ -1252,7 +1296,7 @@ Result<FleetStats> Runner::run() {
                 case GlobalEvent::Kind::fault_clear:
                     for (std::size_t i = 0; i < devices_.size(); ++i) {
                         if (!selected(s_.timeline[e.index].devices, i)) continue;
-                        advance(devices_[i].house, house_params(devices_[i]), now);
+                        advance_house(devices_[i], house_params(devices_[i]), now);
                         if (devices_[i].rare) clear_fault(rare_of(i).sensor);
                         devices_[i].plan_valid = false;
                         if (groups_[devices_[i].group].kind == DeviceKind::thermostat) plan_temperature(i, now);
@@ -1276,10 +1320,10 @@ Result<FleetStats> Runner::run() {
         }
         const std::uint32_t i = wakes_.top().id;
         wakes_.pop();
-        // The next device is known now: start loading its state while this one runs (at a
-        // million devices an event is mostly waiting for memory).
-        if (!wakes_.empty()) prefetch_device(wakes_.top().id);
-        devices_[i].due = kNever;
+        // The devices that wake next are known: start loading their state a few events ahead
+        // (at a million devices an event is mostly waiting for memory).
+        if (const std::uint32_t next = wakes_.upcoming(kPrefetchAhead); next != EventQueue::kNoId) prefetch_device(next);
+        devices_[i].due = kNeverTick;
         wake(i, now);
         reschedule(i, now);
     }

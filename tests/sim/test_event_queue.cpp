@@ -60,3 +60,72 @@ TEST(EventQueue, GivenEqualTimes_WhenPopped_ThenSmallerIdFirst) {
     q.pop();
     EXPECT_EQ(q.top().id, 7u);
 }
+
+// GIVEN a bucket's worth of wake-ups (one bucket) and no pushes in between
+// WHEN the agenda is asked what comes `ahead` entries after the top
+// THEN it names exactly the id popped that many entries later (the runner prefetches by it)
+TEST(EventQueue, GivenNoPushesInBetween_WhenAskedForUpcoming_ThenItIsWhatPopsLater) {
+    EventQueue q;
+    Rng rng(7);
+    const core::TimeMs bucket_start = 10 * EventQueue::kBucketMs;  // the hint stays within one bucket
+    for (std::uint32_t id = 0; id < 500; ++id) {
+        q.push(bucket_start + static_cast<core::TimeMs>(rng.below(static_cast<std::uint64_t>(EventQueue::kBucketMs))), id);
+    }
+    static_cast<void>(q.top());
+    std::vector<std::uint32_t> hinted;
+    std::vector<std::uint32_t> popped;
+    constexpr std::size_t kAhead = 4;
+    while (!q.empty()) {
+        hinted.push_back(q.upcoming(kAhead));
+        popped.push_back(q.top().id);
+        q.pop();
+    }
+    for (std::size_t k = 0; k + kAhead < popped.size(); ++k) ASSERT_EQ(hinted[k], popped[k + kAhead]) << "pop " << k;
+    for (std::size_t k = popped.size() - kAhead; k < popped.size(); ++k) EXPECT_EQ(hinted[k], EventQueue::kNoId);
+}
+
+// GIVEN an agenda drained empty, whose last bucket's ring slot a later bucket reuses
+// WHEN new wake-ups arrive a whole ring later
+// THEN only they pop: nothing spent comes back
+TEST(EventQueue, GivenDrainedAgenda_WhenRefilledARingLater_ThenNothingSpentReturns) {
+    EventQueue q;
+    q.push(1'000, 1);
+    q.push(1'001, 2);
+    q.pop();
+    q.pop();
+    ASSERT_TRUE(q.empty());
+    const core::TimeMs later = 1'000 + static_cast<core::TimeMs>(EventQueue::kBuckets) * EventQueue::kBucketMs;
+    q.push(later + 5, 3);
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q.top().id, 3u);
+    EXPECT_EQ(q.top().at, later + 5);
+    q.pop();
+    EXPECT_TRUE(q.empty());
+}
+
+// GIVEN wake-ups pushed in no time order before the first pop, spread from now to a week
+//       ahead (a fleet's first wake-ups, pushed device by device)
+// WHEN the agenda is drained
+// THEN it pops them in the order of a plain binary heap
+TEST(EventQueue, GivenFirstWakeupsInDeviceOrder_WhenDrained_ThenSameOrderAsABinaryHeap) {
+    for (const std::uint64_t seed : {1U, 2U, 3U}) {
+        EventQueue q;
+        std::priority_queue<Wake, std::vector<Wake>, std::greater<>> reference;
+        Rng rng(seed);
+        const core::TimeMs now = 1'767'571'200'000;
+        for (std::uint32_t id = 0; id < 20'000; ++id) {
+            const double kind = rng.uniform();
+            const auto span = kind < 0.5 ? 10'000U : kind < 0.9 ? 3'600'000U : 7U * 86'400'000U;
+            const core::TimeMs at = now + static_cast<core::TimeMs>(rng.below(span));
+            q.push(at, id);
+            reference.push(Wake{at, id});
+        }
+        while (!reference.empty()) {
+            ASSERT_EQ(q.top().at, reference.top().at) << "seed " << seed;
+            ASSERT_EQ(q.top().id, reference.top().id) << "seed " << seed;
+            q.pop();
+            reference.pop();
+        }
+        EXPECT_TRUE(q.empty());
+    }
+}

@@ -222,6 +222,50 @@ consent:
 )";
 }  // namespace
 
+// GIVEN a run of the simulator's longest duration, 49 days (device times are 32-bit ms)
+// WHEN a lock whose vendor cloud may always hear from it runs through it
+// THEN its hourly heartbeats go on to the last hour, in time order, and nothing falls after the end
+TEST(Fleet, GivenTheLongestRun_WhenSimulated_ThenDevicesRunToItsLastHour) {
+    std::string yaml = kVendorAlways + "devices:\n  - {id: l, kind: lock}\n";
+    yaml.replace(yaml.find("duration: 6h"), 12, "duration: 49d");
+    const auto s = scenario(yaml);
+    Collect sink;
+    auto r = sim::run_fleet(s, sink);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_FALSE(sink.records.empty());
+    core::TimeMs last_egress = 0;
+    std::size_t egress = 0;
+    for (std::size_t k = 0; k < sink.records.size(); ++k) {
+        const auto& rec = sink.records[k];
+        ASSERT_LT(rec.t, s.end());
+        if (k > 0) {
+            ASSERT_GE(rec.t, sink.records[k - 1].t) << "record " << k;
+        }
+        if (rec.kind == core::RecordKind::egress) {
+            last_egress = rec.t;
+            ++egress;
+        }
+    }
+    EXPECT_GE(egress, 49U * 24U);  // at least one heartbeat an hour
+    EXPECT_GE(last_egress, s.end() - core::kMsPerHour);  // the heartbeat of the last hour
+}
+
+// GIVEN a scenario longer than 49 days
+// WHEN it is run
+// THEN it is refused, naming the `duration:` value's file:line:col and the limit
+TEST(Fleet, GivenARunLongerThanTheLimit_WhenRun_ThenRefusedNamingTheDurationLine) {
+    std::string yaml = with_devices("devices:\n  - {id: l, kind: lock}\n");
+    yaml.replace(yaml.find("duration: 24h"), 13, "duration: 50d");
+    const auto s = scenario(yaml);
+    Collect sink;
+    auto r = sim::run_fleet(s, sink);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(r.error().message, HasSubstr("test.yaml:5:11: a `duration` of 50.0 days"));
+    EXPECT_THAT(r.error().message, HasSubstr("limit of 49 days"));
+    EXPECT_TRUE(sink.records.empty());
+}
+
+
 TEST(FleetRegression, GivenReportDueInTheUnlinkMillisecond_WhenCompliantDeviceRuns_ThenNothingIsSentAfterTheUnlink) {
     // The sensor is stuck, so the only reports are the 15-minute full reports: one falls due
     // exactly at 3 h, the unlink's millisecond.
