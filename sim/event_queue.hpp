@@ -33,8 +33,8 @@ struct Wake {
 
 class EventQueue {
 public:
-    static constexpr core::DurationMs kBucketMs = 1024;
-    static constexpr std::size_t kBuckets = 1 << 14;  ///< ≈ 4.7 h of near future
+    static constexpr core::DurationMs kBucketMs = 4096;
+    static constexpr std::size_t kBuckets = 1 << 12;  ///< ≈ 4.7 h of near future
     /// What one queued wake-up in the ring costs (the overflow and the late heap hold Wakes).
     static constexpr std::size_t kEntryBytes = sizeof(std::uint64_t);
     static constexpr std::uint32_t kNoId = std::numeric_limits<std::uint32_t>::max();
@@ -139,7 +139,7 @@ private:
     /// advancing to the next non-empty bucket when it is spent.
     void settle() {
         if (!sorted_) {
-            std::sort(current_heap_bucket().begin(), current_heap_bucket().end());
+            sort_bucket(current_heap_bucket());
             pos_ = 0;
             sorted_ = true;
         }
@@ -157,13 +157,34 @@ private:
                 overflow_.pop_back();
                 buckets_[slot(bucket_of(w.at))].push_back(pack(w.at, bucket_of(w.at), w.id));
             }
-            std::sort(current_heap_bucket().begin(), current_heap_bucket().end());
+            sort_bucket(current_heap_bucket());
         }
+    }
+
+    /// Sorts a bucket by (millisecond, id): a counting sort on the millisecond, then each
+    /// millisecond's entries by id (often one or two; thousands where a fleet's heartbeats fall
+    /// due together).
+    void sort_bucket(std::vector<std::uint64_t>& bucket) {
+        counts_.assign(static_cast<std::size_t>(kBucketMs) + 1, 0);
+        for (const std::uint64_t key : bucket) ++counts_[(key >> 32U) + 1];
+        for (std::size_t ms = 1; ms < counts_.size(); ++ms) counts_[ms] += counts_[ms - 1];
+        scratch_.resize(bucket.size());
+        for (const std::uint64_t key : bucket) scratch_[counts_[key >> 32U]++] = key;
+        // counts_[ms] is now the end of that millisecond's entries, and the start of the next's.
+        std::uint32_t from = 0;
+        for (std::size_t ms = 0; ms < static_cast<std::size_t>(kBucketMs); ++ms) {
+            const std::uint32_t to = counts_[ms];
+            if (to - from > 1) std::sort(scratch_.begin() + from, scratch_.begin() + to);
+            from = to;
+        }
+        bucket.swap(scratch_);
     }
 
     std::vector<std::vector<std::uint64_t>> buckets_;
     std::vector<Wake> overflow_;  ///< heap of entries beyond the ring
     std::vector<Wake> late_;      ///< heap of entries pushed into the current bucket, or before it
+    std::vector<std::uint32_t> counts_;   ///< sort_bucket's per-millisecond counts
+    std::vector<std::uint64_t> scratch_;  ///< sort_bucket's output (then the bucket's old storage)
     std::int64_t current_ = 0;    ///< the bucket being popped
     std::size_t pos_ = 0;         ///< its next entry, once sorted
     bool sorted_ = false;

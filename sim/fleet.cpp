@@ -51,7 +51,7 @@ constexpr DurationMs kKeypadToDoorMs = 3 * kMsPerSecond;
 constexpr int kProgressSteps = 100;
 /// How many wake-ups ahead the runner loads a device's state (a few events' time covers a
 /// memory access).
-constexpr std::size_t kPrefetchAhead = 8;
+constexpr std::size_t kPrefetchAhead = 4;
 
 // ---- parameters ------------------------------------------------------------------------------
 
