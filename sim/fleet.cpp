@@ -181,7 +181,7 @@ struct RareState {
 
 /// What the simulator keeps per device besides the firmware's own state.
 struct Device {
-    fw_device fw{};
+    fw_device_storage fw{};  ///< the firmware state fw_device_in(&fw), room for FW_MAX_RECIPIENTS
     TimeMs due = kNever;           ///< absolute time of the next wake-up (min of the below)
     TimeMs next_plant = kNever;    ///< thermostat: temperature crossing; lock: door step
     TimeMs next_occupancy = kNever;
@@ -210,7 +210,7 @@ struct Device {
     bool occupied : 1 = true;
     bool rare : 1 = false;           ///< has an entry in Runner::rare_
 };
-static_assert(sizeof(Device) <= sizeof(fw_device) + 96, "Device is per device: keep the runner's part at 96 bytes");
+static_assert(sizeof(Device) <= sizeof(fw_device_storage) + 96, "Device is per device: keep the runner's part at 96 bytes");
 
 static_assert(std::is_standard_layout_v<Device> && offsetof(Device, fw) == 0,
               "the HAL gets &Device::fw and recovers the Device from it");
@@ -704,7 +704,7 @@ void Runner::write(const Record& r) {
 
 void Runner::reschedule(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
-    const std::uint64_t fw_next = fw_next_wakeup(&d.fw);
+    const std::uint64_t fw_next = fw_next_wakeup(fw_device_in(&d.fw));
     TimeMs due = fw_next == FW_NO_WAKEUP ? kNever : s_.start + static_cast<TimeMs>(fw_next);
     due = std::max(due, now);  // firmware may report a deadline that is already due
     due = std::min({due, d.next_plant, d.next_occupancy, d.next_customer});
@@ -718,7 +718,7 @@ void Runner::reschedule(std::size_t i, TimeMs now) {
 void Runner::plan_temperature(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
     std::int16_t lo = 0, hi = 0;
-    fw_temperature_band(&d.fw, &lo, &hi);
+    fw_temperature_band(fw_device_in(&d.fw), &lo, &hi);
     if (d.plan_valid && lo == d.planned_lo && hi == d.planned_hi && d.house.heating == d.planned_heating &&
         d.next_plant > now) {
         return;
@@ -837,14 +837,14 @@ void Runner::boot(std::size_t i) {
     const TimeMs now = s_.start;
     const std::uint32_t seed32 = static_cast<std::uint32_t>(mix64(seed_ ^ fnv1a64(device_id(d.global_index))));
     d.house.updated_ms = now;  // before fw_init: booting may already switch the relay
-    static_cast<void>(fw_init(&d.fw, &g.cfg, d.global_index, seed32, 0));
+    static_cast<void>(fw_init(fw_device_in(&d.fw), &g.cfg, d.global_index, seed32, 0));
     const DurationMs offset = utc_offset(now);
     d.occupied = occupied_at(d.occupancy, OccupancyParams{}, now + offset);
     if (g.kind == DeviceKind::thermostat) {
-        static_cast<void>(fw_on_sensor(&d.fw, 0, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
+        static_cast<void>(fw_on_sensor(fw_device_in(&d.fw), 0, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
         draw_noise(d, now);
         static_cast<void>(fw_on_sensor(
-            &d.fw, 0, FW_SENSOR_TEMPERATURE,
+            fw_device_in(&d.fw), 0, FW_SENSOR_TEMPERATURE,
             clamp_cast<std::int32_t>((d.house.temperature_c + noise_of(d, SensorState{})) * kCentiPerUnit)));
         draw_noise(d, now + 1);
         plan_temperature(i, now);
@@ -860,11 +860,11 @@ void Runner::wake(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
     const Group& g = groups_[d.group];
     const std::uint64_t h = host(now);
-    fw_on_timer(&d.fw, h);
+    fw_on_timer(fw_device_in(&d.fw), h);
     if (d.next_occupancy <= now) {
         d.occupied = !d.occupied;
         if (g.kind == DeviceKind::thermostat) {
-            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
+            static_cast<void>(fw_on_sensor(fw_device_in(&d.fw), h, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
         }
         plan_occupancy(i, now);
     }
@@ -877,7 +877,7 @@ void Runner::wake(std::size_t i, TimeMs now) {
             const HouseParams hp = house_params(d);
             advance(d.house, hp, now);
             std::int16_t lo = 0, hi = 0;
-            fw_temperature_band(&d.fw, &lo, &hi);
+            fw_temperature_band(fw_device_in(&d.fw), &lo, &hi);
             const SensorState& sensor = sensor_of(d);
             const double raw = (noiseless_reading(sensor, d.house.temperature_c, now) + noise_of(d, sensor)) * kCentiPerUnit;
             auto centi = clamp_cast<std::int32_t>(raw);
@@ -886,22 +886,22 @@ void Runner::wake(std::size_t i, TimeMs now) {
             if (centi > lo && centi < hi && (raw <= lo || raw >= hi || raw - lo < 1 || hi - raw < 1)) {
                 centi = (centi - lo < hi - centi) ? lo : hi;
             }
-            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_TEMPERATURE, centi));
+            static_cast<void>(fw_on_sensor(fw_device_in(&d.fw), h, FW_SENSOR_TEMPERATURE, centi));
             draw_noise(d, now);
         } else if (d.door_phase == 0) {  // someone at the door: keypad unlock, a physical interaction
             Record r = make_record(RecordKind::interaction, now, device_id(d.global_index), "");
             r.via = std::string(core::to_string(core::Via::physical));
             r.action = std::string(core::to_string(core::Action::unlock));
             write(r);
-            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_KEYPAD, 0));
+            static_cast<void>(fw_on_sensor(fw_device_in(&d.fw), h, FW_SENSOR_KEYPAD, 0));
             d.door_phase = 1;
             d.next_plant = now + kKeypadToDoorMs;
         } else if (d.door_phase == 1) {
-            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_DOOR, 0));
+            static_cast<void>(fw_on_sensor(fw_device_in(&d.fw), h, FW_SENSOR_DOOR, 0));
             d.door_phase = 2;
             d.next_plant = now + g.lock.door_open_ms;
         } else {
-            static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_DOOR, 1));
+            static_cast<void>(fw_on_sensor(fw_device_in(&d.fw), h, FW_SENSOR_DOOR, 1));
             plan_door(i, now);
         }
     }
@@ -909,7 +909,7 @@ void Runner::wake(std::size_t i, TimeMs now) {
 }
 
 void Runner::command(std::size_t i, TimeMs now, const fw_command& cmd) {
-    static_cast<void>(fw_on_command(&devices_[i].fw, host(now), &cmd));
+    static_cast<void>(fw_on_command(fw_device_in(&devices_[i].fw), host(now), &cmd));
 }
 
 void Runner::customer_interaction(std::size_t i, TimeMs now, const core::Interaction& ia) {
@@ -1006,10 +1006,10 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                     }
                     if (a.occupied) {
                         d.occupied = *a.occupied;
-                        static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
+                        static_cast<void>(fw_on_sensor(fw_device_in(&d.fw), h, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
                     }
                     if (a.door) {
-                        static_cast<void>(fw_on_sensor(&d.fw, h, FW_SENSOR_DOOR, *a.door == core::DoorPosition::closed ? 1 : 0));
+                        static_cast<void>(fw_on_sensor(fw_device_in(&d.fw), h, FW_SENSOR_DOOR, *a.door == core::DoorPosition::closed ? 1 : 0));
                     }
                 } else if constexpr (std::is_same_v<T, core::FaultEvent>) {
                     const TimeMs until = a.duration_ms ? now + *a.duration_ms : s_.end();
@@ -1060,7 +1060,7 @@ void Runner::apply_basis(TimeMs now) {
         Device& d = devices_[i];
         const std::string id = device_id(d.global_index);
         for (std::size_t r = 0; r < recipients_.size(); ++r) {
-            static_cast<void>(fw_set_basis_allowed(&d.fw, host(now), static_cast<unsigned>(r),
+            static_cast<void>(fw_set_basis_allowed(fw_device_in(&d.fw), host(now), static_cast<unsigned>(r),
                                                    basis_mask(id, recipients_[r], now)));
         }
         if (groups_[d.group].kind == DeviceKind::thermostat) plan_temperature(i, now);
@@ -1173,7 +1173,7 @@ void Runner::schedule_retry(std::uint32_t i, TimeMs sent, Rng rng, int retry, st
 /// is lost without leaving the device, and the backoff goes on).
 void Runner::retransmit(Retransmission x) {
     Device& d = devices_[x.device];
-    if (!fw_network_up(&d.fw)) {
+    if (!fw_network_up(fw_device_in(&d.fw))) {
         schedule_retry(x.device, x.at, x.rng, x.retry, std::move(x.recipient), std::move(x.format), std::move(x.payload));
         return;
     }
