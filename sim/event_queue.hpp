@@ -3,8 +3,9 @@
 ///
 /// A calendar queue: time is cut into buckets of kBucketMs; a ring of kBuckets buckets covers
 /// the near future, later wake-ups wait in an overflow heap until their bucket comes into
-/// range. A bucket is an unsorted array while it fills and is sorted once when it becomes the
-/// current one; the few wake-ups pushed into the current bucket (or before it) after that wait
+/// range. A bucket is an unsorted list of fixed-size chunks from a shared pool while it fills
+/// (no bucket holds spare capacity: a million wake-ups cost about their 8 MB) and is sorted into
+/// one array when it becomes the current one; the few wake-ups pushed into the current bucket (or before it) after that wait
 /// in a small heap beside it (the first wake-ups, pushed before the first pop in any order, move
 /// the ring's start back instead). An entry in the ring is 8 bytes: its id and its millisecond within
 /// the bucket, packed so that sorting the integers sorts by (time, id). The agenda of a large
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "core/time.hpp"
@@ -46,18 +48,14 @@ public:
 
     void push(core::TimeMs at, std::uint32_t id) {
         const std::int64_t b = bucket_of(at);
-        if (size_ == 0) {  // an empty agenda starts wherever the first entry is
-            release(current_heap_bucket());
-            current_ = b;
-            sorted_ = false;
-        }
+        if (size_ == 0) start_at(b);  // an empty agenda starts wherever the first entry is
         if (!sorted_ && b < current_) reanchor(b);
         ++size_;
         if (b < current_ || (b == current_ && sorted_)) {  // due in (or before) the bucket being popped
             late_.push_back(Wake{at, id});
             std::push_heap(late_.begin(), late_.end(), std::greater<>{});
         } else if (b < current_ + static_cast<std::int64_t>(kBuckets)) {
-            buckets_[slot(b)].push_back(pack(at, b, id));
+            append(buckets_[slot(b)], pack(at, b, id));
         } else {
             overflow_.push_back(Wake{at, id});
             std::push_heap(overflow_.begin(), overflow_.end(), std::greater<>{});
@@ -70,7 +68,7 @@ public:
     /// The smallest entry; the queue must not be empty.
     [[nodiscard]] Wake top() {
         settle();
-        return from_sorted() ? unpack(current_heap_bucket()[pos_]) : late_.front();
+        return from_sorted() ? unpack(current_entries_[pos_]) : late_.front();
     }
 
     void pop() {
@@ -87,11 +85,24 @@ public:
     /// The id of about the `ahead`-th entry after the top, or kNoId when the current bucket
     /// does not reach that far: a hint for prefetching (entries pushed since may come first).
     [[nodiscard]] std::uint32_t upcoming(std::size_t ahead) const {
-        const auto& bucket = buckets_[slot(current_)];
-        return sorted_ && pos_ + ahead < bucket.size() ? static_cast<std::uint32_t>(bucket[pos_ + ahead]) : kNoId;
+        return sorted_ && pos_ + ahead < current_entries_.size() ? static_cast<std::uint32_t>(current_entries_[pos_ + ahead])
+                                                                 : kNoId;
     }
 
 private:
+    /// 2 KiB of entries; a bucket is a list of them, the last one filling.
+    struct Chunk {
+        static constexpr std::size_t kEntries = 254;
+        Chunk* next = nullptr;
+        std::uint32_t used = 0;
+        std::uint64_t keys[kEntries];
+    };
+    static_assert(sizeof(Chunk) == 2048, "a chunk is 2 KiB");
+    struct Bucket {
+        Chunk* head = nullptr;
+        Chunk* tail = nullptr;
+    };
+
     [[nodiscard]] static std::int64_t bucket_of(core::TimeMs at) {
         return at >= 0 ? at / kBucketMs : -((-at + kBucketMs - 1) / kBucketMs);
     }
@@ -105,86 +116,35 @@ private:
     [[nodiscard]] Wake unpack(std::uint64_t key) const {
         return Wake{current_ * kBucketMs + static_cast<core::TimeMs>(key >> 32U), static_cast<std::uint32_t>(key)};
     }
-    std::vector<std::uint64_t>& current_heap_bucket() { return buckets_[slot(current_)]; }
     /// Whether the top is the current bucket's next entry (else the late heap's).
-    [[nodiscard]] bool from_sorted() {
-        const auto& bucket = current_heap_bucket();
-        if (pos_ == bucket.size()) return false;
-        return late_.empty() || !(unpack(bucket[pos_]) > late_.front());
+    [[nodiscard]] bool from_sorted() const {
+        if (pos_ == current_entries_.size()) return false;
+        return late_.empty() || !(unpack(current_entries_[pos_]) > late_.front());
     }
-    /// Hands a spent bucket's storage back: kept, every bucket would hold the capacity of its
-    /// busiest second and the ring would weigh more than the fleet.
-    void release(std::vector<std::uint64_t>& bucket) {
-        std::vector<std::uint64_t>().swap(bucket);
-        pos_ = 0;
+    void append(Bucket& bucket, std::uint64_t key) {
+        if (bucket.tail == nullptr || bucket.tail->used == Chunk::kEntries) grow(bucket);
+        bucket.tail->keys[bucket.tail->used++] = key;
     }
-
-    /// Before the first pop (a fleet's first wake-ups arrive in device order, not time order):
-    /// moves the ring's start back to bucket b, so that the earliest bucket is the one sorted
-    /// first. Buckets the ring no longer reaches go to the overflow.
-    void reanchor(std::int64_t b) {
-        const std::int64_t reach = b + static_cast<std::int64_t>(kBuckets);
-        for (std::int64_t k = std::max(reach, current_); k < current_ + static_cast<std::int64_t>(kBuckets); ++k) {
-            auto& bucket = buckets_[slot(k)];
-            for (const std::uint64_t key : bucket) {
-                overflow_.push_back(Wake{k * kBucketMs + static_cast<core::TimeMs>(key >> 32U), static_cast<std::uint32_t>(key)});
-                std::push_heap(overflow_.begin(), overflow_.end(), std::greater<>{});
-            }
-            release(bucket);
-        }
-        current_ = b;
-    }
-
-    /// Makes the current bucket sorted and non-exhausted (or the late heap non-empty),
-    /// advancing to the next non-empty bucket when it is spent.
     void settle() {
-        if (!sorted_) {
-            sort_bucket(current_heap_bucket());
-            pos_ = 0;
-            sorted_ = true;
-        }
-        while (size_ > 0 && pos_ == current_heap_bucket().size() && late_.empty()) {
-            release(current_heap_bucket());
-            ++current_;
-            // Entries left in the ring: all but the overflow's (the current bucket is spent).
-            if (size_ == overflow_.size() && !overflow_.empty()) {
-                current_ = std::max(current_, bucket_of(overflow_.front().at));  // jump an empty stretch
-            }
-            // Bring overflow entries whose bucket is now within the ring into it.
-            while (!overflow_.empty() && bucket_of(overflow_.front().at) < current_ + static_cast<std::int64_t>(kBuckets)) {
-                const Wake w = overflow_.front();
-                std::pop_heap(overflow_.begin(), overflow_.end(), std::greater<>{});
-                overflow_.pop_back();
-                buckets_[slot(bucket_of(w.at))].push_back(pack(w.at, bucket_of(w.at), w.id));
-            }
-            sort_bucket(current_heap_bucket());
-        }
+        if (!sorted_ || (pos_ == current_entries_.size() && late_.empty())) advance();
     }
 
-    /// Sorts a bucket by (millisecond, id): a counting sort on the millisecond, then each
-    /// millisecond's entries by id (often one or two; thousands where a fleet's heartbeats fall
-    /// due together).
-    void sort_bucket(std::vector<std::uint64_t>& bucket) {
-        counts_.assign(static_cast<std::size_t>(kBucketMs) + 1, 0);
-        for (const std::uint64_t key : bucket) ++counts_[(key >> 32U) + 1];
-        for (std::size_t ms = 1; ms < counts_.size(); ++ms) counts_[ms] += counts_[ms - 1];
-        scratch_.resize(bucket.size());
-        for (const std::uint64_t key : bucket) scratch_[counts_[key >> 32U]++] = key;
-        // counts_[ms] is now the end of that millisecond's entries, and the start of the next's.
-        std::uint32_t from = 0;
-        for (std::size_t ms = 0; ms < static_cast<std::size_t>(kBucketMs); ++ms) {
-            const std::uint32_t to = counts_[ms];
-            if (to - from > 1) std::sort(scratch_.begin() + from, scratch_.begin() + to);
-            from = to;
-        }
-        bucket.swap(scratch_);
-    }
+    void grow(Bucket& bucket);
+    /// Returns the bucket's chunks to the pool, calling `each` for every entry first.
+    template <class F>
+    void drain(Bucket& bucket, F&& each);
+    void start_at(std::int64_t bucket);
+    void reanchor(std::int64_t bucket);
+    void advance();
+    void sort_current();
 
-    std::vector<std::vector<std::uint64_t>> buckets_;
+    std::vector<Bucket> buckets_;
+    std::vector<std::unique_ptr<Chunk[]>> slabs_;  ///< the chunks' storage, never given back
+    Chunk* free_ = nullptr;                         ///< chunks not in a bucket
     std::vector<Wake> overflow_;  ///< heap of entries beyond the ring
     std::vector<Wake> late_;      ///< heap of entries pushed into the current bucket, or before it
-    std::vector<std::uint32_t> counts_;   ///< sort_bucket's per-millisecond counts
-    std::vector<std::uint64_t> scratch_;  ///< sort_bucket's output (then the bucket's old storage)
+    std::vector<std::uint64_t> current_entries_;  ///< the current bucket, sorted (once sorted_)
+    std::vector<std::uint32_t> counts_;           ///< the sort's per-millisecond counts
     std::int64_t current_ = 0;    ///< the bucket being popped
     std::size_t pos_ = 0;         ///< its next entry, once sorted
     bool sorted_ = false;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <limits>
 #include <map>
+#include <new>
 #include <queue>
 #include <string>
 #include <vector>
@@ -194,7 +195,6 @@ static_assert(kMaxRunMs < kNeverTick, "every instant of a run must fit a Tick");
 /// What the simulator keeps per device besides the firmware's own state. Its fleet-wide index
 /// is not kept: it follows from its place in the shard (Runner::global_of).
 struct Device {
-    fw_device fw{};
     Tick due = kNeverTick;         ///< next wake-up (min of the below and the firmware's)
     Tick next_plant = kNeverTick;  ///< thermostat: temperature crossing; lock: door step
     Tick next_occupancy = kNeverTick;
@@ -224,11 +224,53 @@ struct Device {
     bool occupied : 1 = true;
     bool rare : 1 = false;           ///< has an entry in Runner::rare_
     bool heating : 1 = false;        ///< thermostat: the house's heating (HouseState::heating)
+    /// The firmware's state, last: its per-recipient entries (a flexible array) run on past
+    /// sizeof(Device), as many as the scenario has recipients (DeviceArray's stride).
+    fw_device fw;
 };
-static_assert(sizeof(Device) <= sizeof(fw_device) + 64, "Device is per device: keep the runner's part at 64 bytes");
+static_assert(offsetof(Device, fw) <= 64, "Device is per device: keep the runner's part at 64 bytes");
+static_assert(std::is_trivially_destructible_v<Device>, "DeviceArray never destroys a Device");
 
-static_assert(std::is_standard_layout_v<Device> && offsetof(Device, fw) == 0,
-              "the HAL gets &Device::fw and recovers the Device from it");
+static_assert(std::is_standard_layout_v<Device>, "the HAL gets &Device::fw and recovers the Device from it");
+
+/// The devices back to back, each `stride` bytes: its Device and its firmware's per-recipient
+/// entries. On huge pages (sim/huge_pages.hpp); never reallocated (reserve once, up front).
+class DeviceArray {
+public:
+    DeviceArray() = default;
+    DeviceArray(const DeviceArray&) = delete;
+    DeviceArray& operator=(const DeviceArray&) = delete;
+    ~DeviceArray() {
+        if (data_ != nullptr) HugePageAllocator<std::byte>().deallocate(data_, capacity_ * stride_);
+    }
+
+    /// Room for n devices whose firmware has `recipients` recipients.
+    void reserve(std::size_t n, std::uint8_t recipients) {
+        stride_ = (offsetof(Device, fw) + fw_device_size(recipients) + alignof(Device) - 1) / alignof(Device) * alignof(Device);
+        capacity_ = n;
+        data_ = HugePageAllocator<std::byte>().allocate(n * stride_);
+    }
+    Device& emplace_back() {
+        std::byte* slot = data_ + size_++ * stride_;
+        std::memset(slot, 0, stride_);
+        return *new (slot) Device;
+    }
+    [[nodiscard]] Device& operator[](std::size_t i) { return *std::launder(reinterpret_cast<Device*>(data_ + i * stride_)); }
+    [[nodiscard]] const Device& operator[](std::size_t i) const {
+        return *std::launder(reinterpret_cast<const Device*>(data_ + i * stride_));
+    }
+    [[nodiscard]] std::size_t size() const { return size_; }
+    [[nodiscard]] std::size_t stride() const { return stride_; }
+    [[nodiscard]] std::size_t index_of(const Device& d) const {
+        return static_cast<std::size_t>(reinterpret_cast<const std::byte*>(&d) - data_) / stride_;
+    }
+
+private:
+    std::byte* data_ = nullptr;
+    std::size_t stride_ = sizeof(Device);
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0;
+};
 
 /// Devices sharing one firmware config: a named device, or one profile of a fleet.
 struct Group {
@@ -300,13 +342,23 @@ private:
     void format_device_id(std::string& out, std::uint32_t global_index) const;
     /// A reused record (its strings keep their storage): the hot path makes no allocations.
     Record& scratch(RecordKind kind, TimeMs t, std::uint32_t global_index);
-    [[nodiscard]] Device& dev_of(const fw_device* fw) { return *reinterpret_cast<Device*>(const_cast<fw_device*>(fw)); }
+    [[nodiscard]] Device& dev_of(const fw_device* fw) {
+        return *reinterpret_cast<Device*>(reinterpret_cast<char*>(const_cast<fw_device*>(fw)) - offsetof(Device, fw));
+    }
     [[nodiscard]] std::uint64_t host(TimeMs t) const { return static_cast<std::uint64_t>(t - s_.start); }
     [[nodiscard]] DurationMs utc_offset(TimeMs t) const;
     [[nodiscard]] HouseParams house_params(const Device& d) const;
     [[nodiscard]] Tick to_tick(TimeMs t) const { return t >= s_.end() ? kNeverTick : static_cast<Tick>(t - s_.start); }
     [[nodiscard]] TimeMs from_tick(Tick t) const { return t == kNeverTick ? kNever : s_.start + t; }
-    [[nodiscard]] std::uint32_t index_of(const Device& d) const { return static_cast<std::uint32_t>(&d - devices_.data()); }
+    /// The device's index in devices_ (the last answer is kept: the HAL asks for the same
+    /// device record after record, and the answer takes a division).
+    [[nodiscard]] std::uint32_t index_of(const Device& d) const {
+        if (&d != index_cache_device_) {
+            index_cache_device_ = &d;
+            index_cache_ = static_cast<std::uint32_t>(devices_.index_of(d));
+        }
+        return index_cache_;
+    }
     /// The device's index in the whole fleet: the shard holds every count-th device from index.
     [[nodiscard]] std::uint32_t global_of(std::size_t i) const {
         return static_cast<std::uint32_t>(i * options_.shard.count + options_.shard.index);
@@ -325,15 +377,18 @@ private:
     }
     [[nodiscard]] const SensorState& sensor_of(const Device& d) const;
     [[nodiscard]] bool capture_off(const Device& d, TimeMs t) const {
-        const RareState& r = rare_.at(static_cast<std::uint32_t>(&d - devices_.data()));
+        const RareState& r = rare_.at(index_of(d));
         return t >= r.capture_off_from && t < r.capture_off_until;
     }
     RareState& rare_of(std::size_t i);
 
     void write(const Record& r);
     void prefetch_device(std::uint32_t i) const {
-        const auto* p = reinterpret_cast<const char*>(&devices_[i]);
-        for (std::size_t off = 0; off < sizeof(Device); off += 64) __builtin_prefetch(p + off);
+        constexpr std::uintptr_t kLineBytes = 64;
+        const auto from = reinterpret_cast<std::uintptr_t>(&devices_[i]);
+        for (std::uintptr_t line = from & ~(kLineBytes - 1); line < from + devices_.stride(); line += kLineBytes) {
+            __builtin_prefetch(reinterpret_cast<const void*>(line));
+        }
     }
     void reschedule(std::size_t i, TimeMs now);
     void plan_temperature(std::size_t i, TimeMs now);
@@ -365,7 +420,9 @@ private:
     std::uint64_t seed_;
     const date::time_zone* zone_ = nullptr;
     std::deque<Group> groups_;  ///< deque: devices and configs point into it
-    std::vector<Device, HugePageAllocator<Device>> devices_;
+    DeviceArray devices_;
+    mutable const Device* index_cache_device_ = nullptr;
+    mutable std::uint32_t index_cache_ = 0;
     std::unordered_map<std::uint32_t, RareState> rare_;  ///< by index into devices_
     /// store_and_forward buffers of the devices that have buffered (by index into devices_).
     std::unordered_map<std::uint32_t, fw_saf_ring> saf_rings_;
@@ -583,7 +640,7 @@ HouseParams Runner::house_params(const Device& d) const {
     p.time_constant_ms = static_cast<DurationMs>(static_cast<double>(d.time_constant_h) * kMsPerHour);
     p.heat_rate_c_per_h = d.heat_rate_c_per_h;
     if (d.rare) {
-        const float outdoor_c = rare_.at(static_cast<std::uint32_t>(&d - devices_.data())).outdoor_override_c;
+        const float outdoor_c = rare_.at(index_of(d)).outdoor_override_c;
         if (!std::isnan(outdoor_c)) {
             p.outdoor_mean_c = outdoor_c;
             p.outdoor_amplitude_c = 0;
@@ -594,7 +651,7 @@ HouseParams Runner::house_params(const Device& d) const {
 
 const SensorState& Runner::sensor_of(const Device& d) const {
     static const SensorState kHealthy{};
-    return d.rare ? rare_.at(static_cast<std::uint32_t>(&d - devices_.data())).sensor : kHealthy;
+    return d.rare ? rare_.at(index_of(d)).sensor : kHealthy;
 }
 
 RareState& Runner::rare_of(std::size_t i) {
@@ -618,7 +675,8 @@ Status Runner::build() {
     // to three times the fleet's state at the peak.
     std::uint64_t total = s_.devices.size();
     for (const auto& fleet : s_.fleets) total += fleet.count;
-    devices_.reserve(total > shard.index ? (total - shard.index + shard.count - 1) / shard.count : 0);
+    devices_.reserve(total > shard.index ? (total - shard.index + shard.count - 1) / shard.count : 0,
+                     static_cast<std::uint8_t>(std::min<std::size_t>(recipients_.size(), FW_MAX_RECIPIENTS)));
     std::uint32_t global = 0;
     for (const auto& spec : s_.devices) {
         params_store_.push_back(s_.params_for(spec));
@@ -676,7 +734,7 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
     if (d.rare && self->capture_off(d, t)) {  // the capture link is down; the message still goes out
         if (self->network_) {
-            const auto i = static_cast<std::uint32_t>(&d - self->devices_.data());
+            const auto i = self->index_of(d);
             Record& r = self->scratch(RecordKind::egress, t, self->global_of(d));
             r.recipient.assign(self->name_view(recipient));
             r.format.assign(self->name_view(format));
@@ -692,7 +750,7 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     ++self->stats_.messages;
     self->write(r);
     if (self->network_) {
-        const auto i = static_cast<std::uint32_t>(&d - self->devices_.data());
+        const auto i = self->index_of(d);
         self->after_transmission(i, t, self->message_rng(i, t, r), 0, r);
     }
 }
@@ -727,7 +785,7 @@ size_t Runner::hal_device_id(void* ctx, const fw_device* dev, char* buf, size_t 
 
 fw_saf_ring* Runner::hal_saf_ring(void* ctx, const fw_device* dev) {
     auto* self = static_cast<Runner*>(ctx);
-    return &self->saf_rings_[static_cast<std::uint32_t>(&self->dev_of(dev) - self->devices_.data())];
+    return &self->saf_rings_[self->index_of(self->dev_of(dev))];
 }
 
 void Runner::write(const Record& r) {
@@ -1242,7 +1300,7 @@ Result<FleetStats> Runner::run() {
     }
     if (auto st = build(); !st) return st.error();
     stats_.devices = devices_.size();
-    stats_.bytes_per_device = sizeof(Device) + EventQueue::kEntryBytes;
+    stats_.bytes_per_device = devices_.stride() + EventQueue::kEntryBytes;
 
     for (std::size_t k = 0; k < s_.timeline.size(); ++k) {
         const auto& e = s_.timeline[k];

@@ -202,7 +202,7 @@ struct Room {
 struct Board {
     Options opt;
     fw_config cfg{};
-    fw_device dev{};
+    fw_device_storage fw{};
     fw_saf_ring saf{};
     fw_frame_tx tx{};
     fw_frame_rx rx{};
@@ -321,7 +321,7 @@ struct Board {
         const auto reading = static_cast<std::int32_t>(std::lround(room.temp_c * 10.0)) * 10;
         if (reading != last_reading) {
             last_reading = reading;
-            static_cast<void>(fw_on_sensor(&dev, now, FW_SENSOR_TEMPERATURE, reading));
+            static_cast<void>(fw_on_sensor(fw_device_in(&fw), now, FW_SENSOR_TEMPERATURE, reading));
         }
     }
 
@@ -336,7 +336,7 @@ struct Board {
         const char* err = fw_parse_command(f.payload, f.payload_len, &cmd);
         if (err == nullptr) {
             plant_step(now);
-            err = fw_on_command(&dev, now, &cmd);
+            err = fw_on_command(fw_device_in(&fw), now, &cmd);
             if (err == nullptr) {
                 if (cmd.op == FW_OP_TIME_SCALE) {
                     advance_room(now);
@@ -461,13 +461,13 @@ int main(int argc, char** argv) {
     // Boot: HELLO first, then the firmware (whose boot TRUTH follows), then the first readings.
     b.boot = std::chrono::steady_clock::now();
     b.hello();
-    if (const char* why = fw_init(&b.dev, &b.cfg, 1, b.opt.seed, 0)) {
+    if (const char* why = fw_init(fw_device_in(&b.fw), &b.cfg, 1, b.opt.seed, 0)) {
         std::fprintf(stderr, "consentrig-board: %s\n", why);
         return 2;
     }
     if (b.opt.kind == FW_KIND_THERMOSTAT) {
-        if (b.humidity_pct >= 0) static_cast<void>(fw_on_sensor(&b.dev, 0, FW_SENSOR_HUMIDITY, b.humidity_pct));
-        static_cast<void>(fw_on_sensor(&b.dev, 0, FW_SENSOR_OCCUPANCY, 1));
+        if (b.humidity_pct >= 0) static_cast<void>(fw_on_sensor(fw_device_in(&b.fw), 0, FW_SENSOR_HUMIDITY, b.humidity_pct));
+        static_cast<void>(fw_on_sensor(fw_device_in(&b.fw), 0, FW_SENSOR_OCCUPANCY, 1));
         b.plant_step(0);
     }
     if (!b.opt.quiet) {
@@ -479,11 +479,11 @@ int main(int argc, char** argv) {
     std::uint8_t buf[4096];
     while (!g_stop) {
         const std::uint64_t now = b.host_ms();
-        fw_on_timer(&b.dev, now);
+        fw_on_timer(fw_device_in(&b.fw), now);
         b.plant_step(now);
         // Sleep until the firmware's next deadline, a plant step (1 s of device time, at least
         // 5 ms of real time) or a byte from the rig.
-        const std::uint64_t wake = fw_next_wakeup(&b.dev);
+        const std::uint64_t wake = fw_next_wakeup(fw_device_in(&b.fw));
         std::uint64_t timeout = b.opt.kind == FW_KIND_THERMOSTAT ? std::max<std::uint64_t>(5, 1'000'000 / b.scale_milli) : 1000;
         if (wake != FW_NO_WAKEUP) timeout = std::min(timeout, wake > now ? wake - now : 0);
         pollfd pf{b.master, POLLIN, 0};

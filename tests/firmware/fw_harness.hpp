@@ -47,7 +47,11 @@ enum Rcpt : unsigned { kVoice = 0, kVendor = 1, kGoogle = 2, kMatter = 3 };
 ///   3 matter-ctrl    (matter) interaction basis W = 60 s, all categories
 class Harness {
 public:
-    explicit Harness(fw_kind kind, fw_profile profile = FW_PROFILE_COMPLIANT) {
+    /// `place`: where the device lives (at least FW_DEVICE_SIZE(cfg.recipient_count) bytes,
+    /// aligned for fw_device); nullptr: in the harness's own storage.
+    explicit Harness(fw_kind kind, fw_profile profile = FW_PROFILE_COMPLIANT,
+                     fw_device* place = nullptr)
+        : dev(place != nullptr ? *place : *fw_device_in(&storage)) {
         fw_config_defaults(&cfg, kind);
         cfg.hal.ctx = this;
         cfg.hal.uplink = &Harness::on_uplink;
@@ -132,7 +136,8 @@ public:
     }
 
     fw_config cfg{};
-    fw_device dev{};
+    fw_device_storage storage{};
+    fw_device& dev;
     /// The store_and_forward buffer the host keeps for the device (fw_hal.saf_ring).
     fw_saf_ring saf{};
     bool give_saf_ring = true;

@@ -2,6 +2,7 @@
 // time_scale; reset; the per-device memory budget; hosting many devices on one config.
 #include "fw_harness.hpp"
 
+#include <cstring>
 #include <functional>
 #include <map>
 #include <queue>
@@ -260,15 +261,103 @@ TEST(FwCommands, GivenChangedDeviceWhenResetThenItIsBackToBootStateAndEmitsTruth
     EXPECT_EQ(h.truths.back().state.at("setpoint"), 20.0);
 }
 
-TEST(FwBudget, GivenTheDeviceStructWhenMeasuredThenItFitsTheFleetBudgetOf192Bytes) {
-    EXPECT_LE(sizeof(fw_device), 192u);
-    EXPECT_GE(sizeof(fw_device), 64u) << "sanity: the state is not accidentally elsewhere";
+TEST(FwBudget, GivenTheDeviceLayoutWhenMeasuredThenTwoRecipientsFitIn112BytesAndFourIn136) {
+    EXPECT_LE(FW_DEVICE_SIZE(2), 112u);
+    EXPECT_LE(FW_DEVICE_SIZE(FW_MAX_RECIPIENTS), 136u);
+    EXPECT_GE(offsetof(fw_device, rcp), 64u) << "sanity: the state is not accidentally elsewhere";
+    for (std::uint8_t n = 0; n <= FW_MAX_RECIPIENTS; ++n) {
+        EXPECT_EQ(fw_device_size(n), FW_DEVICE_SIZE(n)) << n << " recipients";
+        EXPECT_GE(fw_device_size(n), offsetof(fw_device, rcp) + n * sizeof(fw_recipient_state));
+        EXPECT_EQ(fw_device_size(n) % alignof(fw_device), 0u) << "devices sit back to back";
+    }
+    EXPECT_EQ(sizeof(fw_device_storage), FW_DEVICE_SIZE(FW_MAX_RECIPIENTS));
+}
+
+namespace {
+
+/// A device's bytes with guard bytes on both sides that it must never touch.
+struct Guarded {
+    static constexpr std::size_t kGuard = 64;
+    static constexpr unsigned char kPattern = 0xA5;
+    std::size_t size;
+    std::vector<std::uint64_t> words;  ///< 8-byte aligned backing store
+    explicit Guarded(std::size_t n) : size(n), words((2 * kGuard + n + 7) / 8) {
+        std::memset(words.data(), kPattern, words.size() * 8);
+    }
+    unsigned char* bytes() { return reinterpret_cast<unsigned char*>(words.data()); }
+    fw_device* device() { return reinterpret_cast<fw_device*>(bytes() + kGuard); }
+    /// Offsets (relative to the device) of guard bytes that changed.
+    std::vector<long> touched_outside() {
+        std::vector<long> out;
+        for (std::size_t i = 0; i < words.size() * 8; ++i) {
+            const bool inside = i >= kGuard && i < kGuard + size;
+            if (!inside && bytes()[i] != kPattern) out.push_back(static_cast<long>(i) - static_cast<long>(kGuard));
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST(FwBudget, GivenTwoRecipientsWhenTheDeviceLivesInExactlyFwDeviceSize2BytesThenEverythingWorksAndNothingOutsideIsWritten) {
+    // GIVEN a thermostat with the harness's first two recipients (voice-partner alexa with an
+    // interaction window, vendor-cloud json with the heartbeat), placed in exactly
+    // FW_DEVICE_SIZE(2) bytes between 64 guard bytes of 0xA5 on each side
+    static_assert(alignof(fw_device) <= alignof(std::uint64_t));
+    Guarded g(FW_DEVICE_SIZE(2));
+    Harness h(FW_KIND_THERMOSTAT, FW_PROFILE_COMPLIANT, g.device());
+    h.cfg.recipient_count = 2;
+    h.cfg.heartbeat_interval_ms = 3600 * kS;
+    h.boot();
+    ASSERT_TRUE(g.touched_outside().empty()) << "fw_init wrote outside the device";
+
+    // WHEN consent, link, interaction, basis, network, profile and report paths all run
+    h.allow(kVendor, FW_CATS_ALL);
+    h.sensor(FW_SENSOR_TEMPERATURE, 2100);
+    h.run_until(100 * kS);
+    h.command(R"({"id":1,"op":"interact","via":"voice","recipient":"voice-partner","action":"query"})");
+    h.command(R"({"id":2,"op":"consent","recipient":"vendor-cloud","categories":["temperature"],"granted":false})");
+    const std::uint16_t vendor_allowed = fw_allowed_now(&h.dev, h.now, kVendor);
+    const std::uint16_t voice_allowed = fw_allowed_now(&h.dev, h.now, kVoice);
+    h.run_until(150 * kS);
+    h.sensor(FW_SENSOR_SETPOINT_DIAL, 2200);
+    h.command(R"({"id":3,"op":"link","recipient":"voice-partner","linked":false})");
+    const bool voice_linked = fw_is_linked(&h.dev, kVoice);
+    h.command(R"({"id":4,"op":"link","recipient":"voice-partner","linked":true})");
+    h.command(R"({"id":5,"op":"profile","name":"flush_after_revoke"})");
+    h.run_until(200 * kS);
+    h.sensor(FW_SENSOR_SETPOINT_DIAL, 2300);
+    h.command(R"({"id":6,"op":"network","up":false})");
+    h.run_until(300 * kS);
+    h.sensor(FW_SENSOR_SETPOINT_DIAL, 2400);
+    h.command(R"({"id":7,"op":"network","up":true})");
+    h.run_until(2 * 3600 * kS);
+    h.command(R"({"id":8,"op":"reset"})");
+    h.run_until(3 * 3600 * kS);
+
+    // THEN the device kept its per-recipient state (window, withdrawal, link, basis) and
+    // reported to both recipients, and not one guard byte changed
+    EXPECT_EQ(vendor_allowed, FW_CATS_ALL & ~FW_CAT_BIT(FW_CAT_TEMPERATURE));
+    EXPECT_EQ(voice_allowed, h.cfg.recipients[kVoice].interaction_categories);
+    EXPECT_FALSE(voice_linked);
+    EXPECT_TRUE(fw_is_linked(&h.dev, kVoice));
+    EXPECT_EQ(fw_allowed_now(&h.dev, h.now, kVendor), 0) << "reset: basis and consent from the config";
+    EXPECT_FALSE(h.to("voice-partner").empty());
+    EXPECT_GE(h.to("vendor-cloud").size(), 4u) << "reports, the flush and heartbeats";
+    const std::vector<long> touched = g.touched_outside();
+    EXPECT_TRUE(touched.empty()) << touched.size() << " guard bytes written, first at offset "
+                                 << (touched.empty() ? 0 : touched[0]);
 }
 
 namespace {
 
 struct Fleet {
-    std::vector<fw_device> devs;
+    /// Devices back to back, FW_DEVICE_SIZE(1) bytes each (the config has one recipient).
+    std::vector<std::uint64_t> words;
+    fw_device* dev(std::size_t i) {
+        return reinterpret_cast<fw_device*>(reinterpret_cast<unsigned char*>(words.data()) +
+                                            i * FW_DEVICE_SIZE(1));
+    }
     std::vector<std::size_t> uplinks;
     static std::size_t id(void* ctx, const fw_device* d, char* buf, std::size_t cap) {
         (void)ctx;
@@ -299,22 +388,23 @@ TEST(FwFleet, GivenThousandDevicesSharingOneConfigWhenTwoHoursRunInVirtualTimeTh
                          true, nullptr};
     cfg.report_max_silence_ms = 0;
     constexpr std::size_t kN = 1000;
-    f.devs.resize(kN);
+    static_assert(FW_DEVICE_SIZE(1) % alignof(std::uint64_t) == 0);
+    f.words.resize(kN * FW_DEVICE_SIZE(1) / sizeof(std::uint64_t));
     f.uplinks.assign(kN, 0);
     using Ev = std::pair<std::uint64_t, std::uint32_t>;
     std::priority_queue<Ev, std::vector<Ev>, std::greater<>> q;
     std::set<std::uint64_t> first_wakeups;
     for (std::uint32_t i = 0; i < kN; ++i) {
-        ASSERT_EQ(fw_init(&f.devs[i], &cfg, i, 2026, 0), nullptr);
-        q.emplace(fw_next_wakeup(&f.devs[i]), i);
-        first_wakeups.insert(fw_next_wakeup(&f.devs[i]));
+        ASSERT_EQ(fw_init(f.dev(i), &cfg, i, 2026, 0), nullptr);
+        q.emplace(fw_next_wakeup(f.dev(i)), i);
+        first_wakeups.insert(fw_next_wakeup(f.dev(i)));
     }
     const std::uint64_t end = 2 * 3600 * kS;
     while (!q.empty() && q.top().first <= end) {
         auto [t, i] = q.top();
         q.pop();
-        fw_on_timer(&f.devs[i], t);
-        const std::uint64_t w = fw_next_wakeup(&f.devs[i]);
+        fw_on_timer(f.dev(i), t);
+        const std::uint64_t w = fw_next_wakeup(f.dev(i));
         ASSERT_GT(w, t);
         if (w != FW_NO_WAKEUP) q.emplace(w, i);
     }

@@ -58,7 +58,7 @@ struct Dev {
     std::ofstream* out;
     std::string id;
     fw_config cfg;
-    fw_device dev;
+    fw_device_storage fw;
     fw_saf_ring saf;  ///< the store_and_forward buffer this host keeps for the device
 };
 
@@ -114,7 +114,7 @@ void run_day(const std::string& profile, const fs::path& path) {
         const int p = fw_profile_from_name(profile.data(), profile.size());
         ASSERT_GE(p, 0);
         c.profile_at_boot = static_cast<fw_profile>(p);
-        ASSERT_EQ(fw_init(&d[k].dev, &c, static_cast<std::uint32_t>(k), 7, 0), nullptr);
+        ASSERT_EQ(fw_init(fw_device_in(&d[k].fw), &c, static_cast<std::uint32_t>(k), 7, 0), nullptr);
     }
     std::vector<Event> events = {
         {6 * kHour, 0, R"({"id":1,"op":"network","up":false})"},
@@ -129,10 +129,10 @@ void run_day(const std::string& profile, const fs::path& path) {
     };
     auto run_to = [&](std::uint64_t t) {  // every device timer before t, in time order
         for (;;) {
-            const std::uint64_t w0 = fw_next_wakeup(&d[0].dev), w1 = fw_next_wakeup(&d[1].dev);
+            const std::uint64_t w0 = fw_next_wakeup(fw_device_in(&d[0].fw)), w1 = fw_next_wakeup(fw_device_in(&d[1].fw));
             const std::uint64_t w = std::min(w0, w1);
             if (w >= t) break;
-            fw_on_timer(&d[w0 <= w1 ? 0 : 1].dev, w);
+            fw_on_timer(fw_device_in(&d[w0 <= w1 ? 0 : 1].fw), w);
         }
     };
     std::size_t next = 0;
@@ -160,17 +160,17 @@ void run_day(const std::string& profile, const fs::path& path) {
                     << "\n";
             fw_command cmd;
             ASSERT_EQ(fw_parse_command(e.cmd.data(), e.cmd.size(), &cmd), nullptr);
-            ASSERT_EQ(fw_on_command(&d[e.dev].dev, e.t, &cmd), nullptr) << e.cmd;
+            ASSERT_EQ(fw_on_command(fw_device_in(&d[e.dev].fw), e.t, &cmd), nullptr) << e.cmd;
         }
         run_to(t);
         const bool open = t >= 8 * kHour && t < 20 * kHour;  // the vendor's schedule window
-        for (auto& x : d) fw_set_basis_allowed(&x.dev, t, 1, open ? FW_CATS_ALL : 0);
-        fw_on_sensor(&d[0].dev, t, FW_SENSOR_TEMPERATURE,
+        for (auto& x : d) fw_set_basis_allowed(fw_device_in(&x.fw), t, 1, open ? FW_CATS_ALL : 0);
+        fw_on_sensor(fw_device_in(&d[0].fw), t, FW_SENSOR_TEMPERATURE,
                      1880 + static_cast<std::int32_t>((t / (5 * kMin)) % 7) * 40);
         if (t % (3 * kHour) == 2 * kHour)
-            fw_on_sensor(&d[0].dev, t, FW_SENSOR_OCCUPANCY, static_cast<std::int32_t>((t / (3 * kHour)) % 2));
-        if (t % (30 * kMin) == 0) fw_on_sensor(&d[1].dev, t, FW_SENSOR_DOOR, 0);
-        if (t % (30 * kMin) == 10 * kMin) fw_on_sensor(&d[1].dev, t, FW_SENSOR_DOOR, 1);
+            fw_on_sensor(fw_device_in(&d[0].fw), t, FW_SENSOR_OCCUPANCY, static_cast<std::int32_t>((t / (3 * kHour)) % 2));
+        if (t % (30 * kMin) == 0) fw_on_sensor(fw_device_in(&d[1].fw), t, FW_SENSOR_DOOR, 0);
+        if (t % (30 * kMin) == 10 * kMin) fw_on_sensor(fw_device_in(&d[1].fw), t, FW_SENSOR_DOOR, 1);
     }
 }
 

@@ -95,9 +95,9 @@ TEST(FwThermostat, GivenMinOffOutside240To900sWhenConfigIsCheckedThenItIsRejecte
     EXPECT_EQ(fw_config_check(&h.cfg), nullptr);
     h.cfg.min_off_ms = 900000;
     EXPECT_EQ(fw_config_check(&h.cfg), nullptr);
-    fw_device d;
+    fw_device_storage d;
     h.cfg.min_off_ms = 100;
-    EXPECT_NE(fw_init(&d, &h.cfg, 1, 1, 0), nullptr);
+    EXPECT_NE(fw_init(fw_device_in(&d), &h.cfg, 1, 1, 0), nullptr);
 }
 
 TEST(FwThermostat, GivenCoolModeWhenRoomIsAboveUpperBandThenCompressorRunsAndStopsBelowLowerBand) {

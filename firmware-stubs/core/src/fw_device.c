@@ -224,11 +224,20 @@ static void uplink(const fw_device* d, uint64_t host, unsigned r, const char* fo
 
 static bool is_linked(const fw_device* d, unsigned r) { return (d->linked >> r) & 1u; }
 
+static uint32_t ia_until_s(const fw_recipient_state* p) {
+    return (uint32_t)p->ia_until_s_lo | ((uint32_t)p->ia_until_s_hi << 16);
+}
+static void set_ia_until_s(fw_recipient_state* p, uint32_t s) {
+    p->ia_until_s_lo = (uint16_t)s;
+    p->ia_until_s_hi = (uint16_t)(s >> 16);
+}
+
 /* what the customer's consent allows r now: standing basis, or interaction window */
 static uint16_t consent_allowed(const fw_device* d, unsigned r, uint64_t now) {
-    uint16_t a = d->basis[r];
-    if (now / 1000u < d->ia_until_s[r]) a |= d->cfg->recipients[r].interaction_categories;
-    return (uint16_t)(a & ~d->withdrawn[r] & FW_CATS_ALL);
+    const fw_recipient_state* p = &d->rcp[r];
+    uint16_t a = p->basis;
+    if (now / 1000u < ia_until_s(p)) a |= d->cfg->recipients[r].interaction_categories;
+    return (uint16_t)(a & ~p->withdrawn & FW_CATS_ALL);
 }
 
 static bool ignores_consent(const fw_device* d) {
@@ -437,7 +446,7 @@ static void queue_for_flush(fw_device* d, const step* st, uint16_t changed, uint
         const uint16_t q = (uint16_t)(changed & present & consent_allowed(d, r, st->now) &
                                       fw_format_categories(d->cfg->recipients[r].format));
         if (q == 0) continue;
-        d->outbox[r] |= q;
+        d->rcp[r].outbox |= q;
         d->outbox_cause = cause;
     }
 }
@@ -445,9 +454,9 @@ static void queue_for_flush(fw_device* d, const step* st, uint16_t changed, uint
 static void flush_outbox(fw_device* d, const step* st) {
     const fw_snapshot s = snapshot(d);
     for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
-        if (d->outbox[r] == 0) continue;
-        deliver(d, st, r, &s, st->now, d->outbox[r], d->outbox_cause, D_QUEUED);
-        d->outbox[r] = 0;
+        if (d->rcp[r].outbox == 0) continue;
+        deliver(d, st, r, &s, st->now, d->rcp[r].outbox, d->outbox_cause, D_QUEUED);
+        d->rcp[r].outbox = 0;
     }
 }
 
@@ -522,7 +531,7 @@ static uint64_t relay_gate(const fw_device* d, fw_hvac_state* next) {
     if (want == cur) return UINT64_MAX;
     if (cur != FW_HVAC_IDLE && want != FW_HVAC_IDLE) want = FW_HVAC_IDLE; /* via off */
     *next = want;
-    return d->k.t.relay_since_ms + (cur == FW_HVAC_IDLE ? d->cfg->min_off_ms : d->cfg->min_on_ms);
+    return d->kt.t.relay_since_ms + (cur == FW_HVAC_IDLE ? d->cfg->min_off_ms : d->cfg->min_on_ms);
 }
 
 static void thermo_control(fw_device* d, step* st) {
@@ -530,7 +539,7 @@ static void thermo_control(fw_device* d, step* st) {
     const uint64_t at = relay_gate(d, &next);
     if (at == UINT64_MAX || st->now < at) return;
     d->k.t.hvac = (uint8_t)next;
-    d->k.t.relay_since_ms = st->now;
+    d->kt.t.relay_since_ms = st->now;
     actuate(d, st->host, FW_ACT_HVAC_RELAY,
             next == FW_HVAC_HEATING ? FW_RELAY_HEAT : next == FW_HVAC_COOLING ? FW_RELAY_COOL
                                                                                : FW_RELAY_OFF);
@@ -556,7 +565,7 @@ static uint16_t sensor_deltas(const fw_device* d) {
 
 static bool rate_ok(const fw_device* d, uint64_t now) {
     return !(d->k.t.flags & TF_PUBLISHED) ||
-           now >= d->k.t.last_publish_ms + d->cfg->report_min_interval_ms;
+           now >= d->kt.t.last_publish_ms + d->cfg->report_min_interval_ms;
 }
 
 /* after a sensor reading: report now, or once the minimum interval has passed */
@@ -614,7 +623,7 @@ static void relock_update(fw_device* d, const step* st) {
         d->k.l.flags &= (uint8_t)~LF_RELOCK;
     } else if (!(d->k.l.flags & LF_RELOCK)) {
         d->k.l.flags |= LF_RELOCK;
-        d->k.l.mech_due_ms = st->now + d->cfg->auto_relock_ms;
+        d->kt.l.mech_due_ms = st->now + d->cfg->auto_relock_ms;
     }
 }
 
@@ -628,7 +637,7 @@ static const char* lock_request(fw_device* d, step* st, fw_lock_state target, ui
     d->k.l.flags = (uint8_t)((d->k.l.flags | LF_MOTOR) & ~LF_RELOCK);
     d->k.l.motor_target = (uint8_t)target;
     d->k.l.motor_cause = cause;
-    d->k.l.mech_due_ms =
+    d->kt.l.mech_due_ms =
         st->now + (d->cfg->motor_done_by_host ? d->cfg->motor_timeout_ms : d->cfg->motor_ms);
     actuate(d, st->host, FW_ACT_LOCK_MOTOR,
             target == FW_LOCK_LOCKED ? FW_MOTOR_LOCK : FW_MOTOR_UNLOCK);
@@ -681,7 +690,7 @@ static void step_finish(fw_device* d, step* st) {
     if (d->cfg->kind == FW_KIND_THERMOSTAT) {
         st->changed |= sensor_deltas(d); /* a report also carries pending sensor changes */
         d->k.t.flags = (uint8_t)((d->k.t.flags | TF_PUBLISHED) & ~TF_PENDING);
-        d->k.t.last_publish_ms = st->now;
+        d->kt.t.last_publish_ms = st->now;
         if (st->changed & FW_CAT_BIT(FW_CAT_TEMPERATURE))
             d->k.t.reported_temp_centi_c = d->k.t.temp_centi_c;
         if (st->changed & FW_CAT_BIT(FW_CAT_HUMIDITY))
@@ -741,13 +750,13 @@ static void run_due(fw_device* d, uint64_t host) {
             step_finish(d, &sp);
         }
         if (d->cfg->report_max_silence_ms > 0 &&
-            now >= d->k.t.last_publish_ms + d->cfg->report_max_silence_ms) {
+            now >= d->kt.t.last_publish_ms + d->cfg->report_max_silence_ms) {
             step ss = step_begin(d, host, FW_CAUSE_PERIODIC_POLL);
             const fw_snapshot s = snapshot(d);
             ss.changed = fw_snapshot_present(FW_KIND_THERMOSTAT, &s);
             step_finish(d, &ss);
         }
-    } else if ((d->k.l.flags & (LF_MOTOR | LF_RELOCK)) && now >= d->k.l.mech_due_ms) {
+    } else if ((d->k.l.flags & (LF_MOTOR | LF_RELOCK)) && now >= d->kt.l.mech_due_ms) {
         step st = step_begin(d, host, FW_CAUSE_RULE_TRIGGER);
         if (d->k.l.flags & LF_MOTOR) {
             /* own timer: the motor is done; host-reported mode: no MOTOR_DONE in time */
@@ -795,16 +804,13 @@ static void boot(fw_device* d, uint64_t host) {
     d->dirty = 0;
     d->outbox_cause = 0;
     d->soon_due_ms = 0;
-    for (unsigned r = 0; r < FW_MAX_RECIPIENTS; ++r) {
-        d->ia_until_s[r] = 0;
-        d->withdrawn[r] = 0;
-        d->outbox[r] = 0;
-        d->basis[r] = 0;
-        if (r < c->recipient_count) {
-            d->basis[r] = (uint16_t)(c->recipients[r].basis_at_boot & FW_CATS_ALL);
-            if (c->recipients[r].linked_at_boot) d->linked |= (uint8_t)(1u << r);
-        }
+    for (unsigned r = 0; r < c->recipient_count; ++r) {
+        fw_recipient_state* p = &d->rcp[r];
+        memset(p, 0, sizeof *p);
+        p->basis = (uint16_t)(c->recipients[r].basis_at_boot & FW_CATS_ALL);
+        if (c->recipients[r].linked_at_boot) d->linked |= (uint8_t)(1u << r);
     }
+    memset(&d->kt, 0, sizeof d->kt);
     memset(&d->k, 0, sizeof d->k);
     if (c->kind == FW_KIND_THERMOSTAT) {
         d->k.t.temp_centi_c = FW_TEMP_UNKNOWN;
@@ -815,8 +821,8 @@ static void boot(fw_device* d, uint64_t host) {
         d->k.t.mode = (uint8_t)c->mode_at_boot;
         d->k.t.hvac = FW_HVAC_IDLE;
         d->k.t.occupied = 1;
-        d->k.t.relay_since_ms = now; /* short-cycle protection also after power-up */
-        d->k.t.last_publish_ms = now;
+        d->kt.t.relay_since_ms = now; /* short-cycle protection also after power-up */
+        d->kt.t.last_publish_ms = now;
         actuate(d, host, FW_ACT_HVAC_RELAY, FW_RELAY_OFF);
     } else {
         d->k.l.lock_state = FW_LOCK_LOCKED;
@@ -833,9 +839,11 @@ static void boot(fw_device* d, uint64_t host) {
     emit_truth(d, host);
 }
 
+size_t fw_device_size(uint8_t recipient_count) { return FW_DEVICE_SIZE(recipient_count); }
+
 const char* fw_init(fw_device* d, const fw_config* cfg, uint32_t host_tag, uint32_t seed,
                     uint64_t now_ms) {
-    memset(d, 0, sizeof *d);
+    memset(d, 0, offsetof(fw_device, rcp)); /* the recipient states: boot(), once cfg is checked */
     const char* e = fw_config_check(cfg);
     if (e != NULL) return e;
     d->cfg = cfg;
@@ -929,7 +937,7 @@ const char* fw_on_command(fw_device* d, uint64_t host, const fw_command* cmd) {
                 /* window end in whole seconds, rounded down, minus the latency guard */
                 const uint32_t until = (uint32_t)(
                     (st.now + rc->interaction_window_ms - d->cfg->interaction_guard_ms) / 1000u);
-                if (until > d->ia_until_s[r]) d->ia_until_s[r] = until;
+                if (until > ia_until_s(&d->rcp[r])) set_ia_until_s(&d->rcp[r], until);
             }
         }
         bool answer_now = false;
@@ -961,9 +969,9 @@ const char* fw_on_command(fw_device* d, uint64_t host, const fw_command* cmd) {
     case FW_OP_CONSENT:
         if ((err = recipient_arg(d, cmd->recipient, &r)) != NULL) return err;
         if (cmd->granted)
-            d->withdrawn[r] &= (uint16_t)~cmd->categories;
+            d->rcp[r].withdrawn &= (uint16_t)~cmd->categories;
         else
-            d->withdrawn[r] |= (uint16_t)(cmd->categories & FW_CATS_ALL);
+            d->rcp[r].withdrawn |= (uint16_t)(cmd->categories & FW_CATS_ALL);
         break;
 
     case FW_OP_LINK:
@@ -994,7 +1002,7 @@ const char* fw_on_command(fw_device* d, uint64_t host, const fw_command* cmd) {
         d->profile = (uint8_t)cmd->profile;
         /* queues belong to the profile that filled them */
         d->flags &= (uint8_t)~(DF_SOON | DF_SAF);
-        for (unsigned i = 0; i < FW_MAX_RECIPIENTS; ++i) d->outbox[i] = 0;
+        for (unsigned i = 0; i < d->cfg->recipient_count; ++i) d->rcp[i].outbox = 0;
         break;
 
     case FW_OP_TIME_SCALE:
@@ -1104,7 +1112,7 @@ void fw_on_timer(fw_device* d, uint64_t host) { run_due(d, host); }
 const char* fw_set_basis_allowed(fw_device* d, uint64_t host, unsigned r, uint16_t mask) {
     run_due_before(d, host);
     if (r >= d->cfg->recipient_count) return "recipient index out of range";
-    d->basis[r] = (uint16_t)(mask & FW_CATS_ALL);
+    d->rcp[r].basis = (uint16_t)(mask & FW_CATS_ALL);
     return NULL;
 }
 
@@ -1119,11 +1127,11 @@ uint64_t fw_next_wakeup(const fw_device* d) {
         fw_hvac_state next;
         CONSIDER(relay_gate(d, &next));
         if (d->k.t.flags & TF_PENDING)
-            CONSIDER(d->k.t.last_publish_ms + d->cfg->report_min_interval_ms);
+            CONSIDER(d->kt.t.last_publish_ms + d->cfg->report_min_interval_ms);
         if (d->cfg->report_max_silence_ms > 0)
-            CONSIDER(d->k.t.last_publish_ms + d->cfg->report_max_silence_ms);
+            CONSIDER(d->kt.t.last_publish_ms + d->cfg->report_max_silence_ms);
     } else if (d->k.l.flags & (LF_MOTOR | LF_RELOCK)) {
-        CONSIDER(d->k.l.mech_due_ms);
+        CONSIDER(d->kt.l.mech_due_ms);
     }
     if (d->flags & DF_SOON) CONSIDER(d->soon_due_ms);
     if (d->flags & DF_HB) CONSIDER((uint64_t)d->hb_due_s * 1000u);

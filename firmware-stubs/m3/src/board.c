@@ -36,7 +36,7 @@ enum { COIL_HEAT = 0, COIL_COOL = 1, COIL_MOTOR_LOCK = 2, COIL_MOTOR_UNLOCK = 3,
 typedef struct board {
     m3_board_config bc;
     fw_config cfg;
-    fw_device dev;
+    fw_device_storage fw;   /* the device: fw_device_in(&fw) */
     fw_saf_ring saf;
     fw_frame_tx tx;
     fw_frame_rx rx;
@@ -59,7 +59,7 @@ typedef struct board {
 
 static board g;
 
-const fw_device* board_device(void) { return &g.dev; }
+const fw_device* board_device(void) { return fw_device_in(&g.fw); }
 const m3_board_config* board_config(void) { return &g.bc; }
 
 /* ---- frames to the rig ------------------------------------------------------------------ */
@@ -188,7 +188,7 @@ void board_init(void) {
         log_text("error", msg);
         log_text("warn", "board config: running on the defaults");
     }
-    (void)fw_init(&g.dev, &g.cfg, 1u, g.bc.seed, now);
+    (void)fw_init(fw_device_in(&g.fw), &g.cfg, 1u, g.bc.seed, now);
     plant_sync_after_boot(now);
 }
 
@@ -204,7 +204,7 @@ static void on_frame(const fw_frame* f) {
     fw_command cmd;
     memset(&cmd, 0, sizeof cmd);
     const char* err = fw_parse_command(f->payload, f->payload_len, &cmd);
-    if (err == NULL) err = fw_on_command(&g.dev, now, &cmd);
+    if (err == NULL) err = fw_on_command(fw_device_in(&g.fw), now, &cmd);
     if (err == NULL && cmd.op == FW_OP_TIME_SCALE) g.scale_milli = cmd.factor_milli;
     if (err == NULL && cmd.op == FW_OP_RESET) g.scale_milli = 1000u; /* reset returns to 1 */
     send_tx(fw_frame_tx_reply(&g.tx, cmd.id, err));
@@ -234,7 +234,7 @@ static uint64_t poll_period(void) {
     return p < g.bc.poll_min_ms ? g.bc.poll_min_ms : p;
 }
 
-static void sense(uint64_t now, fw_sensor s, int32_t value) { (void)fw_on_sensor(&g.dev, now, s, value); }
+static void sense(uint64_t now, fw_sensor s, int32_t value) { (void)fw_on_sensor(fw_device_in(&g.fw), now, s, value); }
 
 static void on_readings(uint64_t now, const uint16_t* r) {
     if (r[REG_MAP_VERSION] != PLANT_MAP_VERSION) {
@@ -347,9 +347,9 @@ bool board_step(void) {
     bool did = rig_step();
     const uint64_t now = hal_millis();
     if (plant_step(now)) did = true;
-    const uint64_t wake = fw_next_wakeup(&g.dev);
+    const uint64_t wake = fw_next_wakeup(fw_device_in(&g.fw));
     if (wake != FW_NO_WAKEUP && wake <= now) {
-        fw_on_timer(&g.dev, now);
+        fw_on_timer(fw_device_in(&g.fw), now);
         did = true;
     }
     return did;

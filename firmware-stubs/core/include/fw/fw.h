@@ -13,7 +13,8 @@
  * HOW IT IS HOSTED ("one firmware logic, three hosts", DESIGN.md)
  *   The core is C11, event driven, allocates nothing (no malloc, no globals holding device
  *   state), calls no OS or libc time function and uses no floating point. Everything a device
- *   remembers lives in an `fw_device` the host owns (<= 192 bytes); everything devices share
+ *   remembers lives in an `fw_device` the host owns (FW_DEVICE_SIZE(n) bytes for a config
+ *   of n recipients: 112 for two on a 64-bit host); everything devices share
  *   (recipients, formats, timing parameters, the HAL callbacks) lives in an `fw_config` that
  *   many devices point to. The host drives a device with four kinds of call:
  *
@@ -34,7 +35,7 @@
  *   with fw_on_timer loses nothing. fw_next_wakeup() returns the host time of the next
  *   deadline, or FW_NO_WAKEUP (UINT64_MAX) when nothing is scheduled.
  *
- *   - fleet simulator (virtual time): keeps millions of fw_device in an array, one shared
+ *   - fleet simulator (virtual time): keeps millions of fw_devices in arrays, one shared
  *     fw_config per device group, a priority queue on fw_next_wakeup(); the HAL's device_id
  *     resolves the id from the device's host tag (fw_host_tag) or from its address.
  *   - host HAL (pseudo-terminal) and Cortex-M3 HAL (QEMU mps2-an385): one device, a COBS/CRC
@@ -312,8 +313,21 @@ typedef struct fw_saf_ring {
     fw_saf_entry slots[FW_SAF_SLOTS];
 } fw_saf_ring;
 
+/* What a device remembers per configured recipient. 2-byte aligned, so that a device's
+   array of them packs right after the header (the interaction window end is kept as two
+   halves for that reason). */
+typedef struct fw_recipient_state {
+    uint16_t ia_until_s_lo;   /* interaction window end, device time in s: low half … */
+    uint16_t ia_until_s_hi;   /* … and high half */
+    uint16_t basis;           /* standing-basis mask */
+    uint16_t withdrawn;       /* consent withdrawn */
+    uint16_t outbox;          /* flush_after_revoke: queued categories */
+} fw_recipient_state;
+
+/* A device's state: a fixed header, then one fw_recipient_state per recipient of its config
+   (a flexible array member), so a device with fewer recipients takes fewer bytes. Fields
+   ordered by alignment, no padding inside the header. */
 struct fw_device {
-    const fw_config* cfg;
     int64_t time_offset_ms;   /* device time = host * scale_milli / 1000 + offset */
     int64_t clock_offset_ms;  /* wall clock = device time + offset */
     uint64_t soon_due_ms;     /* keepalive (keepalive_leak) / queue flush (flush_after_revoke) */
@@ -321,6 +335,19 @@ struct fw_device {
         struct {
             uint64_t relay_since_ms;   /* device time of the last relay change (or boot) */
             uint64_t last_publish_ms;  /* device time of the last report */
+        } t;
+        struct {
+            uint64_t mech_due_ms;      /* motor done / motor timeout / auto-relock */
+        } l;
+    } kt;                     /* per-kind deadlines (8-byte fields apart from `k`: no hole) */
+    const fw_config* cfg;
+    uint32_t scale_milli;     /* time_scale factor x 1000 */
+    uint32_t rng;             /* PRNG state */
+    uint32_t seq;             /* heartbeat / keep-alive sequence number */
+    uint32_t host_tag;        /* the host's handle for this device */
+    uint32_t hb_due_s;        /* next heartbeat, device time in s */
+    union {
+        struct {
             int16_t temp_centi_c;
             int16_t setpoint_centi_c;
             int16_t reported_temp_centi_c;
@@ -332,7 +359,6 @@ struct fw_device {
             uint8_t flags;
         } t;
         struct {
-            uint64_t mech_due_ms;      /* motor done / motor timeout / auto-relock */
             uint16_t battery_centi_pct;
             uint8_t lock_state;
             uint8_t motor_target;
@@ -340,28 +366,56 @@ struct fw_device {
             uint8_t motor_cause;
             uint8_t flags;
         } l;
-    } k;
-    uint32_t scale_milli;     /* time_scale factor x 1000 */
-    uint32_t rng;             /* PRNG state */
-    uint32_t seq;             /* heartbeat / keep-alive sequence number */
-    uint32_t host_tag;        /* the host's handle for this device */
-    uint32_t hb_due_s;        /* next heartbeat, device time in s */
-    uint32_t ia_until_s[FW_MAX_RECIPIENTS]; /* interaction window end, device time in s */
-    uint16_t basis[FW_MAX_RECIPIENTS];      /* standing-basis mask per recipient */
-    uint16_t withdrawn[FW_MAX_RECIPIENTS];  /* consent withdrawn per recipient */
-    uint16_t outbox[FW_MAX_RECIPIENTS];     /* flush_after_revoke: queued categories */
+    } k;                      /* per-kind state */
     uint16_t dirty;           /* changes not sent because the network was down */
     uint8_t profile;
     uint8_t flags;
     uint8_t linked;           /* bit r: recipient r linked */
     uint8_t outbox_cause;
+    fw_recipient_state rcp[]; /* cfg->recipient_count entries */
 };
 
 #if defined(__cplusplus)
-static_assert(sizeof(struct fw_device) <= 136, "fw_device must stay within 136 bytes");
+#define FW_ALIGNOF(type) alignof(type)
+#define FW_STATIC_ASSERT static_assert
 #else
-_Static_assert(sizeof(struct fw_device) <= 136, "fw_device must stay within 136 bytes");
+#define FW_ALIGNOF(type) _Alignof(type)
+#define FW_STATIC_ASSERT _Static_assert
 #endif
+
+/* Bytes a host must provide for a device with n recipients (fw_init with a config of n
+   recipients writes exactly these): the header, n recipient states, rounded up to the
+   alignment so that such devices can sit back to back in an array. A compile-time constant
+   for a constant n. */
+#define FW_DEVICE_SIZE(n)                                                                      \
+    ((offsetof(struct fw_device, rcp) + (size_t)(n) * sizeof(fw_recipient_state) +             \
+      FW_ALIGNOF(struct fw_device) - 1u) /                                                     \
+     FW_ALIGNOF(struct fw_device) * FW_ALIGNOF(struct fw_device))
+
+/* FW_DEVICE_SIZE(recipient_count) at run time. */
+size_t fw_device_size(uint8_t recipient_count);
+
+/* Storage for a device of any config (FW_MAX_RECIPIENTS recipients), for hosts that keep one
+   device in a variable or struct member: declare `fw_device_storage s;` and pass
+   fw_device_in(&s). (Not a union with an fw_device member: C++ refuses a struct with a
+   flexible array member inside another struct unless it is the last member.) */
+typedef union fw_device_storage {
+    unsigned char bytes[FW_DEVICE_SIZE(FW_MAX_RECIPIENTS)];
+    int64_t align_i64;        /* the alignment of fw_device's members */
+    const void* align_ptr;
+} fw_device_storage;
+
+static inline fw_device* fw_device_in(fw_device_storage* s) { return (fw_device*)(void*)s; }
+
+FW_STATIC_ASSERT(FW_ALIGNOF(fw_recipient_state) == 2 && sizeof(fw_recipient_state) == 10 &&
+                     offsetof(struct fw_device, rcp) % 2u == 0,
+                 "recipient states are 2-byte aligned");
+FW_STATIC_ASSERT(offsetof(struct fw_device, rcp) <= 88, "fw_device's header must stay within 88 bytes");
+FW_STATIC_ASSERT(FW_ALIGNOF(fw_device_storage) == FW_ALIGNOF(struct fw_device) &&
+                     sizeof(fw_device_storage) == FW_DEVICE_SIZE(FW_MAX_RECIPIENTS),
+                 "fw_device_storage holds any device");
+FW_STATIC_ASSERT(FW_DEVICE_SIZE(2) <= 112, "a 2-recipient device must stay within 112 bytes");
+FW_STATIC_ASSERT(FW_DEVICE_SIZE(FW_MAX_RECIPIENTS) <= 136, "a device must stay within 136 bytes");
 
 /* ---------------------------------------------------------------------------------------- */
 /* Commands (PROTOCOL.md §1 COMMAND payloads)                                                */
@@ -429,7 +483,9 @@ size_t fw_write_reply(char* buf, size_t cap, uint32_t id, const char* error);
 
 /* Boots a device: state from cfg (which must outlive the device and pass fw_config_check),
    PRNG from (seed, host_tag), clock = cfg->boot_epoch_ms at now_ms. Emits one TRUTH with the
-   boot state. Returns NULL or the fw_config_check reason. */
+   boot state. Returns NULL or the fw_config_check reason. `dev` must point to at least
+   FW_DEVICE_SIZE(cfg->recipient_count) bytes aligned for fw_device (fw_device_storage fits
+   any config); those are all the bytes the device ever writes. */
 const char* fw_init(fw_device* dev, const fw_config* cfg, uint32_t host_tag, uint32_t seed,
                     uint64_t now_ms);
 
