@@ -14,15 +14,16 @@ void EventQueue::grow(Bucket& bucket) {
     Chunk* chunk = free_;
     free_ = chunk->next;
     chunk->next = nullptr;
-    chunk->used = 0;
     (bucket.tail != nullptr ? bucket.tail->next : bucket.head) = chunk;
     bucket.tail = chunk;
+    bucket.tail_used = 0;
 }
 
 template <class F>
 void EventQueue::drain(Bucket& bucket, F&& each) {
     for (Chunk* chunk = bucket.head; chunk != nullptr;) {
-        for (std::uint32_t k = 0; k < chunk->used; ++k) each(chunk->keys[k]);
+        const std::uint32_t used = chunk == bucket.tail ? bucket.tail_used : Chunk::kEntries;
+        for (std::uint32_t k = 0; k < used; ++k) each(chunk->keys[k]);
         Chunk* next = chunk->next;
         chunk->next = free_;
         free_ = chunk;
@@ -84,8 +85,9 @@ void EventQueue::sort_current() {
     counts_.assign(static_cast<std::size_t>(kBucketMs) + 1, 0);
     std::size_t n = 0;
     for (const Chunk* chunk = bucket.head; chunk != nullptr; chunk = chunk->next) {
-        for (std::uint32_t k = 0; k < chunk->used; ++k) ++counts_[(chunk->keys[k] >> 32U) + 1];
-        n += chunk->used;
+        const std::uint32_t used = chunk == bucket.tail ? bucket.tail_used : Chunk::kEntries;
+        for (std::uint32_t k = 0; k < used; ++k) ++counts_[(chunk->keys[k] >> 32U) + 1];
+        n += used;
     }
     for (std::size_t ms = 1; ms < counts_.size(); ++ms) counts_[ms] += counts_[ms - 1];
     current_entries_.resize(n);

@@ -90,17 +90,19 @@ public:
     }
 
 private:
-    /// 2 KiB of entries; a bucket is a list of them, the last one filling.
+    /// 2 KiB of entries; a bucket is a list of them, all full but the last.
     struct Chunk {
-        static constexpr std::size_t kEntries = 254;
+        static constexpr std::uint32_t kEntries = 255;
         Chunk* next = nullptr;
-        std::uint32_t used = 0;
         std::uint64_t keys[kEntries];
     };
     static_assert(sizeof(Chunk) == 2048, "a chunk is 2 KiB");
+    /// The last chunk's fill is kept here, not in the chunk: a push then touches only the
+    /// line it writes (the bucket headers stay in cache, the chunks do not).
     struct Bucket {
         Chunk* head = nullptr;
         Chunk* tail = nullptr;
+        std::uint32_t tail_used = 0;
     };
 
     [[nodiscard]] static std::int64_t bucket_of(core::TimeMs at) {
@@ -122,8 +124,8 @@ private:
         return late_.empty() || !(unpack(current_entries_[pos_]) > late_.front());
     }
     void append(Bucket& bucket, std::uint64_t key) {
-        if (bucket.tail == nullptr || bucket.tail->used == Chunk::kEntries) grow(bucket);
-        bucket.tail->keys[bucket.tail->used++] = key;
+        if (bucket.tail == nullptr || bucket.tail_used == Chunk::kEntries) grow(bucket);
+        bucket.tail->keys[bucket.tail_used++] = key;
     }
     void settle() {
         if (!sorted_ || (pos_ == current_entries_.size() && late_.empty())) advance();

@@ -456,6 +456,9 @@ private:
     std::uint32_t scratch_index_ = std::numeric_limits<std::uint32_t>::max();  ///< whose id scratch_.device holds
     mutable std::string id_cache_;
     mutable std::uint32_t id_cache_index_ = std::numeric_limits<std::uint32_t>::max();
+    static constexpr std::size_t kNoFleet = std::numeric_limits<std::size_t>::max();
+    mutable std::size_t id_cache_fleet_ = kNoFleet;  ///< the fleet id_cache_ is a member of
+    mutable std::size_t id_cache_width_ = 0;         ///< its number's digits (zero-padded)
     std::string id_buffer_;
 };
 
@@ -470,7 +473,21 @@ std::string Runner::device_id(std::uint32_t global_index) const {
 void Runner::device_id_into(std::string& out, std::uint32_t global_index) const {
     // A device's records come in runs (truth, then its uplinks): format its id once per run.
     if (global_index != id_cache_index_) {
-        format_device_id(id_cache_, global_index);
+        std::uint64_t base = s_.devices.size();
+        std::size_t fleet = 0;
+        while (fleet < s_.fleets.size() && global_index >= base + s_.fleets[fleet].count) base += s_.fleets[fleet++].count;
+        if (global_index >= s_.devices.size() && fleet == id_cache_fleet_) {
+            // Same fleet as the cached id: same prefix and width, only the member's digits differ.
+            std::uint64_t member = global_index - base + 1;
+            for (std::size_t k = id_cache_.size(); k-- > id_cache_.size() - id_cache_width_;) {
+                id_cache_[k] = static_cast<char>('0' + member % 10);
+                member /= 10;
+            }
+        } else {
+            format_device_id(id_cache_, global_index);
+            id_cache_fleet_ = global_index >= s_.devices.size() ? fleet : kNoFleet;
+            if (id_cache_fleet_ != kNoFleet) id_cache_width_ = id_cache_.size() - s_.fleets[fleet].prefix.size() - 1;
+        }
         id_cache_index_ = global_index;
     }
     out.assign(id_cache_);
