@@ -79,12 +79,40 @@ struct Solution {
     [[nodiscard]] double curvature(const At& e) const {
         return -kOmegaPerMs * kOmegaPerMs * periodic(e) + k * k * e.transient;
     }
-    /// Upper bound of |T⁽ⁿ⁾| on [t, ∞): ωⁿ·amp + kⁿ·|transient(t)| (the transient only decays);
-    /// `transient_slack` covers the rounding of the evaluated transient.
-    [[nodiscard]] double derivative_bound(const At& e, int order, double transient_slack) const {
-        const double w = order == 2 ? kOmegaPerMs * kOmegaPerMs : kOmegaPerMs * kOmegaPerMs * kOmegaPerMs;
-        const double kn = order == 2 ? k * k : k * k * k;
-        return (w * amp + kn * (std::abs(e.transient) + transient_slack)) * (1.0 + kBoundMargin);
+    /// Upper bounds of |T''| and |T'''| on [t, ∞): ωⁿ·amp + kⁿ·|transient(t)| (the transient
+    /// only decays); `transient_slack` covers the rounding of the evaluated transient.
+    struct Bounds {
+        double second = 0;
+        double third = 0;
+    };
+    [[nodiscard]] Bounds derivative_bounds(const At& e, double transient_slack) const {
+        constexpr double kW2 = kOmegaPerMs * kOmegaPerMs;
+        const double tr = (std::abs(e.transient) + transient_slack) * (1.0 + kBoundMargin);
+        const double w2 = kW2 * amp * (1.0 + kBoundMargin);
+        return {w2 + k * k * tr, kOmegaPerMs * w2 + k * k * k * tr};
+    }
+    /// T⁽ⁿ⁾ for n = 1…5 (index n; 0 unused) and a bound of |T⁽⁶⁾| on [t, ∞). Each derivative
+    /// turns the periodic part by a quarter period (P, ωQ, −ω²P, −ω³Q, …, Q = −a·sin + b·cos)
+    /// and multiplies the transient by −k: no libm call beyond those of `e`.
+    struct Taylor {
+        std::array<double, 6> d{};
+        double bound6 = 0;
+    };
+    [[nodiscard]] Taylor taylor(const At& e, double transient_slack) const {
+        constexpr double w = kOmegaPerMs;
+        const double p = periodic(e);
+        const double q = periodic_on ? -a * e.sin_ph + b * e.cos_ph : 0.0;
+        const double tr = e.transient;
+        const double k2 = k * k;
+        const double k3 = k2 * k;
+        Taylor t;
+        t.d[1] = w * q - k * tr;
+        t.d[2] = -(w * w) * p + k2 * tr;
+        t.d[3] = -(w * w * w) * q - k3 * tr;
+        t.d[4] = (w * w * w * w) * p + k2 * k2 * tr;
+        t.d[5] = (w * w * w * w * w) * q - k2 * k3 * tr;
+        t.bound6 = ((w * w * w * w * w * w) * amp + k3 * k3 * (std::abs(tr) + transient_slack)) * (1.0 + kBoundMargin);
+        return t;
     }
     [[nodiscard]] double value(TimeMs t) const { return t == t0 ? value0 : value(at(t)); }
     [[nodiscard]] double rate(TimeMs t) const { return rate(at(t)); }
@@ -134,6 +162,55 @@ double positive_span(double m, double v, double h, double limit) {
     return span >= 0.0 ? std::min(span, limit) : 0.0;  // NaN (non-finite inputs): nothing certified
 }
 
+/// S ≥ 0 such that L(s) = Σₙ cₙ·sⁿ/n! − bound6·s⁶/720 > 0 for every s in [0, S] (n = 0…5, at
+/// most `limit`), for c₀ > 0 > c₁ (moving towards the target): Newton's method from the linear
+/// guess for the first root, shortened by 2 µs, then proven — L decreasing on [0, S] (c₁ plus the
+/// positive higher terms at S stays < 0) and L(S) > 0, both with their rounding counted. 0 where
+/// the proof fails (the caller falls back to the quadratic bounds).
+double taylor_span(const std::array<double, 6>& c, double bound6, double limit) {
+    if (!(c[0] > 0.0) || !(c[1] < 0.0)) return 0.0;
+    // L(s) = Σ pₙ·sⁿ; L'(s) = Σ n·pₙ·sⁿ⁻¹. (Multiplying by 1/n! instead of dividing rounds
+    // differently in the last bit; the coefficients' allowances ηₙ are 64 u wide.)
+    const double p2 = c[2] * 0.5;
+    const double p3 = c[3] * (1.0 / 6.0);
+    const double p4 = c[4] * (1.0 / 24.0);
+    const double p5 = c[5] * (1.0 / 120.0);
+    const double p6 = -bound6 * (1.0 / 720.0);
+    auto value = [&](double x) { return (((((p6 * x + p5) * x + p4) * x + p3) * x + p2) * x + c[1]) * x + c[0]; };
+    auto slope = [&](double x) {
+        return ((((6.0 * p6 * x + 5.0 * p5) * x + 4.0 * p4) * x + 3.0 * p3) * x + 2.0 * p2) * x + c[1];
+    };
+    // Second-order guess s₁·(1 + c₂·s₁/(2|c₁|)), s₁ = c₀/|c₁|: off by ~0.1 s for a crossing
+    // 20 min away, so one Newton step usually leaves < 1e-6 ms; a step ≥ 1 ms asks for another.
+    const double linear = c[0] / -c[1];
+    double root = linear * (1.0 + std::clamp(c[2] * linear / (-2.0 * c[1]), -0.5, 0.5));
+    for (int i = 0; i < 6 && root < limit; ++i) {
+        const double d = slope(root);
+        if (!(d < 0.0)) return 0.0;
+        const double step = -value(root) / d;
+        root += step;
+        if (std::abs(step) < 1.0) break;
+    }
+    const double x = std::min(root - 2e-3 - 1e-12 * root, limit);
+    if (!(x > 0.0)) return 0.0;
+    // L' ≤ c₁ + Σ max(n·pₙ, 0)·xⁿ⁻¹ on [0, x] (n = 2…5; the x⁵ term is ≤ 0), and the scales
+    // of the rounding of that sum and of L(x).
+    const double x2 = x * x;
+    const double x3 = x2 * x;
+    const double x4 = x2 * x2;
+    const double t2 = 2.0 * p2 * x;
+    const double t3 = 3.0 * p3 * x2;
+    const double t4 = 4.0 * p4 * x3;
+    const double t5 = 5.0 * p5 * x4;
+    const double rise = std::max(t2, 0.0) + std::max(t3, 0.0) + std::max(t4, 0.0) + std::max(t5, 0.0);
+    const double rise_abs = std::abs(t2) + std::abs(t3) + std::abs(t4) + std::abs(t5);
+    const double size = c[0] + x * (std::abs(c[1]) + rise_abs - p6 * x4 * x);
+    const double u = kRoundoff;
+    if (!(c[1] + rise < -16.0 * u * (std::abs(c[1]) + rise_abs))) return 0.0;
+    if (!(value(x) > 32.0 * u * size)) return 0.0;
+    return x;
+}
+
 /// The search behind time_to_reach and time_to_reach_either: the first millisecond in
 /// [from, from + horizon] at which g_j(t) = T(t) − (target_j + slope·(t − from)), as evaluated,
 /// is no longer strictly on its starting side, for any finite target. Method and error budget:
@@ -163,8 +240,15 @@ public:
                         std::min(u * (std::abs(s.tc) + 2.0 * s.amp), 2.0 * s.amp) +  // tc + P
                         std::min(u * (std::abs(s.tc) + 2.0 * s.amp + 2.0 * tr_max_), 2.0 * tr_max_) +
                         u * drift + std::min(u * (target_max + 2.0 * drift), 2.0 * drift));  // target(t)
-        eta1_ = 64.0 * u * (kOmegaPerMs * s.amp + s.k * tr_max_ * (1.0 + back) + std::abs(slope_));
-        eta2_ = 64.0 * u * (kOmegaPerMs * kOmegaPerMs * s.amp + s.k * s.k * tr_max_ * (1.0 + back));
+        // ηₙ bounds |evaluated − exact| of the n-th derivative at a base (its scale ωⁿ·amp + kⁿ·|tr|).
+        double wn = 1;
+        double kn = 1;
+        for (std::size_t n = 1; n < eta_.size(); ++n) {
+            wn *= kOmegaPerMs;
+            kn *= s.k;
+            eta_[n] = 64.0 * u * (wn * s.amp + kn * tr_max_ * (1.0 + back));
+        }
+        eta_[1] += 64.0 * u * std::abs(slope_);
     }
 
     std::optional<TimeMs> run() {
@@ -196,10 +280,10 @@ private:
             if (side_[j] * g(j, e) <= 0.0) return true;
         return false;
     }
-    /// The last ms of a span from here_ (certified_to_ semantics), clipped to the horizon.
+    /// The last ms of a span (≥ 0) from here_ (certified_to_ semantics), clipped to the horizon.
     [[nodiscard]] TimeMs reach(double span_ms) const {
-        const double whole = std::floor(span_ms);
-        return whole >= static_cast<double>(end_ - here_.t) ? end_ : here_.t + static_cast<DurationMs>(whole);
+        if (span_ms >= static_cast<double>(end_ - here_.t)) return end_;
+        return here_.t + static_cast<DurationMs>(span_ms);  // truncation = floor for span ≥ 0
     }
 
     /// Sets here_, side_ and certified_to_; false if a target is met exactly at `from`.
@@ -227,27 +311,41 @@ private:
     [[nodiscard]] double certify(bool with_rounding) const {
         const double rate = s_.rate(here_);
         const double curv = s_.curvature(here_);
-        const double m2 = s_.derivative_bound(here_, 2, tr_slack_);
-        const double m3 = s_.derivative_bound(here_, 3, tr_slack_);
+        const auto [m2, m3] = s_.derivative_bounds(here_, tr_slack_);
         const double rounding = with_rounding ? 2.0 * delta_ : 0.0;
-        const double eta1 = with_rounding ? eta1_ : 0.0;
-        const double eta2 = with_rounding ? eta2_ : 0.0;
+        const double eta1 = with_rounding ? eta_[1] : 0.0;
+        const double eta2 = with_rounding ? eta_[2] : 0.0;
         const auto remaining = static_cast<double>(end_ - here_.t);
+        std::optional<Solution::Taylor> taylor;  // only for a target being approached
         double shortest = std::numeric_limits<double>::infinity();
         for (std::size_t j = 0; j < n_; ++j) {
             const double m = side_[j] * g(j, here_) - rounding;
             const double v = side_[j] * (rate - slope_) - eta1;
             const double c = side_[j] * curv - eta2;
-            // Over the whole horizon (|T''| ≤ M₂ or T'' within M₃·W of its value here), then
-            // over a window just past where the local quadratic crosses (Newton-like, cubic error).
-            double best = positive_span(m, v, std::max(c - m3 * remaining, -m2), remaining);
-            if (best < remaining) {
-                const double guess = positive_span(m, v, c, remaining);
+            // Moving towards the target: the degree-5 Taylor bound (the first step lands within
+            // ~0.1 ms of a crossing a degree away), else a window just past where the local
+            // quadratic crosses (Newton-like with a cubic error). Otherwise, or if these fall well
+            // short, over the whole horizon (|T''| ≤ M₂, or T'' within M₃·W of its value here).
+            double best = 0;
+            double guess = remaining;
+            if (v < 0.0 && with_rounding) {
+                if (!taylor) taylor = s_.taylor(here_, tr_slack_);
+                std::array<double, 6> coef{m, v, c, 0, 0, 0};
+                for (std::size_t n = 3; n < coef.size(); ++n) coef[n] = side_[j] * taylor->d[n] - eta_[n];
+                best = taylor_span(coef, taylor->bound6, remaining);
+                if (best > 0.0 && best * std::max(kOmegaPerMs, s_.k) < 0.5) {
+                    shortest = std::min(shortest, best);
+                    continue;
+                }
+            }
+            if (v < 0.0) {
+                guess = positive_span(m, v, c, remaining);
                 if (guess < remaining) {
                     const double window = guess * 1.01 + 1.0;
                     best = std::max(best, positive_span(m, v, std::max(c - m3 * window, -m2), window));
                 }
             }
+            if (best < 0.5 * guess) best = std::max(best, positive_span(m, v, std::max(c - m3 * remaining, -m2), remaining));
             shortest = std::min(shortest, best);
         }
         return shortest;
@@ -285,8 +383,7 @@ private:
     double tr_max_ = 0;    ///< |transient| anywhere in the search
     double tr_slack_ = 0;  ///< rounding of an evaluated transient
     double delta_ = 0;     ///< |evaluated − exact| of g anywhere in the search
-    double eta1_ = 0;      ///< … of g' as evaluated at a base
-    double eta2_ = 0;      ///< … of g''
+    std::array<double, 6> eta_{};  ///< … of g⁽ⁿ⁾ as evaluated at a base, n = 1…5
     Solution::At here_;     ///< the base: the last instant evaluated (or the state itself)
     TimeMs certified_to_ = 0;  ///< every ms in (here_.t, certified_to_] stays on its side
 };
