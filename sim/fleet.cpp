@@ -853,15 +853,12 @@ void Runner::plan_temperature(std::size_t i, TimeMs now) {
         d.next_plant = to_tick(earliest);
         return;
     }
-    const DurationMs horizon = s_.end() - now;
-    TimeMs next = kNever;
-    for (const std::int16_t edge : {lo, hi}) {
-        if (edge == INT16_MIN || edge == INT16_MAX) continue;
-        const auto t = time_to_reading(house_of(d), hp, sensor, now + 1, edge / kCentiPerUnit - noise_c,
-                                       std::min(horizon, next - now));
-        if (t) next = std::min(next, *t);
-    }
-    d.next_plant = to_tick(next == kNever ? kNever : std::max(next, earliest));
+    const auto target_c = [&](std::int16_t edge) {  // an open side of the band is never reached
+        return edge == INT16_MIN || edge == INT16_MAX ? std::numeric_limits<double>::infinity()
+                                                      : edge / kCentiPerUnit - noise_c;
+    };
+    const auto next = time_to_reading_either(house_of(d), hp, sensor, now + 1, target_c(lo), target_c(hi), s_.end() - now);
+    d.next_plant = to_tick(next ? std::max(*next, earliest) : kNever);
 }
 
 /// The noise the device's readings carry now, °C (none while the sensor is stuck: its

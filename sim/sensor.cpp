@@ -1,6 +1,7 @@
 #include "sim/sensor.hpp"
 
 #include <cmath>
+#include <limits>
 
 namespace consentrig::sim {
 
@@ -48,19 +49,28 @@ float read_sensor(Rng& rng, const SensorParams& params, const SensorState& senso
 std::optional<TimeMs> time_to_reading(const HouseState& house, const HouseParams& house_params,
                                       const SensorState& sensor, TimeMs from_ms, double target_c,
                                       DurationMs horizon_ms) {
+    return time_to_reading_either(house, house_params, sensor, from_ms, target_c,
+                                  std::numeric_limits<double>::infinity(), horizon_ms);
+}
+
+std::optional<TimeMs> time_to_reading_either(const HouseState& house, const HouseParams& house_params,
+                                             const SensorState& sensor, TimeMs from_ms, double first_target_c,
+                                             double second_target_c, DurationMs horizon_ms) {
     switch (sensor.fault) {
-        case SensorFault::stuck:
-            if (horizon_ms >= 0 && static_cast<double>(sensor.value) == target_c) return from_ms;
+        case SensorFault::stuck: {
+            const auto frozen = static_cast<double>(sensor.value);
+            if (horizon_ms >= 0 && (frozen == first_target_c || frozen == second_target_c)) return from_ms;
             return std::nullopt;
+        }
         case SensorFault::drift: {
             // T(t) + offset(t) = target  ⇔  T(t) = target − offset(from) − rate·(t − from)
-            const double true_target = target_c - drift_offset_c(sensor, from_ms);
-            return time_to_reach(house, house_params, from_ms, true_target, horizon_ms,
-                                 -static_cast<double>(sensor.value));
+            const double offset_c = drift_offset_c(sensor, from_ms);
+            return time_to_reach_either(house, house_params, from_ms, first_target_c - offset_c,
+                                        second_target_c - offset_c, horizon_ms, -static_cast<double>(sensor.value));
         }
         case SensorFault::none: break;
     }
-    return time_to_reach(house, house_params, from_ms, target_c, horizon_ms);
+    return time_to_reach_either(house, house_params, from_ms, first_target_c, second_target_c, horizon_ms);
 }
 
 }  // namespace consentrig::sim

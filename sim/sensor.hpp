@@ -65,4 +65,12 @@ void clear_fault(SensorState& sensor);
                                                     const SensorState& sensor, TimeMs from_ms, double target_c,
                                                     DurationMs horizon_ms);
 
+/// The first instant the noiseless reading reaches either target (see time_to_reach_either):
+/// min(time_to_reading(first), time_to_reading(second)) in one search. A non-finite target is
+/// never reached — ±infinity for a band without that edge.
+[[nodiscard]] std::optional<TimeMs> time_to_reading_either(const HouseState& house, const HouseParams& house_params,
+                                                           const SensorState& sensor, TimeMs from_ms,
+                                                           double first_target_c, double second_target_c,
+                                                           DurationMs horizon_ms);
+
 }  // namespace consentrig::sim

@@ -1,9 +1,12 @@
 #include "sim/thermal.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <numbers>
+#include <span>
 #include <string>
 
 namespace consentrig::sim {
@@ -12,10 +15,16 @@ namespace {
 
 constexpr double kTwoPi = 2.0 * std::numbers::pi;
 constexpr double kOmegaPerMs = kTwoPi / static_cast<double>(kMsPerDay);  ///< daily cycle, rad/ms
-/// Relative safety margin on the curvature bound, far above double rounding (~1e-16).
-constexpr double kCurvatureMargin = 1e-9;
-/// How far back from a rounding-edge crossing we look for an earlier millisecond (see below).
-constexpr int kMaxBackSteps = 64;
+/// u = 2⁻⁵³, the unit roundoff of double: the rounding allowances below are multiples of it.
+constexpr double kRoundoff = std::numeric_limits<double>::epsilon() / 2;
+/// Relative safety margin on the derivative bounds, far above their own rounding (~1e-16).
+constexpr double kBoundMargin = 1e-9;
+/// The root formulas are good to a few u (to ~1e-8 near a double root); a certified span is
+/// shortened by this much, relatively.
+constexpr double kSpanShrink = 1e-6;
+/// Consecutive 1 ms steps without a certificate (the room within rounding of a target for long,
+/// as in an asymptotic approach) before the search jumps on the evaluated values and bisects.
+constexpr int kMaxUncertifiedSteps = 64;
 
 /// The closed-form solution from a state:
 ///   T(t) = tc + a·cos φ(t) + b·sin φ(t) + d·e^{−k (t − t0)},   φ(t) = ω·((t_local − coldest) mod day)
@@ -25,7 +34,8 @@ struct Solution {
     double a = 0;      ///< cos coefficient of the periodic part
     double b = 0;      ///< sin coefficient of the periodic part
     double d = 0;      ///< transient amplitude at t0
-    double p_amp = 0;  ///< sqrt(a² + b²): amplitude of the periodic part
+    double amp = 0;    ///< |a| + |b| ≥ √(a² + b²): bounds the periodic part without a hypot
+    bool periodic_on = false;  ///< a or b non-zero: the outdoors varies
     TimeMs t0 = 0;
     double value0 = 0;  ///< T(t0), returned exactly (the sum below may differ in the last bit)
     const HouseParams* params = nullptr;
@@ -35,37 +45,79 @@ struct Solution {
             floor_mod(t + params->utc_offset_ms - params->outdoor_coldest_local_ms, kMsPerDay);
         return kOmegaPerMs * static_cast<double>(since_coldest);
     }
-    /// The transcendental parts at one instant, computed once: value, rate and the curvature
-    /// bound at the same t share them (the libm calls were most of the search's time).
+    /// The transcendental parts at one instant, computed once: the value and the derivatives at
+    /// the same t share them (the libm calls are most of the search's time).
     struct At {
         TimeMs t = 0;
         double cos_ph = 1;
         double sin_ph = 0;
         double transient = 0;
     };
-    [[nodiscard]] At at(TimeMs t) const {
+    /// The periodic part's sin/cos only (transient 0): what solve needs at t0.
+    [[nodiscard]] At phase_at(TimeMs t) const {
         At e;
         e.t = t;
-        if (p_amp != 0.0) {
+        if (periodic_on) {
             const double ph = phase(t);
             e.cos_ph = std::cos(ph);
             e.sin_ph = std::sin(ph);
         }
+        return e;
+    }
+    [[nodiscard]] At at(TimeMs t) const {
+        At e = phase_at(t);
         e.transient = d * std::exp(-k * static_cast<double>(t - t0));
         return e;
     }
-    [[nodiscard]] double periodic(const At& e) const { return p_amp == 0.0 ? 0.0 : a * e.cos_ph + b * e.sin_ph; }
+    [[nodiscard]] double periodic(const At& e) const { return periodic_on ? a * e.cos_ph + b * e.sin_ph : 0.0; }
     [[nodiscard]] double periodic_rate(const At& e) const {  // d/dt of the periodic part, per ms
-        return p_amp == 0.0 ? 0.0 : kOmegaPerMs * (-a * e.sin_ph + b * e.cos_ph);
+        return periodic_on ? kOmegaPerMs * (-a * e.sin_ph + b * e.cos_ph) : 0.0;
     }
     [[nodiscard]] double value(const At& e) const { return e.t == t0 ? value0 : tc + periodic(e) + e.transient; }
     [[nodiscard]] double rate(const At& e) const { return periodic_rate(e) - k * e.transient; }
-    /// An upper bound of |T''| on [t, ∞): ω²·|P| + k²·|d|·e^{−k (t − t0)} (the transient decays).
-    [[nodiscard]] double curvature_bound(const At& e) const {
-        return (kOmegaPerMs * kOmegaPerMs * p_amp + k * k * std::abs(e.transient)) * (1.0 + kCurvatureMargin);
+    /// T'' (the periodic part's is −ω²·P).
+    [[nodiscard]] double curvature(const At& e) const {
+        return -kOmegaPerMs * kOmegaPerMs * periodic(e) + k * k * e.transient;
+    }
+    /// Upper bounds of |T''| and |T'''| on [t, ∞): ωⁿ·amp + kⁿ·|transient(t)| (the transient
+    /// only decays); `transient_slack` covers the rounding of the evaluated transient.
+    struct Bounds {
+        double second = 0;
+        double third = 0;
+    };
+    [[nodiscard]] Bounds derivative_bounds(const At& e, double transient_slack) const {
+        constexpr double kW2 = kOmegaPerMs * kOmegaPerMs;
+        const double tr = (std::abs(e.transient) + transient_slack) * (1.0 + kBoundMargin);
+        const double w2 = kW2 * amp * (1.0 + kBoundMargin);
+        return {w2 + k * k * tr, kOmegaPerMs * w2 + k * k * k * tr};
+    }
+    /// T⁽ⁿ⁾ for n = 1…5 (index n; 0 unused) and a bound of |T⁽⁶⁾| on [t, ∞). Each derivative
+    /// turns the periodic part by a quarter period (P, ωQ, −ω²P, −ω³Q, …, Q = −a·sin + b·cos)
+    /// and multiplies the transient by −k: no libm call beyond those of `e`.
+    struct Taylor {
+        std::array<double, 6> d{};
+        double bound6 = 0;
+    };
+    [[nodiscard]] Taylor taylor(const At& e, double transient_slack) const {
+        constexpr double w = kOmegaPerMs;
+        const double p = periodic(e);
+        const double q = periodic_on ? -a * e.sin_ph + b * e.cos_ph : 0.0;
+        const double tr = e.transient;
+        const double k2 = k * k;
+        const double k3 = k2 * k;
+        Taylor t;
+        t.d[1] = w * q - k * tr;
+        t.d[2] = -(w * w) * p + k2 * tr;
+        t.d[3] = -(w * w * w) * q - k3 * tr;
+        t.d[4] = (w * w * w * w) * p + k2 * k2 * tr;
+        t.d[5] = (w * w * w * w * w) * q - k2 * k3 * tr;
+        t.bound6 = ((w * w * w * w * w * w) * amp + k3 * k3 * (std::abs(tr) + transient_slack)) * (1.0 + kBoundMargin);
+        return t;
     }
     [[nodiscard]] double value(TimeMs t) const { return t == t0 ? value0 : value(at(t)); }
     [[nodiscard]] double rate(TimeMs t) const { return rate(at(t)); }
+
+    At at_t0;  ///< the state itself: sin/cos at t0 and, as e⁰ = 1, transient d (no exp needed)
 };
 
 Solution solve(const HouseState& state, const HouseParams& params) {
@@ -80,12 +132,261 @@ Solution solve(const HouseState& state, const HouseParams& params) {
     const double scale = -s.k * params.outdoor_amplitude_c / (s.k * s.k + w * w);
     s.a = scale * s.k;
     s.b = scale * w;
-    s.p_amp = std::hypot(s.a, s.b);
+    s.periodic_on = s.a != 0.0 || s.b != 0.0;
+    s.amp = std::abs(s.a) + std::abs(s.b);
     s.value0 = static_cast<double>(state.temperature_c);
-    s.d = 0;
-    s.d = s.value0 - s.tc - s.periodic(s.at(s.t0));
+    s.at_t0 = s.phase_at(s.t0);
+    s.d = s.value0 - s.tc - s.periodic(s.at_t0);
+    s.at_t0.transient = s.d;
     return s;
 }
+
+/// S ≥ 0 such that q(s) = m + v·s + h·s²/2 > 0 for every s in [0, S], at most `limit`.
+/// Cancellation-free root formulas, shortened by kSpanShrink; a convex q whose discriminant is
+/// within rounding of 0 falls back to its linear part (q ≥ m + v·s there).
+double positive_span(double m, double v, double h, double limit) {
+    if (!(m > 0.0)) return 0.0;
+    double span = std::numeric_limits<double>::infinity();
+    if (h < 0.0) {
+        const double root = std::sqrt(v * v - 2.0 * h * m);  // > |v|
+        span = v <= 0.0 ? 2.0 * m / (root - v) : (v + root) / -h;
+    } else if (v < 0.0) {
+        const double disc = v * v - 2.0 * h * m;
+        if (h == 0.0 || disc <= 16.0 * kRoundoff * (v * v + 2.0 * h * m)) {
+            span = m / -v;
+        } else {
+            span = 2.0 * m / (std::sqrt(disc) - v);
+        }
+    }
+    span *= 1.0 - kSpanShrink;
+    return span >= 0.0 ? std::min(span, limit) : 0.0;  // NaN (non-finite inputs): nothing certified
+}
+
+/// S ≥ 0 such that L(s) = Σₙ cₙ·sⁿ/n! − bound6·s⁶/720 > 0 for every s in [0, S] (n = 0…5, at
+/// most `limit`), for c₀ > 0 > c₁ (moving towards the target): Newton's method from the linear
+/// guess for the first root, shortened by 2 µs, then proven — L decreasing on [0, S] (c₁ plus the
+/// positive higher terms at S stays < 0) and L(S) > 0, both with their rounding counted. 0 where
+/// the proof fails (the caller falls back to the quadratic bounds).
+double taylor_span(const std::array<double, 6>& c, double bound6, double limit) {
+    if (!(c[0] > 0.0) || !(c[1] < 0.0)) return 0.0;
+    // L(s) = Σ pₙ·sⁿ; L'(s) = Σ n·pₙ·sⁿ⁻¹. (Multiplying by 1/n! instead of dividing rounds
+    // differently in the last bit; the coefficients' allowances ηₙ are 64 u wide.)
+    const double p2 = c[2] * 0.5;
+    const double p3 = c[3] * (1.0 / 6.0);
+    const double p4 = c[4] * (1.0 / 24.0);
+    const double p5 = c[5] * (1.0 / 120.0);
+    const double p6 = -bound6 * (1.0 / 720.0);
+    auto value = [&](double x) { return (((((p6 * x + p5) * x + p4) * x + p3) * x + p2) * x + c[1]) * x + c[0]; };
+    auto slope = [&](double x) {
+        return ((((6.0 * p6 * x + 5.0 * p5) * x + 4.0 * p4) * x + 3.0 * p3) * x + 2.0 * p2) * x + c[1];
+    };
+    // Second-order guess s₁·(1 + c₂·s₁/(2|c₁|)), s₁ = c₀/|c₁|: off by ~0.1 s for a crossing
+    // 20 min away, so one Newton step usually leaves < 1e-6 ms; a step ≥ 1 ms asks for another.
+    const double linear = c[0] / -c[1];
+    double root = linear * (1.0 + std::clamp(c[2] * linear / (-2.0 * c[1]), -0.5, 0.5));
+    for (int i = 0; i < 6 && root < limit; ++i) {
+        const double d = slope(root);
+        if (!(d < 0.0)) return 0.0;
+        const double step = -value(root) / d;
+        root += step;
+        if (std::abs(step) < 1.0) break;
+    }
+    const double x = std::min(root - 2e-3 - 1e-12 * root, limit);
+    if (!(x > 0.0)) return 0.0;
+    // L' ≤ c₁ + Σ max(n·pₙ, 0)·xⁿ⁻¹ on [0, x] (n = 2…5; the x⁵ term is ≤ 0), and the scales
+    // of the rounding of that sum and of L(x).
+    const double x2 = x * x;
+    const double x3 = x2 * x;
+    const double x4 = x2 * x2;
+    const double t2 = 2.0 * p2 * x;
+    const double t3 = 3.0 * p3 * x2;
+    const double t4 = 4.0 * p4 * x3;
+    const double t5 = 5.0 * p5 * x4;
+    const double rise = std::max(t2, 0.0) + std::max(t3, 0.0) + std::max(t4, 0.0) + std::max(t5, 0.0);
+    const double rise_abs = std::abs(t2) + std::abs(t3) + std::abs(t4) + std::abs(t5);
+    const double size = c[0] + x * (std::abs(c[1]) + rise_abs - p6 * x4 * x);
+    const double u = kRoundoff;
+    if (!(c[1] + rise < -16.0 * u * (std::abs(c[1]) + rise_abs))) return 0.0;
+    if (!(value(x) > 32.0 * u * size)) return 0.0;
+    return x;
+}
+
+/// The search behind time_to_reach and time_to_reach_either: the first millisecond in
+/// [from, from + horizon] at which g_j(t) = T(t) − (target_j + slope·(t − from)), as evaluated,
+/// is no longer strictly on its starting side, for any finite target. Method and error budget:
+/// docs/sim-models.md §2.3.
+class Search {
+public:
+    Search(const Solution& s, TimeMs from_ms, std::span<const double> targets, DurationMs horizon_ms,
+           double slope_per_ms)
+        : s_(s), from_(from_ms), end_(from_ms + horizon_ms), slope_(slope_per_ms) {
+        for (const double t : targets)
+            if (std::isfinite(t) && n_ < targets_.size()) targets_[n_++] = t;
+        // δ bounds |evaluated g − exact g| anywhere in the search, step by step through the
+        // evaluation: libm's sin/cos/exp within 2 ulp, the phase ω·n within 1 ulp of 2π, each
+        // operation within u. A sum whose varying term is 0 is exact, hence the min(…): a
+        // constant room has δ = 0. Doubled for slack.
+        const double u = kRoundoff;
+        const bool before_t0 = from_ms < s.t0;
+        const double back = before_t0 ? s.k * static_cast<double>(s.t0 - from_ms) : 0.0;  // max −k(t − t0)
+        tr_max_ = std::abs(s.d) * (before_t0 ? std::exp(back) * (1.0 + 1e-6) : 1.0);
+        const double drift =
+            std::abs(slope_) * (static_cast<double>(horizon_ms) + std::abs(static_cast<double>(from_ms - s.t0)));
+        double target_max = 0;
+        for (std::size_t j = 0; j < n_; ++j) target_max = std::max(target_max, std::abs(targets_[j]));
+        tr_slack_ = u * tr_max_ * (8.0 + back) + u * std::abs(s.d);
+        delta_ = 2.0 * (32.0 * u * s.amp + tr_slack_ +                               // P and transient
+                        u * std::abs(s.value0 - s.tc) + 2.0 * u * std::abs(s.d) +   // d from T(t0)
+                        std::min(u * (std::abs(s.tc) + 2.0 * s.amp), 2.0 * s.amp) +  // tc + P
+                        std::min(u * (std::abs(s.tc) + 2.0 * s.amp + 2.0 * tr_max_), 2.0 * tr_max_) +
+                        u * drift + std::min(u * (target_max + 2.0 * drift), 2.0 * drift));  // target(t)
+        // ηₙ bounds |evaluated − exact| of the n-th derivative at a base (its scale ωⁿ·amp + kⁿ·|tr|).
+        double wn = 1;
+        double kn = 1;
+        for (std::size_t n = 1; n < eta_.size(); ++n) {
+            wn *= kOmegaPerMs;
+            kn *= s.k;
+            eta_[n] = 64.0 * u * (wn * s.amp + kn * tr_max_ * (1.0 + back));
+        }
+        eta_[1] += 64.0 * u * std::abs(slope_);
+    }
+
+    std::optional<TimeMs> run() {
+        if (n_ == 0 || end_ < from_) return std::nullopt;
+        if (!start()) return from_;
+        int uncertified = 0;
+        for (;;) {
+            if (certified_to_ == here_.t) certified_to_ = reach(certify(true));
+            if (certified_to_ >= end_) return std::nullopt;
+            if (certified_to_ > here_.t) {
+                uncertified = 0;
+            } else if (++uncertified > kMaxUncertifiedSteps) {
+                return bisect();
+            }
+            // Every ms up to certified_to_ stays on its side: the next candidate is the one after.
+            const Solution::At next = s_.at(certified_to_ + 1);
+            if (crossed(next)) return next.t;
+            here_ = next;
+            certified_to_ = next.t;
+        }
+    }
+
+private:
+    [[nodiscard]] double g(std::size_t j, const Solution::At& e) const {
+        return s_.value(e) - (targets_[j] + slope_ * static_cast<double>(e.t - from_));
+    }
+    [[nodiscard]] bool crossed(const Solution::At& e) const {
+        for (std::size_t j = 0; j < n_; ++j)
+            if (side_[j] * g(j, e) <= 0.0) return true;
+        return false;
+    }
+    /// The last ms of a span (≥ 0) from here_ (certified_to_ semantics), clipped to the horizon.
+    [[nodiscard]] TimeMs reach(double span_ms) const {
+        if (span_ms >= static_cast<double>(end_ - here_.t)) return end_;
+        return here_.t + static_cast<DurationMs>(span_ms);  // truncation = floor for span ≥ 0
+    }
+
+    /// Sets here_, side_ and certified_to_; false if a target is met exactly at `from`.
+    /// The first base is the state itself when it is at or before `from` (value, rate and
+    /// curvature there cost no exp), if that certifies every side through `from`.
+    bool start() {
+        if (from_ >= s_.t0) {
+            here_ = s_.at_t0;
+            for (std::size_t j = 0; j < n_; ++j) side_[j] = g(j, here_) > 0.0 ? 1.0 : -1.0;
+            certified_to_ = from_ == s_.t0 ? from_ : reach(certify(true));
+            if (certified_to_ >= from_) return from_ != s_.t0 || !crossed(here_);
+        }
+        here_ = s_.at(from_);
+        for (std::size_t j = 0; j < n_; ++j) {
+            const double g0 = g(j, here_);
+            if (g0 == 0.0) return false;
+            side_[j] = g0 > 0.0 ? 1.0 : -1.0;
+        }
+        certified_to_ = from_;
+        return true;
+    }
+
+    /// The shortest span over the targets that here_'s bounds keep strictly on their sides —
+    /// counting rounding (δ, η) when `with_rounding`, on the evaluated values alone otherwise.
+    [[nodiscard]] double certify(bool with_rounding) const {
+        const double rate = s_.rate(here_);
+        const double curv = s_.curvature(here_);
+        const auto [m2, m3] = s_.derivative_bounds(here_, tr_slack_);
+        const double rounding = with_rounding ? 2.0 * delta_ : 0.0;
+        const double eta1 = with_rounding ? eta_[1] : 0.0;
+        const double eta2 = with_rounding ? eta_[2] : 0.0;
+        const auto remaining = static_cast<double>(end_ - here_.t);
+        std::optional<Solution::Taylor> taylor;  // only for a target being approached
+        double shortest = std::numeric_limits<double>::infinity();
+        for (std::size_t j = 0; j < n_; ++j) {
+            const double m = side_[j] * g(j, here_) - rounding;
+            const double v = side_[j] * (rate - slope_) - eta1;
+            const double c = side_[j] * curv - eta2;
+            // Moving towards the target: the degree-5 Taylor bound (the first step lands within
+            // ~0.1 ms of a crossing a degree away), else a window just past where the local
+            // quadratic crosses (Newton-like with a cubic error). Otherwise, or if these fall well
+            // short, over the whole horizon (|T''| ≤ M₂, or T'' within M₃·W of its value here).
+            double best = 0;
+            double guess = remaining;
+            if (v < 0.0 && with_rounding) {
+                if (!taylor) taylor = s_.taylor(here_, tr_slack_);
+                std::array<double, 6> coef{m, v, c, 0, 0, 0};
+                for (std::size_t n = 3; n < coef.size(); ++n) coef[n] = side_[j] * taylor->d[n] - eta_[n];
+                best = taylor_span(coef, taylor->bound6, remaining);
+                if (best > 0.0 && best * std::max(kOmegaPerMs, s_.k) < 0.5) {
+                    shortest = std::min(shortest, best);
+                    continue;
+                }
+            }
+            if (v < 0.0) {
+                guess = positive_span(m, v, c, remaining);
+                if (guess < remaining) {
+                    const double window = guess * 1.01 + 1.0;
+                    best = std::max(best, positive_span(m, v, std::max(c - m3 * window, -m2), window));
+                }
+            }
+            if (best < 0.5 * guess) best = std::max(best, positive_span(m, v, std::max(c - m3 * remaining, -m2), remaining));
+            shortest = std::min(shortest, best);
+        }
+        return shortest;
+    }
+
+    /// Within rounding of a target for long: jump on the evaluated margins alone, then bisect to
+    /// a millisecond whose predecessor has not crossed. That is the first one wherever the
+    /// evaluated g is monotone in between — as it is for an asymptotic approach (a rounded sum
+    /// of a decaying exponential).
+    std::optional<TimeMs> bisect() {
+        for (;;) {
+            const TimeMs probe_t = std::max(reach(certify(false)), here_.t + 1);
+            const Solution::At probe = s_.at(std::min(probe_t, end_));
+            if (!crossed(probe)) {
+                if (probe.t >= end_) return std::nullopt;
+                here_ = probe;
+                continue;
+            }
+            TimeMs good = here_.t, bad = probe.t;
+            while (bad - good > 1) {
+                const TimeMs mid = good + (bad - good) / 2;
+                (crossed(s_.at(mid)) ? bad : good) = mid;
+            }
+            return bad;
+        }
+    }
+
+    const Solution& s_;
+    TimeMs from_;
+    TimeMs end_;
+    double slope_;  ///< target slope, °C per ms
+    std::array<double, 2> targets_{};
+    std::array<double, 2> side_{};  ///< +1: starts above the target, −1: below
+    std::size_t n_ = 0;
+    double tr_max_ = 0;    ///< |transient| anywhere in the search
+    double tr_slack_ = 0;  ///< rounding of an evaluated transient
+    double delta_ = 0;     ///< |evaluated − exact| of g anywhere in the search
+    std::array<double, 6> eta_{};  ///< … of g⁽ⁿ⁾ as evaluated at a base, n = 1…5
+    Solution::At here_;     ///< the base: the last instant evaluated (or the state itself)
+    TimeMs certified_to_ = 0;  ///< every ms in (here_.t, certified_to_] stays on its side
+};
 
 }  // namespace
 
@@ -130,55 +431,19 @@ void set_heating(HouseState& state, const HouseParams& params, TimeMs now_ms, bo
     state.heating = on;
 }
 
-std::optional<TimeMs> time_to_reach(const HouseState& state, const HouseParams& params,
-                                    TimeMs from_ms, double target_c, DurationMs horizon_ms,
-                                    double target_slope_c_per_h) {
-    if (horizon_ms < 0 || !std::isfinite(target_c) || !std::isfinite(target_slope_c_per_h))
-        return std::nullopt;
+std::optional<TimeMs> time_to_reach_either(const HouseState& state, const HouseParams& params, TimeMs from_ms,
+                                           double first_target_c, double second_target_c, DurationMs horizon_ms,
+                                           double target_slope_c_per_h) {
+    if (horizon_ms < 0 || !std::isfinite(target_slope_c_per_h)) return std::nullopt;
     const Solution s = solve(state, params);
-    const double slope = target_slope_c_per_h / static_cast<double>(kMsPerHour);
-    // g(t) = T(t) − target(t); we look for the first t where side·g(t) ≤ 0.
-    auto g = [&](const Solution::At& e) {
-        return s.value(e) - (target_c + slope * static_cast<double>(e.t - from_ms));
-    };
+    const std::array<double, 2> targets{first_target_c, second_target_c};
+    return Search(s, from_ms, targets, horizon_ms, target_slope_c_per_h / static_cast<double>(kMsPerHour)).run();
+}
 
-    Solution::At here = s.at(from_ms);
-    const double g0 = g(here);
-    if (g0 == 0.0) return from_ms;
-    const double side = g0 > 0.0 ? 1.0 : -1.0;
-    const TimeMs end_ms = from_ms + horizon_ms;
-
-    double margin = side * g0;  // > 0: distance to the target on the starting side
-    while (here.t < end_ms) {
-        // Lower bound for τ ≥ 0:  side·g(at+τ) ≥ margin + v·τ − M·τ²/2, positive for τ < τ*.
-        const double v = side * (s.rate(here) - slope);
-        const double m = s.curvature_bound(here);
-        double safe_ms = 0;
-        if (m > 0.0) {
-            safe_ms = (v + std::sqrt(v * v + 2.0 * m * margin)) / m;
-        } else {
-            safe_ms = v >= 0.0 ? std::numeric_limits<double>::infinity() : margin / -v;
-        }
-        DurationMs step = 1;
-        const auto remaining = static_cast<double>(end_ms - here.t);
-        if (safe_ms >= remaining) {
-            step = end_ms - here.t;
-        } else if (safe_ms > 1.0) {
-            step = static_cast<DurationMs>(std::floor(safe_ms));
-        }
-        const Solution::At next = s.at(here.t + step);
-        const double next_margin = side * g(next);
-        if (next_margin <= 0.0) {
-            // Certified positive on (at, at + safe_ms), so this is the first crossing — unless
-            // rounding put `next` a hair past the bound; then the crossing may be a few ms earlier.
-            TimeMs first = next.t;
-            for (int i = 0; i < kMaxBackSteps && first - 1 > here.t && side * g(s.at(first - 1)) <= 0.0; ++i) --first;
-            return first;
-        }
-        here = next;
-        margin = next_margin;
-    }
-    return std::nullopt;
+std::optional<TimeMs> time_to_reach(const HouseState& state, const HouseParams& params, TimeMs from_ms,
+                                    double target_c, DurationMs horizon_ms, double target_slope_c_per_h) {
+    return time_to_reach_either(state, params, from_ms, target_c, std::numeric_limits<double>::infinity(),
+                                horizon_ms, target_slope_c_per_h);
 }
 
 }  // namespace consentrig::sim

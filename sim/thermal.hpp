@@ -76,12 +76,22 @@ void set_heating(HouseState& state, const HouseParams& params, TimeMs now_ms, bo
 /// `target_slope_c_per_h` lets the target move linearly, target(t) = target_c + slope·(t − from)
 /// — that is how a drifting sensor's reading is tracked (sim/sensor.hpp).
 ///
-/// Exact to 1 ms: temperature_at(t − 1) is strictly on the starting side and temperature_at(t)
-/// is not. Method: safe steps from a certified quadratic lower bound (|d²T/dt²| is bounded in
-/// closed form), which converge like Newton's method near the crossing; docs/sim-models.md §2.3.
+/// Exact to 1 ms: the first millisecond at which temperature_at has crossed, as evaluated in
+/// double (so temperature_at(t − 1) is strictly on the starting side and temperature_at(t) is
+/// not). Method: certified steps — closed-form bounds on the derivatives keep every millisecond
+/// before the next evaluation strictly on its side, rounding of the evaluation included — that
+/// land on the crossing in about two evaluations; docs/sim-models.md §2.3.
 [[nodiscard]] std::optional<TimeMs> time_to_reach(const HouseState& state, const HouseParams& params,
                                                   TimeMs from_ms, double target_c,
                                                   DurationMs horizon_ms,
                                                   double target_slope_c_per_h = 0.0);
+
+/// The first instant at which either target is reached: min(time_to_reach(first),
+/// time_to_reach(second)) in one search — how the runner watches both edges of a band. A
+/// non-finite target is never reached (pass ±infinity for a band without that edge).
+[[nodiscard]] std::optional<TimeMs> time_to_reach_either(const HouseState& state, const HouseParams& params,
+                                                         TimeMs from_ms, double first_target_c,
+                                                         double second_target_c, DurationMs horizon_ms,
+                                                         double target_slope_c_per_h = 0.0);
 
 }  // namespace consentrig::sim

@@ -89,3 +89,30 @@ TEST(Sensor, GivenParams_WhenValidated_ThenNegativeOrNanSigmaRejected) {
     EXPECT_FALSE(validate(SensorParams{-0.1}).ok());
     EXPECT_FALSE(validate(SensorParams{std::nan("")}).ok());
 }
+
+TEST(Sensor, GivenEachFault_WhenAskedForEitherBandEdge_ThenTheEarlierOfTheTwoSingleAnswers) {
+    // GIVEN a heated room and a band 19.5–21.5 °C around it, for a healthy, a drifting (both
+    // directions) and a stuck sensor.
+    const HouseParams house_params;
+    const HouseState house{kStart, 20.0F, true};
+    const TimeMs from = kStart + 1;
+    SensorState drifting_down;
+    inject_drift(drifting_down, kStart, -3.0);  // faster than the room warms
+    SensorState drifting_up;
+    inject_drift(drifting_up, kStart, 1.0);
+    SensorState stuck_on_edge;
+    inject_stuck(stuck_on_edge, kStart, 21.5F);
+    for (const SensorState& sensor : {SensorState{}, drifting_down, drifting_up, stuck_on_edge}) {
+        const auto low = time_to_reading(house, house_params, sensor, from, 19.5, kMsPerDay);
+        const auto high = time_to_reading(house, house_params, sensor, from, 21.5, kMsPerDay);
+        std::optional<TimeMs> earlier = low;
+        if (high && (!earlier || *high < *earlier)) earlier = high;
+        // WHEN asked for either edge; THEN exactly the earlier single answer.
+        EXPECT_EQ(time_to_reading_either(house, house_params, sensor, from, 19.5, 21.5, kMsPerDay), earlier);
+    }
+    // The drifting-down reading leaves through the low edge while the room warms.
+    const auto t = time_to_reading_either(house, house_params, drifting_down, from, 19.5, 21.5, kMsPerDay);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_LE(noiseless_reading(drifting_down, temperature_at(house, house_params, *t), *t), 19.5);
+    EXPECT_EQ(time_to_reading_either(house, house_params, stuck_on_edge, from, 19.5, 21.5, kMsPerDay), from);
+}

@@ -1,11 +1,13 @@
 // GIVEN/WHEN/THEN tests of the house RC model (sim/thermal.hpp): the closed form against an
 // independent fine-step integration, the heating and cooling rates the defaults promise, and
-// time_to_reach to the millisecond.
+// time_to_reach to the millisecond — against a scan of every millisecond where rounding decides.
 #include "sim/thermal.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <optional>
 #include <vector>
@@ -241,4 +243,133 @@ TEST(Thermal, GivenRandomHousesAndTargets_WhenAsked_ThenEveryAnswerExactAndNoCro
     }
     EXPECT_GT(found, 50);  // the sample exercises both outcomes
     EXPECT_LT(found, 300);
+}
+
+namespace {
+
+/// g(t) as time_to_reach defines it: the evaluated temperature minus the (moving) target.
+double margin_at(const HouseState& s, const HouseParams& p, TimeMs from, double target, double slope_c_per_h,
+                 TimeMs t) {
+    return temperature_at(s, p, t) - (target + slope_c_per_h / kMsPerHour * static_cast<double>(t - from));
+}
+
+/// The reference answer: every millisecond from `from` on, the first one not strictly on the
+/// starting side (`from` itself when exactly at the target).
+std::optional<TimeMs> first_crossing_by_scan(const HouseState& s, const HouseParams& p, TimeMs from, double target,
+                                             DurationMs horizon, double slope_c_per_h = 0.0) {
+    const double g0 = margin_at(s, p, from, target, slope_c_per_h, from);
+    if (g0 == 0.0) return from;
+    const double side = g0 > 0.0 ? 1.0 : -1.0;
+    for (TimeMs t = from + 1; t <= from + horizon; ++t)
+        if (side * margin_at(s, p, from, target, slope_c_per_h, t) <= 0.0) return t;
+    return std::nullopt;
+}
+
+}  // namespace
+
+TEST(Thermal, GivenRandomHousesAndTargetsOnTheEvaluatedCurve_WhenAsked_ThenSameMillisecondAsAFullScan) {
+    // GIVEN 300 random houses (τ 0.5–80 h, outdoor 0–10 °C amplitude or none, heat on or off),
+    // asked from up to an hour BEFORE the state's time or 0–2 ms after it, a quarter of them with
+    // a drifting target (±3 °C/h), and targets that the curve meets within 10 s: exactly the
+    // evaluated temperature at a random millisecond, one ulp either side, or within 1e-6 °C —
+    // the cases where rounding decides which millisecond is first.
+    Rng rng(2026, "thermal-scan");
+    int found = 0;
+    for (int i = 0; i < 300; ++i) {
+        HouseParams p;
+        p.time_constant_ms = static_cast<DurationMs>(rng.uniform(0.5, 80.0) * kMsPerHour);
+        p.heat_rate_c_per_h = rng.uniform(0.0, 5.0);
+        p.outdoor_mean_c = rng.uniform(-20.0, 20.0);
+        p.outdoor_amplitude_c = i % 5 == 0 ? 0.0 : rng.uniform(0.0, 10.0);
+        p.outdoor_coldest_local_ms = static_cast<DurationMs>(rng.below(kMsPerDay));
+        const HouseState s{kMonday2026 + static_cast<TimeMs>(rng.below(kMsPerDay)),
+                           static_cast<float>(rng.uniform(5.0, 30.0)), rng.bernoulli(0.5)};
+        const TimeMs from = s.updated_ms + (rng.bernoulli(0.2) ? -static_cast<TimeMs>(rng.below(kMsPerHour))
+                                                               : static_cast<TimeMs>(rng.below(3)));
+        const double slope = rng.bernoulli(0.25) ? rng.uniform(-3.0, 3.0) : 0.0;
+        constexpr DurationMs kHorizonMs = 10 * kMsPerSecond;
+        const TimeMs on_curve = from + static_cast<TimeMs>(rng.below(kHorizonMs));
+        double target = margin_at(s, p, from, 0.0, slope, on_curve);
+        switch (rng.below(4)) {
+            case 1: target = std::nextafter(target, 100.0); break;
+            case 2: target = std::nextafter(target, -100.0); break;
+            case 3: target += rng.uniform(-1e-6, 1e-6); break;
+            default: break;
+        }
+        // WHEN asked; THEN the answer is the scan's, to the millisecond (tolerance 0).
+        const auto t = time_to_reach(s, p, from, target, kHorizonMs, slope);
+        ASSERT_EQ(t, first_crossing_by_scan(s, p, from, target, kHorizonMs, slope)) << "case " << i;
+        found += t.has_value() ? 1 : 0;
+    }
+    EXPECT_GT(found, 200);  // most targets are met (some curves turn back first)
+}
+
+TEST(Thermal, GivenTargetAtTheExtremeOfAnOscillatingRoom_WhenAsked_ThenTouchOrMissDecidedAsAFullScan) {
+    // GIVEN a leaky house (τ 4 h) in a 10 ± 8 °C day: the room peaks in the afternoon. The
+    // target is the evaluated peak itself, or 1–2 ulp above or below it: a tangent, where no
+    // bound can stay clear of the target and the search has to step through rounding.
+    HouseParams p;
+    p.time_constant_ms = 4 * kMsPerHour;
+    p.outdoor_mean_c = 10;
+    p.outdoor_amplitude_c = 8;
+    const HouseState s{kMonday2026, 10.0F, false};
+    TimeMs peak = kMonday2026;
+    double peak_c = -1e9;
+    for (TimeMs t = kMonday2026; t < kMonday2026 + kMsPerDay; t += kMsPerSecond) {
+        if (temperature_at(s, p, t) > peak_c) {
+            peak_c = temperature_at(s, p, t);
+            peak = t;
+        }
+    }
+    for (TimeMs t = peak - kMsPerSecond; t <= peak + kMsPerSecond; ++t) peak_c = std::max(peak_c, temperature_at(s, p, t));
+    const TimeMs from = peak - 20 * kMsPerSecond;
+    constexpr DurationMs kHorizonMs = 40 * kMsPerSecond;
+    for (const int ulps : {-2, -1, 0, 1, 2}) {
+        double target = peak_c;
+        for (int k = 0; k < std::abs(ulps); ++k) target = std::nextafter(target, ulps > 0 ? 100.0 : -100.0);
+        // WHEN asked; THEN the same millisecond as the scan, or nullopt as the scan (tolerance 0).
+        const auto t = time_to_reach(s, p, from, target, kHorizonMs);
+        EXPECT_EQ(t, first_crossing_by_scan(s, p, from, target, kHorizonMs)) << ulps << " ulp";
+        EXPECT_EQ(t.has_value(), ulps <= 0) << ulps << " ulp";  // reached iff at or below the peak
+    }
+}
+
+TEST(Thermal, GivenTargetAtTheEquilibrium_WhenAsked_ThenFirstMillisecondRoundingReachesIt) {
+    // GIVEN constant outdoors and no heat: the room tends to the outdoor temperature and never
+    // reaches it — but the evaluated temperature does, once the transient is below half an ulp.
+    // That first millisecond is the answer (temperature_at(t) == target, t − 1 strictly above).
+    HouseParams p;
+    p.outdoor_amplitude_c = 0;
+    p.outdoor_mean_c = 5.0;
+    p.time_constant_ms = 20 * kMsPerSecond;
+    const HouseState s{kMonday2026, 7.5F, false};
+    const DurationMs horizon = 100 * p.time_constant_ms;
+    const auto t = time_to_reach(s, p, kMonday2026 + 1, p.outdoor_mean_c, horizon);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(t, first_crossing_by_scan(s, p, kMonday2026 + 1, p.outdoor_mean_c, horizon));
+    EXPECT_EQ(temperature_at(s, p, *t), p.outdoor_mean_c);
+    EXPECT_GT(temperature_at(s, p, *t - 1), p.outdoor_mean_c);
+}
+
+TEST(Thermal, GivenTwoTargets_WhenAskedForEither_ThenTheEarlierOfTheTwoSingleAnswers) {
+    // GIVEN random houses and a band around the room (each edge 0.05–2 °C away).
+    Rng rng(2026, "thermal-either");
+    for (int i = 0; i < 200; ++i) {
+        HouseParams p;
+        p.time_constant_ms = static_cast<DurationMs>(rng.uniform(2.0, 60.0) * kMsPerHour);
+        p.outdoor_amplitude_c = rng.uniform(0.0, 8.0);
+        p.outdoor_coldest_local_ms = static_cast<DurationMs>(rng.below(kMsPerDay));
+        const HouseState s{kMonday2026, static_cast<float>(rng.uniform(15.0, 24.0)), rng.bernoulli(0.5)};
+        const double lo = s.temperature_c - rng.uniform(0.05, 2.0);
+        const double hi = s.temperature_c + rng.uniform(0.05, 2.0);
+        const TimeMs from = s.updated_ms + 1;
+        const auto low = time_to_reach(s, p, from, lo, kMsPerDay);
+        const auto high = time_to_reach(s, p, from, hi, kMsPerDay);
+        std::optional<TimeMs> earlier = low;
+        if (high && (!earlier || *high < *earlier)) earlier = high;
+        // WHEN asked for either; THEN min of the two, exactly; an infinite edge is never reached.
+        EXPECT_EQ(time_to_reach_either(s, p, from, lo, hi, kMsPerDay), earlier) << i;
+        EXPECT_EQ(time_to_reach_either(s, p, from, lo, std::numeric_limits<double>::infinity(), kMsPerDay), low);
+        EXPECT_EQ(time_to_reach_either(s, p, from, -std::numeric_limits<double>::infinity(), hi, kMsPerDay), high);
+    }
 }
