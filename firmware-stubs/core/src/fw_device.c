@@ -30,9 +30,9 @@ static const char* const kProfileNames[FW_PROFILE_COUNT] = {
     "compliant",   "proactive",      "flush_after_revoke", "store_and_forward",
     "scope_creep", "keepalive_leak", "cause_lie"};
 static const char* const kFormatNames[4] = {"alexa", "google", "matter", "json"};
-static const char* const kCauseNames[5] = {"PERIODIC_POLL", "PHYSICAL_INTERACTION",
-                                           "VOICE_INTERACTION", "APP_INTERACTION",
-                                           "RULE_TRIGGER"};
+static const jw_text kCauseNames[5] = {JW_TEXT("PERIODIC_POLL"), JW_TEXT("PHYSICAL_INTERACTION"),
+                                       JW_TEXT("VOICE_INTERACTION"), JW_TEXT("APP_INTERACTION"),
+                                       JW_TEXT("RULE_TRIGGER")};
 
 const char* fw_category_name(fw_category c) {
     return (unsigned)c < FW_CAT_COUNT ? kCategoryNames[c] : "?";
@@ -41,7 +41,11 @@ const char* fw_profile_name(fw_profile p) {
     return (unsigned)p < FW_PROFILE_COUNT ? kProfileNames[p] : "?";
 }
 const char* fw_format_name(fw_format f) { return (unsigned)f < 4u ? kFormatNames[f] : "?"; }
-const char* fw_cause_name(fw_cause c) { return (unsigned)c < 5u ? kCauseNames[c] : "?"; }
+jw_text fw_cause_text(fw_cause c) {
+    const jw_text unknown = JW_TEXT("?");
+    return (unsigned)c < 5u ? kCauseNames[c] : unknown;
+}
+const char* fw_cause_name(fw_cause c) { return fw_cause_text(c).s; }
 
 static int name_index(const char* name, size_t len, const char* const* names, int count) {
     for (int i = 0; i < count; ++i) {
