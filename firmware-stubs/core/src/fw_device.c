@@ -273,11 +273,11 @@ static fw_snapshot snapshot(const fw_device* d) {
     return s;
 }
 
-static void emit_truth(const fw_device* d, uint64_t host) {
+/* s: the device's snapshot now */
+static void emit_truth(const fw_device* d, uint64_t host, const fw_snapshot* s) {
     if (d->cfg->hal.truth == NULL) return;
     char buf[FW_TRUTH_MAX];
-    fw_snapshot s = snapshot(d);
-    size_t n = fw_build_truth(d->cfg->kind, &s, buf, sizeof buf);
+    size_t n = fw_build_truth(d->cfg->kind, s, buf, sizeof buf);
     if (n > 0) d->cfg->hal.truth(d->cfg->hal.ctx, d, host, buf, n);
 }
 
@@ -470,14 +470,14 @@ static void arm_soon(fw_device* d, uint64_t at) {
     d->soon_due_ms = at;
 }
 
-/* A sample the device decided to report: goes to every recipient the profile allows. */
-static void publish(fw_device* d, const step* st, uint16_t changed) {
-    const fw_snapshot s = snapshot(d);
-    changed &= fw_snapshot_present(d->cfg->kind, &s);
+/* A sample the device decided to report (s: its snapshot now): goes to every recipient the
+   profile allows. */
+static void publish(fw_device* d, const step* st, const fw_snapshot* s, uint16_t changed) {
+    changed &= fw_snapshot_present(d->cfg->kind, s);
     if (changed == 0) return;
     if (!(d->flags & DF_NET_UP)) {
         switch ((fw_profile)d->profile) {
-        case FW_PROFILE_STORE_AND_FORWARD: saf_push(d, st, &s, changed); break;
+        case FW_PROFILE_STORE_AND_FORWARD: saf_push(d, st, s, changed); break;
         case FW_PROFILE_FLUSH_AFTER_REVOKE: queue_for_flush(d, st, changed, st->cause); break;
         default: d->dirty |= changed; break; /* dropped; fresh state is sent on reconnect */
         }
@@ -489,7 +489,7 @@ static void publish(fw_device* d, const step* st, uint16_t changed) {
         return;
     }
     for (unsigned r = 0; r < d->cfg->recipient_count; ++r)
-        deliver(d, st, r, &s, st->now, changed, st->cause, D_CHANGE);
+        deliver(d, st, r, s, st->now, changed, st->cause, D_CHANGE);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -689,7 +689,10 @@ static void set_door(fw_device* d, step* st, bool closed) {
 /* ---------------------------------------------------------------------------------------- */
 
 static void step_finish(fw_device* d, step* st) {
-    if (st->truth) emit_truth(d, st->host);
+    if (!st->truth && st->changed == 0) return;
+    /* one snapshot for the TRUTH and the report: nothing below changes what it holds */
+    const fw_snapshot s = snapshot(d);
+    if (st->truth) emit_truth(d, st->host, &s);
     if (st->changed == 0) return;
     if (d->cfg->kind == FW_KIND_THERMOSTAT) {
         st->changed |= sensor_deltas(d); /* a report also carries pending sensor changes */
@@ -706,7 +709,7 @@ static void step_finish(fw_device* d, step* st) {
         const uint32_t span = d->cfg->keepalive_max_delay_ms - d->cfg->keepalive_min_delay_ms;
         arm_soon(d, st->now + d->cfg->keepalive_min_delay_ms + rnd(d) % (span + 1u));
     }
-    publish(d, st, st->changed);
+    publish(d, st, &s, st->changed);
 }
 
 static void heartbeat(fw_device* d, const step* st) {
@@ -840,7 +843,8 @@ static void boot(fw_device* d, uint64_t host) {
         d->flags |= DF_HB;
         d->hb_due_s = (uint32_t)(now / 1000u) + 1u + rnd(d) % iv;
     }
-    emit_truth(d, host);
+    const fw_snapshot s = snapshot(d);
+    emit_truth(d, host, &s);
 }
 
 size_t fw_device_size(uint8_t recipient_count) { return FW_DEVICE_SIZE(recipient_count); }

@@ -300,61 +300,53 @@ static void build_matter(jw* w, const fw_body_in* in) {
 
 /* ---- json (vendor cloud) and TRUTH share the state object ---- */
 
+/* Members in category order (the kind's own categories, then connectivity), tested one by one
+   rather than looping over all ten: a TRUTH object is written for every change of state. */
 static void state_object(jw* w, fw_kind kind, const fw_snapshot* s, uint16_t m, bool truth) {
     bool first = true;
     jw_char(w, '{');
-    for (unsigned c = 0; c < FW_CAT_COUNT; ++c) {
-        if (!(m & FW_CAT_BIT(c))) continue;
-        if (c == FW_CAT_CONNECTIVITY) { /* both kinds; TRUTH leaves it out */
-            if (!truth) {
-                JW_MEMBER(w, &first, "connectivity");
-                jw_lit(w, "\"online\"");
-            }
-        } else if (kind == FW_KIND_THERMOSTAT) {
-            switch ((fw_category)c) {
-            case FW_CAT_TEMPERATURE:
-                JW_MEMBER(w, &first, "temperature");
-                jw_centi(w, s->t.temp_centi_c);
-                break;
-            case FW_CAT_HUMIDITY:
-                JW_MEMBER(w, &first, "humidity");
-                jw_u64(w, s->t.humidity_pct);
-                break;
-            case FW_CAT_SETPOINT:
-                JW_MEMBER(w, &first, "setpoint");
-                jw_centi(w, s->t.setpoint_centi_c);
-                break;
-            case FW_CAT_HVAC_MODE:
-                JW_MEMBER(w, &first, "hvac_mode");
-                jw_text_put(w, kModeJson[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
-                break;
-            case FW_CAT_HVAC_STATE:
-                JW_MEMBER(w, &first, "hvac_state");
-                jw_text_put(w, kHvacJson[SNAP_HVAC(s->t.bits) % 3u]);
-                break;
-            case FW_CAT_OCCUPANCY:
-                JW_MEMBER(w, &first, "occupancy");
-                jw_bool(w, SNAP_OCC(s->t.bits) != 0);
-                break;
-            default: break;
-            }
-        } else {
-            switch ((fw_category)c) {
-            case FW_CAT_LOCK_STATE:
-                JW_MEMBER(w, &first, "lock_state");
-                jw_text_put(w, kLockJson[s->l.lock_state % 3u]);
-                break;
-            case FW_CAT_DOOR_STATE:
-                JW_MEMBER(w, &first, "door_state");
-                jw_lit(w, s->l.door_closed ? "\"closed\"" : "\"open\"");
-                break;
-            case FW_CAT_BATTERY:
-                JW_MEMBER(w, &first, "battery");
-                jw_u64(w, battery_pct(s));
-                break;
-            default: break;
-            }
+    if (kind == FW_KIND_THERMOSTAT) {
+        if (m & FW_CAT_BIT(FW_CAT_TEMPERATURE)) {
+            JW_MEMBER(w, &first, "temperature");
+            jw_centi(w, s->t.temp_centi_c);
         }
+        if (m & FW_CAT_BIT(FW_CAT_HUMIDITY)) {
+            JW_MEMBER(w, &first, "humidity");
+            jw_u64(w, s->t.humidity_pct);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_SETPOINT)) {
+            JW_MEMBER(w, &first, "setpoint");
+            jw_centi(w, s->t.setpoint_centi_c);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_HVAC_MODE)) {
+            JW_MEMBER(w, &first, "hvac_mode");
+            jw_text_put(w, kModeJson[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_HVAC_STATE)) {
+            JW_MEMBER(w, &first, "hvac_state");
+            jw_text_put(w, kHvacJson[SNAP_HVAC(s->t.bits) % 3u]);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_OCCUPANCY)) {
+            JW_MEMBER(w, &first, "occupancy");
+            jw_bool(w, SNAP_OCC(s->t.bits) != 0);
+        }
+    } else {
+        if (m & FW_CAT_BIT(FW_CAT_LOCK_STATE)) {
+            JW_MEMBER(w, &first, "lock_state");
+            jw_text_put(w, kLockJson[s->l.lock_state % 3u]);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_DOOR_STATE)) {
+            JW_MEMBER(w, &first, "door_state");
+            jw_lit(w, s->l.door_closed ? "\"closed\"" : "\"open\"");
+        }
+        if (m & FW_CAT_BIT(FW_CAT_BATTERY)) {
+            JW_MEMBER(w, &first, "battery");
+            jw_u64(w, battery_pct(s));
+        }
+    }
+    if ((m & FW_CAT_BIT(FW_CAT_CONNECTIVITY)) && !truth) { /* both kinds; TRUTH leaves it out */
+        JW_MEMBER(w, &first, "connectivity");
+        jw_lit(w, "\"online\"");
     }
     jw_char(w, '}');
 }

@@ -171,10 +171,14 @@ static void civil_from_days(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
     *y = yy + (*m <= 2 ? 1 : 0);
 }
 
+static const char kPairs[200] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+
 /* two / three / four digits of v (v below 100 / 1000 / 10000) */
 static char* put2(char* p, unsigned v) {
-    p[0] = (char)('0' + v / 10u);
-    p[1] = (char)('0' + v % 10u);
+    memcpy(p, kPairs + 2u * v, 2);
     return p + 2;
 }
 static char* put3(char* p, unsigned v) {
