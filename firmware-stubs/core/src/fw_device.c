@@ -397,13 +397,14 @@ static void deliver(fw_device* d, const step* st, unsigned r, const fw_snapshot*
     uplink(d, st->host, r, fw_format_name(rc->format), body, n);
 }
 
-static void send_state_free(fw_device* d, const step* st, unsigned r, const char* type) {
+/* A state-free message's body up to its sequence number, as one constant. */
+#define STATE_FREE_HEAD(type) ((jw_text)JW_TEXT("{\"type\":\"" type "\",\"seq\":"))
+
+static void send_state_free(fw_device* d, const step* st, unsigned r, jw_text head) {
     char body[64];
     jw w;
     jw_init(&w, body, sizeof body);
-    jw_lit(&w, "{\"type\":\"");
-    jw_lit(&w, type);
-    jw_lit(&w, "\",\"seq\":");
+    jw_text_put(&w, head);
     jw_u64(&w, d->seq);
     jw_char(&w, '}');
     if (jw_finish(&w) != NULL) uplink(d, st->host, r, "json", body, w.len);
@@ -688,8 +689,15 @@ static void set_door(fw_device* d, step* st, bool closed) {
 /* finishing a step, timers                                                                  */
 /* ---------------------------------------------------------------------------------------- */
 
+static void step_emit(fw_device* d, step* st);
+
+/* Ends a step: a TRUTH if the state changed, reports if something reportable did. Most timer
+   steps change nothing: that test is all they cost. */
 static void step_finish(fw_device* d, step* st) {
-    if (!st->truth && st->changed == 0) return;
+    if (st->truth || st->changed != 0) step_emit(d, st);
+}
+
+static void step_emit(fw_device* d, step* st) {
     /* one snapshot for the TRUTH and the report: nothing below changes what it holds */
     const fw_snapshot s = snapshot(d);
     if (st->truth) emit_truth(d, st->host, &s);
@@ -718,7 +726,7 @@ static void heartbeat(fw_device* d, const step* st) {
         for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
             if (!d->cfg->recipients[r].heartbeat || !is_linked(d, r)) continue;
             if (!(profile_allowed(d, r, st->now) & FW_CAT_BIT(FW_CAT_CONNECTIVITY))) continue;
-            send_state_free(d, st, r, "heartbeat");
+            send_state_free(d, st, r, STATE_FREE_HEAD("heartbeat"));
             sent = true;
         }
         if (sent) ++d->seq;
@@ -735,7 +743,7 @@ static void soon_due(fw_device* d, const step* st) {
         bool sent = false;
         for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
             if (!is_linked(d, r)) continue;
-            send_state_free(d, st, r, "keepalive");
+            send_state_free(d, st, r, STATE_FREE_HEAD("keepalive"));
             sent = true;
         }
         if (sent) ++d->seq;
