@@ -30,9 +30,9 @@ static const char* const kProfileNames[FW_PROFILE_COUNT] = {
     "compliant",   "proactive",      "flush_after_revoke", "store_and_forward",
     "scope_creep", "keepalive_leak", "cause_lie"};
 static const char* const kFormatNames[4] = {"alexa", "google", "matter", "json"};
-static const char* const kCauseNames[5] = {"PERIODIC_POLL", "PHYSICAL_INTERACTION",
-                                           "VOICE_INTERACTION", "APP_INTERACTION",
-                                           "RULE_TRIGGER"};
+static const jw_text kCauseNames[5] = {JW_TEXT("PERIODIC_POLL"), JW_TEXT("PHYSICAL_INTERACTION"),
+                                       JW_TEXT("VOICE_INTERACTION"), JW_TEXT("APP_INTERACTION"),
+                                       JW_TEXT("RULE_TRIGGER")};
 
 const char* fw_category_name(fw_category c) {
     return (unsigned)c < FW_CAT_COUNT ? kCategoryNames[c] : "?";
@@ -41,7 +41,11 @@ const char* fw_profile_name(fw_profile p) {
     return (unsigned)p < FW_PROFILE_COUNT ? kProfileNames[p] : "?";
 }
 const char* fw_format_name(fw_format f) { return (unsigned)f < 4u ? kFormatNames[f] : "?"; }
-const char* fw_cause_name(fw_cause c) { return (unsigned)c < 5u ? kCauseNames[c] : "?"; }
+jw_text fw_cause_text(fw_cause c) {
+    const jw_text unknown = JW_TEXT("?");
+    return (unsigned)c < 5u ? kCauseNames[c] : unknown;
+}
+const char* fw_cause_name(fw_cause c) { return fw_cause_text(c).s; }
 
 static int name_index(const char* name, size_t len, const char* const* names, int count) {
     for (int i = 0; i < count; ++i) {
@@ -269,11 +273,11 @@ static fw_snapshot snapshot(const fw_device* d) {
     return s;
 }
 
-static void emit_truth(const fw_device* d, uint64_t host) {
+/* s: the device's snapshot now */
+static void emit_truth(const fw_device* d, uint64_t host, const fw_snapshot* s) {
     if (d->cfg->hal.truth == NULL) return;
     char buf[FW_TRUTH_MAX];
-    fw_snapshot s = snapshot(d);
-    size_t n = fw_build_truth(d->cfg->kind, &s, buf, sizeof buf);
+    size_t n = fw_build_truth(d->cfg->kind, s, buf, sizeof buf);
     if (n > 0) d->cfg->hal.truth(d->cfg->hal.ctx, d, host, buf, n);
 }
 
@@ -393,13 +397,14 @@ static void deliver(fw_device* d, const step* st, unsigned r, const fw_snapshot*
     uplink(d, st->host, r, fw_format_name(rc->format), body, n);
 }
 
-static void send_state_free(fw_device* d, const step* st, unsigned r, const char* type) {
+/* A state-free message's body up to its sequence number, as one constant. */
+#define STATE_FREE_HEAD(type) ((jw_text)JW_TEXT("{\"type\":\"" type "\",\"seq\":"))
+
+static void send_state_free(fw_device* d, const step* st, unsigned r, jw_text head) {
     char body[64];
     jw w;
     jw_init(&w, body, sizeof body);
-    jw_lit(&w, "{\"type\":\"");
-    jw_lit(&w, type);
-    jw_lit(&w, "\",\"seq\":");
+    jw_text_put(&w, head);
     jw_u64(&w, d->seq);
     jw_char(&w, '}');
     if (jw_finish(&w) != NULL) uplink(d, st->host, r, "json", body, w.len);
@@ -466,14 +471,14 @@ static void arm_soon(fw_device* d, uint64_t at) {
     d->soon_due_ms = at;
 }
 
-/* A sample the device decided to report: goes to every recipient the profile allows. */
-static void publish(fw_device* d, const step* st, uint16_t changed) {
-    const fw_snapshot s = snapshot(d);
-    changed &= fw_snapshot_present(d->cfg->kind, &s);
+/* A sample the device decided to report (s: its snapshot now): goes to every recipient the
+   profile allows. */
+static void publish(fw_device* d, const step* st, const fw_snapshot* s, uint16_t changed) {
+    changed &= fw_snapshot_present(d->cfg->kind, s);
     if (changed == 0) return;
     if (!(d->flags & DF_NET_UP)) {
         switch ((fw_profile)d->profile) {
-        case FW_PROFILE_STORE_AND_FORWARD: saf_push(d, st, &s, changed); break;
+        case FW_PROFILE_STORE_AND_FORWARD: saf_push(d, st, s, changed); break;
         case FW_PROFILE_FLUSH_AFTER_REVOKE: queue_for_flush(d, st, changed, st->cause); break;
         default: d->dirty |= changed; break; /* dropped; fresh state is sent on reconnect */
         }
@@ -485,7 +490,7 @@ static void publish(fw_device* d, const step* st, uint16_t changed) {
         return;
     }
     for (unsigned r = 0; r < d->cfg->recipient_count; ++r)
-        deliver(d, st, r, &s, st->now, changed, st->cause, D_CHANGE);
+        deliver(d, st, r, s, st->now, changed, st->cause, D_CHANGE);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -684,8 +689,18 @@ static void set_door(fw_device* d, step* st, bool closed) {
 /* finishing a step, timers                                                                  */
 /* ---------------------------------------------------------------------------------------- */
 
+static void step_emit(fw_device* d, step* st);
+
+/* Ends a step: a TRUTH if the state changed, reports if something reportable did. Most timer
+   steps change nothing: that test is all they cost. */
 static void step_finish(fw_device* d, step* st) {
-    if (st->truth) emit_truth(d, st->host);
+    if (st->truth || st->changed != 0) step_emit(d, st);
+}
+
+static void step_emit(fw_device* d, step* st) {
+    /* one snapshot for the TRUTH and the report: nothing below changes what it holds */
+    const fw_snapshot s = snapshot(d);
+    if (st->truth) emit_truth(d, st->host, &s);
     if (st->changed == 0) return;
     if (d->cfg->kind == FW_KIND_THERMOSTAT) {
         st->changed |= sensor_deltas(d); /* a report also carries pending sensor changes */
@@ -702,7 +717,7 @@ static void step_finish(fw_device* d, step* st) {
         const uint32_t span = d->cfg->keepalive_max_delay_ms - d->cfg->keepalive_min_delay_ms;
         arm_soon(d, st->now + d->cfg->keepalive_min_delay_ms + rnd(d) % (span + 1u));
     }
-    publish(d, st, st->changed);
+    publish(d, st, &s, st->changed);
 }
 
 static void heartbeat(fw_device* d, const step* st) {
@@ -711,7 +726,7 @@ static void heartbeat(fw_device* d, const step* st) {
         for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
             if (!d->cfg->recipients[r].heartbeat || !is_linked(d, r)) continue;
             if (!(profile_allowed(d, r, st->now) & FW_CAT_BIT(FW_CAT_CONNECTIVITY))) continue;
-            send_state_free(d, st, r, "heartbeat");
+            send_state_free(d, st, r, STATE_FREE_HEAD("heartbeat"));
             sent = true;
         }
         if (sent) ++d->seq;
@@ -728,7 +743,7 @@ static void soon_due(fw_device* d, const step* st) {
         bool sent = false;
         for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
             if (!is_linked(d, r)) continue;
-            send_state_free(d, st, r, "keepalive");
+            send_state_free(d, st, r, STATE_FREE_HEAD("keepalive"));
             sent = true;
         }
         if (sent) ++d->seq;
@@ -836,7 +851,8 @@ static void boot(fw_device* d, uint64_t host) {
         d->flags |= DF_HB;
         d->hb_due_s = (uint32_t)(now / 1000u) + 1u + rnd(d) % iv;
     }
-    emit_truth(d, host);
+    const fw_snapshot s = snapshot(d);
+    emit_truth(d, host, &s);
 }
 
 size_t fw_device_size(uint8_t recipient_count) { return FW_DEVICE_SIZE(recipient_count); }

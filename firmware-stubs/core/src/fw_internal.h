@@ -22,11 +22,24 @@
     ((uint16_t)(FW_CAT_BIT(FW_CAT_LOCK_STATE) | FW_CAT_BIT(FW_CAT_DOOR_STATE) |                  \
                 FW_CAT_BIT(FW_CAT_BATTERY) | FW_CAT_BIT(FW_CAT_CONNECTIVITY)))
 
-/* Categories present in a snapshot (unknown readings left out). */
-uint16_t fw_snapshot_present(fw_kind kind, const fw_snapshot* s);
+/* Categories present in a snapshot (unknown readings left out). Inline: asked per recipient
+   of every report. */
+static inline uint16_t fw_snapshot_present(fw_kind kind, const fw_snapshot* s) {
+    if (kind == FW_KIND_LOCK) return FW_LOCK_CATS;
+    uint16_t m = FW_THERMO_CATS;
+    if (s->t.temp_centi_c == FW_TEMP_UNKNOWN) m &= (uint16_t)~FW_CAT_BIT(FW_CAT_TEMPERATURE);
+    if (s->t.humidity_pct == FW_HUMIDITY_UNKNOWN) m &= (uint16_t)~FW_CAT_BIT(FW_CAT_HUMIDITY);
+    return m;
+}
 
 /* Categories a format can carry (matter has no connectivity attribute). */
-uint16_t fw_format_categories(fw_format f);
+static inline uint16_t fw_format_categories(fw_format f) {
+    if (f == FW_FMT_MATTER) return (uint16_t)(FW_CATS_ALL & ~FW_CAT_BIT(FW_CAT_CONNECTIVITY));
+    return FW_CATS_ALL;
+}
+
+/* fw_cause_name with its length */
+jw_text fw_cause_text(fw_cause c);
 
 /* What one partner message says. */
 typedef struct fw_body_in {

@@ -17,29 +17,23 @@
  */
 #include "fw_internal.h"
 
-uint16_t fw_snapshot_present(fw_kind kind, const fw_snapshot* s) {
-    if (kind == FW_KIND_LOCK) return FW_LOCK_CATS;
-    uint16_t m = FW_THERMO_CATS;
-    if (s->t.temp_centi_c == FW_TEMP_UNKNOWN) m &= (uint16_t)~FW_CAT_BIT(FW_CAT_TEMPERATURE);
-    if (s->t.humidity_pct == FW_HUMIDITY_UNKNOWN) m &= (uint16_t)~FW_CAT_BIT(FW_CAT_HUMIDITY);
-    return m;
-}
-
-uint16_t fw_format_categories(fw_format f) {
-    if (f == FW_FMT_MATTER) return (uint16_t)(FW_CATS_ALL & ~FW_CAT_BIT(FW_CAT_CONNECTIVITY));
-    return FW_CATS_ALL;
-}
-
-static const char* const kModeAlexa[FW_MODE_COUNT] = {"OFF", "HEAT", "COOL", "AUTO", "ECO"};
-static const char* const kModeGoogle[FW_MODE_COUNT] = {"off", "heat", "cool", "heatcool", "eco"};
-static const char* const kModeJson[FW_MODE_COUNT] = {"off", "heat", "cool", "auto", "eco"};
+/* Enum values as JSON strings, quotes included (written with their length, no strlen). */
+#define Q(s) JW_TEXT("\"" s "\"")
+static const jw_text kModeAlexa[FW_MODE_COUNT] = {Q("OFF"), Q("HEAT"), Q("COOL"), Q("AUTO"), Q("ECO")};
+static const jw_text kModeGoogle[FW_MODE_COUNT] = {Q("off"), Q("heat"), Q("cool"), Q("heatcool"),
+                                                   Q("eco")};
+static const jw_text kModeJson[FW_MODE_COUNT] = {Q("off"), Q("heat"), Q("cool"), Q("auto"), Q("eco")};
 /* Matter SystemMode: 0 Off, 1 Auto, 3 Cool, 4 Heat; eco has no SystemMode (it is a preset in
    Matter) and is reported as Heat, which is what the device does in eco. */
 static const int kModeMatter[FW_MODE_COUNT] = {0, 4, 3, 1, 4};
-static const char* const kHvacJson[3] = {"idle", "heating", "cooling"};
-static const char* const kHvacGoogle[3] = {"none", "heat", "cool"};
-static const char* const kLockAlexa[3] = {"LOCKED", "UNLOCKED", "JAMMED"};
-static const char* const kLockJson[3] = {"locked", "unlocked", "jammed"};
+static const jw_text kHvacJson[3] = {Q("idle"), Q("heating"), Q("cooling")};
+static const jw_text kHvacGoogle[3] = {Q("none"), Q("heat"), Q("cool")};
+static const jw_text kLockAlexa[3] = {Q("LOCKED"), Q("UNLOCKED"), Q("JAMMED")};
+static const jw_text kLockJson[3] = {Q("locked"), Q("unlocked"), Q("jammed")};
+static const jw_text kStage1 = Q("STAGE_1"), kOff = Q("OFF");
+static const jw_text kDetected = Q("DETECTED"), kNotDetected = Q("NOT_DETECTED");
+static const jw_text kCapacity[5] = {Q("CRITICALLY_LOW"), Q("LOW"), Q("MEDIUM"), Q("HIGH"), Q("FULL")};
+#undef Q
 
 static unsigned battery_pct(const fw_snapshot* s) { return s->l.battery_half_pct / 2u; }
 
@@ -54,14 +48,13 @@ typedef struct ax {
     size_t sample_time_len;
 } ax;
 
-static void ax_begin(ax* a, const char* ns, const char* name) {
-    jw* w = a->w;
-    jw_sep(w, &a->first);
-    jw_lit(w, "{\"namespace\":\"");
-    jw_lit(w, ns);
-    jw_lit(w, "\",\"name\":\"");
-    jw_lit(w, name);
-    jw_lit(w, "\",\"value\":");
+/* A property's opening up to its value, one constant per property. */
+#define AX_HEAD(ns, name) \
+    ((jw_text)JW_TEXT("{\"namespace\":\"" ns "\",\"name\":\"" name "\",\"value\":"))
+
+static void ax_begin(ax* a, jw_text head) {
+    jw_sep(a->w, &a->first);
+    jw_text_put(a->w, head);
 }
 
 static void ax_end(ax* a) {
@@ -77,14 +70,14 @@ static void ax_end(ax* a) {
     jw_lit(w, ",\"uncertaintyInMilliseconds\":0}");
 }
 
-static void ax_str(ax* a, const char* ns, const char* name, const char* value) {
-    ax_begin(a, ns, name);
-    jw_qlit(a->w, value);
+static void ax_str(ax* a, jw_text head, jw_text value) {
+    ax_begin(a, head);
+    jw_text_put(a->w, value);
     ax_end(a);
 }
 
-static void ax_temp(ax* a, const char* ns, const char* name, int32_t centi) {
-    ax_begin(a, ns, name);
+static void ax_temp(ax* a, jw_text head, int32_t centi) {
+    ax_begin(a, head);
     jw_lit(a->w, "{\"value\":");
     jw_centi(a->w, centi);
     jw_lit(a->w, ",\"scale\":\"CELSIUS\"}");
@@ -98,43 +91,44 @@ static void alexa_props(ax* a, uint16_t mask) {
         if (!(mask & FW_CAT_BIT(c))) continue;
         switch ((fw_category)c) {
         case FW_CAT_TEMPERATURE:
-            ax_temp(a, "Alexa.TemperatureSensor", "temperature", s->t.temp_centi_c);
+            ax_temp(a, AX_HEAD("Alexa.TemperatureSensor", "temperature"), s->t.temp_centi_c);
             break;
         case FW_CAT_HUMIDITY:
-            ax_begin(a, "Alexa.HumiditySensor", "relativeHumidity");
+            ax_begin(a, AX_HEAD("Alexa.HumiditySensor", "relativeHumidity"));
             jw_u64(w, s->t.humidity_pct);
             ax_end(a);
             break;
         case FW_CAT_SETPOINT:
-            ax_temp(a, "Alexa.ThermostatController", "targetSetpoint", s->t.setpoint_centi_c);
+            ax_temp(a, AX_HEAD("Alexa.ThermostatController", "targetSetpoint"),
+                    s->t.setpoint_centi_c);
             break;
         case FW_CAT_HVAC_MODE:
-            ax_str(a, "Alexa.ThermostatController", "thermostatMode",
+            ax_str(a, AX_HEAD("Alexa.ThermostatController", "thermostatMode"),
                    kModeAlexa[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
             break;
         case FW_CAT_HVAC_STATE: {
             fw_hvac_state h = SNAP_HVAC(s->t.bits);
-            ax_str(a, "Alexa.ThermostatController.HVAC.Components", "primaryHeaterOperation",
-                   h == FW_HVAC_HEATING ? "STAGE_1" : "OFF");
-            ax_str(a, "Alexa.ThermostatController.HVAC.Components", "coolerOperation",
-                   h == FW_HVAC_COOLING ? "STAGE_1" : "OFF");
+            ax_str(a, AX_HEAD("Alexa.ThermostatController.HVAC.Components", "primaryHeaterOperation"),
+                   h == FW_HVAC_HEATING ? kStage1 : kOff);
+            ax_str(a, AX_HEAD("Alexa.ThermostatController.HVAC.Components", "coolerOperation"),
+                   h == FW_HVAC_COOLING ? kStage1 : kOff);
             break;
         }
         case FW_CAT_OCCUPANCY:
-            ax_str(a, "Alexa.MotionSensor", "detectionState",
-                   SNAP_OCC(s->t.bits) ? "DETECTED" : "NOT_DETECTED");
+            ax_str(a, AX_HEAD("Alexa.MotionSensor", "detectionState"),
+                   SNAP_OCC(s->t.bits) ? kDetected : kNotDetected);
             break;
         case FW_CAT_LOCK_STATE:
-            ax_str(a, "Alexa.LockController", "lockState", kLockAlexa[s->l.lock_state % 3u]);
+            ax_str(a, AX_HEAD("Alexa.LockController", "lockState"), kLockAlexa[s->l.lock_state % 3u]);
             break;
         case FW_CAT_DOOR_STATE:
             /* Alexa.ContactSensor: DETECTED = the contact is open */
-            ax_str(a, "Alexa.ContactSensor", "detectionState",
-                   s->l.door_closed ? "NOT_DETECTED" : "DETECTED");
+            ax_str(a, AX_HEAD("Alexa.ContactSensor", "detectionState"),
+                   s->l.door_closed ? kNotDetected : kDetected);
             break;
         case FW_CAT_BATTERY: {
             unsigned pct = battery_pct(s);
-            ax_begin(a, "Alexa.EndpointHealth", "battery");
+            ax_begin(a, AX_HEAD("Alexa.EndpointHealth", "battery"));
             jw_lit(w, pct >= 20 ? "{\"health\":{\"state\":\"OK\"},\"levelPercentage\":"
                                 : "{\"health\":{\"state\":\"WARNING\",\"reasons\":[\"LOW_CHARGE\"]},"
                                   "\"levelPercentage\":");
@@ -144,7 +138,7 @@ static void alexa_props(ax* a, uint16_t mask) {
             break;
         }
         case FW_CAT_CONNECTIVITY:
-            ax_begin(a, "Alexa.EndpointHealth", "connectivity");
+            ax_begin(a, AX_HEAD("Alexa.EndpointHealth", "connectivity"));
             jw_lit(w, "{\"value\":\"OK\"}");
             ax_end(a);
             break;
@@ -167,7 +161,7 @@ static void build_alexa(jw* w, const fw_body_in* in) {
         alexa_props(&a, (uint16_t)(in->change | in->context));
     } else {
         jw_lit(w, "{\"change\":{\"cause\":{\"type\":\"");
-        jw_lit(w, fw_cause_name(in->cause));
+        jw_text_put(w, fw_cause_text(in->cause));
         jw_lit(w, "\"},\"properties\":[");
         alexa_props(&a, in->change);
         jw_lit(w, "]}}},\"context\":{\"properties\":[");
@@ -179,12 +173,8 @@ static void build_alexa(jw* w, const fw_body_in* in) {
 
 /* ---- google ---- */
 
-static const char* google_capacity(unsigned pct) {
-    if (pct >= 90) return "FULL";
-    if (pct >= 60) return "HIGH";
-    if (pct >= 30) return "MEDIUM";
-    if (pct >= 10) return "LOW";
-    return "CRITICALLY_LOW";
+static jw_text google_capacity(unsigned pct) {
+    return kCapacity[pct >= 90 ? 4 : pct >= 60 ? 3 : pct >= 30 ? 2 : pct >= 10 ? 1 : 0];
 }
 
 static void build_google(jw* w, const fw_body_in* in) {
@@ -202,47 +192,47 @@ static void build_google(jw* w, const fw_body_in* in) {
         if (!(m & FW_CAT_BIT(c))) continue;
         switch ((fw_category)c) {
         case FW_CAT_TEMPERATURE:
-            jw_member(w, &first, "thermostatTemperatureAmbient");
+            JW_MEMBER(w, &first, "thermostatTemperatureAmbient");
             jw_centi(w, s->t.temp_centi_c);
             break;
         case FW_CAT_HUMIDITY:
-            jw_member(w, &first, "thermostatHumidityAmbient");
+            JW_MEMBER(w, &first, "thermostatHumidityAmbient");
             jw_u64(w, s->t.humidity_pct);
             break;
         case FW_CAT_SETPOINT:
-            jw_member(w, &first, "thermostatTemperatureSetpoint");
+            JW_MEMBER(w, &first, "thermostatTemperatureSetpoint");
             jw_centi(w, s->t.setpoint_centi_c);
             break;
         case FW_CAT_HVAC_MODE:
-            jw_member(w, &first, "thermostatMode");
-            jw_qlit(w, kModeGoogle[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
+            JW_MEMBER(w, &first, "thermostatMode");
+            jw_text_put(w, kModeGoogle[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
             break;
         case FW_CAT_HVAC_STATE:
-            jw_member(w, &first, "activeThermostatMode");
-            jw_qlit(w, kHvacGoogle[SNAP_HVAC(s->t.bits) % 3u]);
+            JW_MEMBER(w, &first, "activeThermostatMode");
+            jw_text_put(w, kHvacGoogle[SNAP_HVAC(s->t.bits) % 3u]);
             break;
         case FW_CAT_OCCUPANCY:
-            jw_member(w, &first, "occupancy");
+            JW_MEMBER(w, &first, "occupancy");
             jw_lit(w, SNAP_OCC(s->t.bits) ? "\"OCCUPIED\"" : "\"UNOCCUPIED\"");
             break;
         case FW_CAT_LOCK_STATE:
-            jw_member(w, &first, "isLocked");
+            JW_MEMBER(w, &first, "isLocked");
             jw_bool(w, s->l.lock_state == FW_LOCK_LOCKED);
             if (s->l.lock_state == FW_LOCK_JAMMED) {
-                jw_member(w, &first, "isJammed");
+                JW_MEMBER(w, &first, "isJammed");
                 jw_bool(w, true);
             }
             break;
         case FW_CAT_DOOR_STATE:
-            jw_member(w, &first, "openPercent");
+            JW_MEMBER(w, &first, "openPercent");
             jw_u64(w, s->l.door_closed ? 0u : 100u);
             break;
         case FW_CAT_BATTERY:
-            jw_member(w, &first, "descriptiveCapacityRemaining");
-            jw_qlit(w, google_capacity(battery_pct(s)));
+            JW_MEMBER(w, &first, "descriptiveCapacityRemaining");
+            jw_text_put(w, google_capacity(battery_pct(s)));
             break;
         case FW_CAT_CONNECTIVITY:
-            jw_member(w, &first, "online");
+            JW_MEMBER(w, &first, "online");
             jw_bool(w, true);
             break;
         case FW_CAT_COUNT: break;
@@ -310,61 +300,53 @@ static void build_matter(jw* w, const fw_body_in* in) {
 
 /* ---- json (vendor cloud) and TRUTH share the state object ---- */
 
+/* Members in category order (the kind's own categories, then connectivity), tested one by one
+   rather than looping over all ten: a TRUTH object is written for every change of state. */
 static void state_object(jw* w, fw_kind kind, const fw_snapshot* s, uint16_t m, bool truth) {
     bool first = true;
     jw_char(w, '{');
-    for (unsigned c = 0; c < FW_CAT_COUNT; ++c) {
-        if (!(m & FW_CAT_BIT(c))) continue;
-        if (c == FW_CAT_CONNECTIVITY) { /* both kinds; TRUTH leaves it out */
-            if (!truth) {
-                jw_member(w, &first, "connectivity");
-                jw_lit(w, "\"online\"");
-            }
-        } else if (kind == FW_KIND_THERMOSTAT) {
-            switch ((fw_category)c) {
-            case FW_CAT_TEMPERATURE:
-                jw_member(w, &first, "temperature");
-                jw_centi(w, s->t.temp_centi_c);
-                break;
-            case FW_CAT_HUMIDITY:
-                jw_member(w, &first, "humidity");
-                jw_u64(w, s->t.humidity_pct);
-                break;
-            case FW_CAT_SETPOINT:
-                jw_member(w, &first, "setpoint");
-                jw_centi(w, s->t.setpoint_centi_c);
-                break;
-            case FW_CAT_HVAC_MODE:
-                jw_member(w, &first, "hvac_mode");
-                jw_qlit(w, kModeJson[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
-                break;
-            case FW_CAT_HVAC_STATE:
-                jw_member(w, &first, "hvac_state");
-                jw_qlit(w, kHvacJson[SNAP_HVAC(s->t.bits) % 3u]);
-                break;
-            case FW_CAT_OCCUPANCY:
-                jw_member(w, &first, "occupancy");
-                jw_bool(w, SNAP_OCC(s->t.bits) != 0);
-                break;
-            default: break;
-            }
-        } else {
-            switch ((fw_category)c) {
-            case FW_CAT_LOCK_STATE:
-                jw_member(w, &first, "lock_state");
-                jw_qlit(w, kLockJson[s->l.lock_state % 3u]);
-                break;
-            case FW_CAT_DOOR_STATE:
-                jw_member(w, &first, "door_state");
-                jw_lit(w, s->l.door_closed ? "\"closed\"" : "\"open\"");
-                break;
-            case FW_CAT_BATTERY:
-                jw_member(w, &first, "battery");
-                jw_u64(w, battery_pct(s));
-                break;
-            default: break;
-            }
+    if (kind == FW_KIND_THERMOSTAT) {
+        if (m & FW_CAT_BIT(FW_CAT_TEMPERATURE)) {
+            JW_MEMBER(w, &first, "temperature");
+            jw_centi(w, s->t.temp_centi_c);
         }
+        if (m & FW_CAT_BIT(FW_CAT_HUMIDITY)) {
+            JW_MEMBER(w, &first, "humidity");
+            jw_u64(w, s->t.humidity_pct);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_SETPOINT)) {
+            JW_MEMBER(w, &first, "setpoint");
+            jw_centi(w, s->t.setpoint_centi_c);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_HVAC_MODE)) {
+            JW_MEMBER(w, &first, "hvac_mode");
+            jw_text_put(w, kModeJson[SNAP_MODE(s->t.bits) % FW_MODE_COUNT]);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_HVAC_STATE)) {
+            JW_MEMBER(w, &first, "hvac_state");
+            jw_text_put(w, kHvacJson[SNAP_HVAC(s->t.bits) % 3u]);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_OCCUPANCY)) {
+            JW_MEMBER(w, &first, "occupancy");
+            jw_bool(w, SNAP_OCC(s->t.bits) != 0);
+        }
+    } else {
+        if (m & FW_CAT_BIT(FW_CAT_LOCK_STATE)) {
+            JW_MEMBER(w, &first, "lock_state");
+            jw_text_put(w, kLockJson[s->l.lock_state % 3u]);
+        }
+        if (m & FW_CAT_BIT(FW_CAT_DOOR_STATE)) {
+            JW_MEMBER(w, &first, "door_state");
+            jw_lit(w, s->l.door_closed ? "\"closed\"" : "\"open\"");
+        }
+        if (m & FW_CAT_BIT(FW_CAT_BATTERY)) {
+            JW_MEMBER(w, &first, "battery");
+            jw_u64(w, battery_pct(s));
+        }
+    }
+    if ((m & FW_CAT_BIT(FW_CAT_CONNECTIVITY)) && !truth) { /* both kinds; TRUTH leaves it out */
+        JW_MEMBER(w, &first, "connectivity");
+        jw_lit(w, "\"online\"");
     }
     jw_char(w, '}');
 }
@@ -373,7 +355,7 @@ static void build_json(jw* w, const fw_body_in* in) {
     jw_lit(w, "{\"type\":\"state\",\"device\":");
     jw_str(w, in->id, in->id_len);
     jw_lit(w, ",\"cause\":\"");
-    jw_lit(w, fw_cause_name(in->cause));
+    jw_text_put(w, fw_cause_text(in->cause));
     jw_lit(w, "\",\"sampled_at\":");
     jw_rfc3339(w, in->sample_wall_ms);
     jw_lit(w, ",\"state\":");

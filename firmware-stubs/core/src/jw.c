@@ -21,11 +21,39 @@ static void jw_u_escape(jw* w, unsigned cp) {
     jw_raw(w, e, 6);
 }
 
+/* 1: a byte that goes into a JSON string as it is (printable ASCII but '"' and '\\') */
+static const unsigned char kPlain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 void jw_str(jw* w, const char* s, size_t n) {
     const unsigned char* u = (const unsigned char*)s;
     jw_char(w, '"');
     size_t i = 0;
     while (i < n && !w->overflow) {
+        /* a run of bytes that need no escape goes out in one piece (ids are all such bytes) */
+        size_t j = i;
+        while (j < n && kPlain[u[j]]) ++j;
+        if (j > i) {
+            jw_raw(w, s + i, j - i);
+            i = j;
+            continue;
+        }
         unsigned c = u[i];
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
@@ -40,9 +68,6 @@ void jw_str(jw* w, const char* s, size_t n) {
             case '\f': jw_raw(w, "\\f", 2); break;
             default: jw_u_escape(w, c); break;
             }
-            ++i;
-        } else if (c < 0x80) {
-            jw_raw(w, s + i, 1);
             ++i;
         } else {
             size_t k = fw_utf8_seq(u + i, n - i);
@@ -64,16 +89,25 @@ void jw_cstr(jw* w, const char* s) {
     jw_str(w, s, n);
 }
 
-void jw_u64(jw* w, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + (v % 10u));
+/* Writes v's decimal digits to end before `end`; returns where they start. 32-bit steps while
+   they suffice (no 64-bit division on a 32-bit core). */
+static char* digits_before(char* end, uint64_t v) {
+    while (v > UINT32_MAX) {
+        *--end = (char)('0' + (v % 10u));
         v /= 10u;
-    } while (v != 0);
+    }
+    uint32_t x = (uint32_t)v;
+    do {
+        *--end = (char)('0' + (x % 10u));
+        x /= 10u;
+    } while (x != 0);
+    return end;
+}
+
+void jw_u64(jw* w, uint64_t v) {
     char out[20];
-    for (size_t i = 0; i < n; ++i) out[i] = tmp[n - 1 - i];
-    jw_raw(w, out, n);
+    char* p = digits_before(out + sizeof out, v);
+    jw_raw(w, p, (size_t)(out + sizeof out - p));
 }
 
 void jw_i64(jw* w, int64_t v) {
@@ -86,27 +120,31 @@ void jw_i64(jw* w, int64_t v) {
 }
 
 void jw_centi(jw* w, int32_t centi) {
-    uint32_t a;
-    if (centi < 0) {
-        jw_char(w, '-');
-        a = (uint32_t)0 - (uint32_t)centi;
-    } else {
-        a = (uint32_t)centi;
-    }
-    jw_u64(w, a / 100u);
-    uint32_t frac = a % 100u;
-    char f[3] = {'.', (char)('0' + frac / 10u), (char)('0' + frac % 10u)};
-    jw_raw(w, f, (frac % 10u) == 0 ? 2 : 3);
+    char out[16];
+    char* p = out + sizeof out;
+    const uint32_t a = centi < 0 ? (uint32_t)0 - (uint32_t)centi : (uint32_t)centi;
+    uint32_t whole = a / 100u;
+    const uint32_t frac = a - whole * 100u, tenths = frac / 10u, hundredths = frac - tenths * 10u;
+    if (hundredths != 0) *--p = (char)('0' + hundredths); /* 21.5, not 21.50 */
+    *--p = (char)('0' + tenths);
+    *--p = '.';
+    do { /* readings have one to three digits here */
+        const uint32_t q = whole / 10u;
+        *--p = (char)('0' + (whole - q * 10u));
+        whole = q;
+    } while (whole != 0);
+    if (centi < 0) *--p = '-';
+    jw_raw(w, p, (size_t)(out + sizeof out - p));
 }
 
-void jw_bool(jw* w, bool v) { jw_lit(w, v ? "true" : "false"); }
+static size_t rfc3339(uint64_t epoch_ms, char* out);
 
 void jw_rfc3339(jw* w, uint64_t epoch_ms) {
-    char buf[32];
-    size_t n = fw_format_rfc3339(epoch_ms, buf, sizeof buf);
-    jw_char(w, '"');
+    char buf[48];
+    buf[0] = '"';
+    size_t n = 1 + rfc3339(epoch_ms, buf + 1);
+    buf[n++] = '"';
     jw_raw(w, buf, n);
-    jw_char(w, '"');
 }
 
 void jw_uuid(jw* w, const uint32_t r[4]) {
@@ -153,48 +191,57 @@ static void civil_from_days(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
     *y = yy + (*m <= 2 ? 1 : 0);
 }
 
-static size_t put_digits(char* out, uint64_t v, unsigned width) {
-    for (unsigned i = 0; i < width; ++i) {
-        out[width - 1 - i] = (char)('0' + (v % 10u));
-        v /= 10u;
+static const char kPairs[200] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+
+/* two / three / four digits of v (v below 100 / 1000 / 10000) */
+static char* put2(char* p, unsigned v) {
+    memcpy(p, kPairs + 2u * v, 2);
+    return p + 2;
+}
+static char* put3(char* p, unsigned v) {
+    p[0] = (char)('0' + v / 100u);
+    return put2(p + 1, v % 100u);
+}
+static char* put4(char* p, unsigned v) { return put2(put2(p, v / 100u), v % 100u); }
+
+/* The RFC 3339 text of epoch_ms into out (room for 40 bytes), no NUL; returns its length. */
+static size_t rfc3339(uint64_t epoch_ms, char* out) {
+    const unsigned ms = (unsigned)(epoch_ms % 1000u);
+    const uint64_t secs = epoch_ms / 1000u;
+    const unsigned sod = (unsigned)(secs % 86400u);
+    int64_t y;
+    unsigned mo, d;
+    civil_from_days((int64_t)(secs / 86400u), &y, &mo, &d);
+    char* p = out;
+    if (y > 9999) { /* more digits: beyond RFC 3339, never reached by real clocks */
+        char yy[20];
+        char* q = digits_before(yy + sizeof yy, (uint64_t)y);
+        while (q < yy + sizeof yy) *p++ = *q++;
+    } else {
+        p = put4(p, (unsigned)y);
     }
-    return width;
+    *p++ = '-';
+    p = put2(p, mo);
+    *p++ = '-';
+    p = put2(p, d);
+    *p++ = 'T';
+    p = put2(p, sod / 3600u);
+    *p++ = ':';
+    p = put2(p, (sod / 60u) % 60u);
+    *p++ = ':';
+    p = put2(p, sod % 60u);
+    *p++ = '.';
+    p = put3(p, ms);
+    *p++ = 'Z';
+    return (size_t)(p - out);
 }
 
 size_t fw_format_rfc3339(uint64_t epoch_ms, char* buf, size_t cap) {
     char tmp[40];
-    const uint64_t ms = epoch_ms % 1000u;
-    const uint64_t secs = epoch_ms / 1000u;
-    const uint64_t sod = secs % 86400u;
-    int64_t y;
-    unsigned mo, d;
-    civil_from_days((int64_t)(secs / 86400u), &y, &mo, &d);
-    size_t n = 0;
-    if (y > 9999) { /* more digits: beyond RFC 3339, never reached by real clocks */
-        char yy[20];
-        size_t k = 0;
-        uint64_t v = (uint64_t)y;
-        while (v) {
-            yy[k++] = (char)('0' + v % 10u);
-            v /= 10u;
-        }
-        while (k) tmp[n++] = yy[--k];
-    } else {
-        n += put_digits(tmp + n, (uint64_t)y, 4);
-    }
-    tmp[n++] = '-';
-    n += put_digits(tmp + n, mo, 2);
-    tmp[n++] = '-';
-    n += put_digits(tmp + n, d, 2);
-    tmp[n++] = 'T';
-    n += put_digits(tmp + n, sod / 3600u, 2);
-    tmp[n++] = ':';
-    n += put_digits(tmp + n, (sod / 60u) % 60u, 2);
-    tmp[n++] = ':';
-    n += put_digits(tmp + n, sod % 60u, 2);
-    tmp[n++] = '.';
-    n += put_digits(tmp + n, ms, 3);
-    tmp[n++] = 'Z';
+    const size_t n = rfc3339(epoch_ms, tmp);
     if (cap == 0) return 0;
     size_t out = n < cap - 1 ? n : cap - 1;
     for (size_t i = 0; i < out; ++i) buf[i] = tmp[i];

@@ -36,12 +36,13 @@ static inline void jw_raw(jw* w, const char* s, size_t n) {
 /* NUL-terminated literal, unescaped */
 static inline void jw_lit(jw* w, const char* s) { jw_raw(w, s, strlen(s)); }
 static inline void jw_char(jw* w, char c) { jw_raw(w, &c, 1); }
-/* "…" around a trusted literal (an enum value's name: nothing to escape) */
-static inline void jw_qlit(jw* w, const char* s) {
-    jw_char(w, '"');
-    jw_lit(w, s);
-    jw_char(w, '"');
-}
+/* A trusted fragment with its length, for tables of them (no strlen per use). */
+typedef struct jw_text {
+    const char* s;
+    size_t n;
+} jw_text;
+#define JW_TEXT(lit) {(lit), sizeof(lit) - 1u}
+static inline void jw_text_put(jw* w, jw_text t) { jw_raw(w, t.s, t.n); }
 /* ',' before each member of an object or array but the first */
 static inline void jw_sep(jw* w, bool* first) {
     if (!*first) jw_char(w, ',');
@@ -49,21 +50,20 @@ static inline void jw_sep(jw* w, bool* first) {
 }
 void jw_str(jw* w, const char* s, size_t n); /* "…" escaped */
 void jw_cstr(jw* w, const char* s);          /* "…" escaped, NUL-terminated input */
-/* "key": (key is a trusted literal) */
-static inline void jw_key(jw* w, const char* key) {
-    jw_char(w, '"');
-    jw_lit(w, key);
-    jw_raw(w, "\":", 2);
-}
-/* the next "key": of an object (key is a trusted literal) */
-static inline void jw_member(jw* w, bool* first, const char* key) {
-    jw_sep(w, first);
-    jw_key(w, key);
+/* The next "key": of an object, with its ',' unless it is the first; key is a string literal,
+   so the whole fragment is one constant written at once. */
+#define JW_MEMBER(w, first, key) jw_member_text((w), (first), ",\"" key "\":", sizeof(",\"" key "\":") - 1u)
+static inline void jw_member_text(jw* w, bool* first, const char* sep_key, size_t n) {
+    if (*first) /* without the ','; two calls, so that each copies a constant length */
+        jw_raw(w, sep_key + 1, n - 1u);
+    else
+        jw_raw(w, sep_key, n);
+    *first = false;
 }
 void jw_u64(jw* w, uint64_t v);
 void jw_i64(jw* w, int64_t v);
 void jw_centi(jw* w, int32_t centi);         /* 2150 → 21.5, 2000 → 20.0, -5 → -0.05 */
-void jw_bool(jw* w, bool v);
+static inline void jw_bool(jw* w, bool v) { jw_raw(w, v ? "true" : "false", v ? 4u : 5u); }
 void jw_rfc3339(jw* w, uint64_t epoch_ms);   /* quoted RFC 3339 UTC with ms */
 void jw_uuid(jw* w, const uint32_t r[4]);    /* quoted version-4 UUID from 128 random bits */
 const char* jw_finish(jw* w);                /* NUL-terminates; NULL on overflow */
