@@ -338,7 +338,9 @@ private:
     void configure_interaction(Group& g, TimeMs now);
 
     [[nodiscard]] std::string device_id(std::uint32_t global_index) const;
-    void device_id_into(std::string& out, std::uint32_t global_index) const;
+    void device_id_into(std::string& out, std::uint32_t global_index) const { out.assign(cached_id(global_index)); }
+    /// The device's id, formatted once per run of its records (valid until another device's).
+    [[nodiscard]] const std::string& cached_id(std::uint32_t global_index) const;
     void format_device_id(std::string& out, std::uint32_t global_index) const;
     /// A reused record (its strings keep their storage): the hot path makes no allocations.
     Record& scratch(RecordKind kind, TimeMs t, std::uint32_t global_index);
@@ -459,7 +461,6 @@ private:
     static constexpr std::size_t kNoFleet = std::numeric_limits<std::size_t>::max();
     mutable std::size_t id_cache_fleet_ = kNoFleet;  ///< the fleet id_cache_ is a member of
     mutable std::size_t id_cache_width_ = 0;         ///< its number's digits (zero-padded)
-    std::string id_buffer_;
 };
 
 // ---- construction ------------------------------------------------------------------------------
@@ -470,7 +471,7 @@ std::string Runner::device_id(std::uint32_t global_index) const {
     return out;
 }
 
-void Runner::device_id_into(std::string& out, std::uint32_t global_index) const {
+const std::string& Runner::cached_id(std::uint32_t global_index) const {
     // A device's records come in runs (truth, then its uplinks): format its id once per run.
     if (global_index != id_cache_index_) {
         std::uint64_t base = s_.devices.size();
@@ -490,7 +491,7 @@ void Runner::device_id_into(std::string& out, std::uint32_t global_index) const 
         }
         id_cache_index_ = global_index;
     }
-    out.assign(id_cache_);
+    return id_cache_;
 }
 
 void Runner::format_device_id(std::string& out, std::uint32_t global_index) const {
@@ -794,9 +795,9 @@ void Runner::hal_actuate(void* ctx, const fw_device* dev, uint64_t t_ms, fw_actu
 
 size_t Runner::hal_device_id(void* ctx, const fw_device* dev, char* buf, size_t cap) {
     auto* self = static_cast<Runner*>(ctx);
-    self->device_id_into(self->id_buffer_, self->global_of(self->dev_of(dev)));
-    const size_t n = std::min(cap, self->id_buffer_.size());
-    std::memcpy(buf, self->id_buffer_.data(), n);
+    const std::string& id = self->cached_id(self->global_of(self->dev_of(dev)));
+    const size_t n = std::min(cap, id.size());
+    std::memcpy(buf, id.data(), n);
     return n;
 }
 
@@ -1344,8 +1345,14 @@ Result<FleetStats> Runner::run() {
     };
     while (failure_.ok()) {
         const TimeMs g = globals_.empty() ? kNever : globals_.top().at;
-        while (!wakes_.empty() && wakes_.top().at != from_tick(devices_[wakes_.top().id].due)) wakes_.pop();  // stale
-        const TimeMs w = wakes_.empty() ? kNever : wakes_.top().at;
+        Wake wake_next{kNever, 0};
+        while (!wakes_.empty()) {
+            wake_next = wakes_.top();
+            if (wake_next.at == from_tick(devices_[wake_next.id].due)) break;
+            wakes_.pop();  // stale
+            wake_next.at = kNever;
+        }
+        const TimeMs w = wake_next.at;
         const TimeMs x = retransmissions_.empty() ? kNever : retransmissions_.top().at;
         const TimeMs now = std::min({g, w, x});
         if (now >= s_.end()) break;
@@ -1390,7 +1397,7 @@ Result<FleetStats> Runner::run() {
             }
             continue;
         }
-        const std::uint32_t i = wakes_.top().id;
+        const std::uint32_t i = wake_next.id;
         wakes_.pop();
         // The devices that wake next are known: start loading their state a few events ahead
         // (at a million devices an event is mostly waiting for memory).
