@@ -26,6 +26,16 @@ constexpr double kSpanShrink = 1e-6;
 /// as in an asymptotic approach) before the search jumps on the evaluated values and bisects.
 constexpr int kMaxUncertifiedSteps = 64;
 
+/// sin/cos of the daily phase at one millisecond of the day (a pure function of it), kept for
+/// the next call on this thread: the runner advances a house to `now` and then searches from the
+/// state at `now`, which needs the same pair again.
+struct PhaseMemo {
+    DurationMs since_coldest = -1;
+    double cos_ph = 1;
+    double sin_ph = 0;
+};
+thread_local PhaseMemo phase_memo;
+
 /// The closed-form solution from a state:
 ///   T(t) = tc + a·cos φ(t) + b·sin φ(t) + d·e^{−k (t − t0)},   φ(t) = ω·((t_local − coldest) mod day)
 struct Solution {
@@ -40,10 +50,8 @@ struct Solution {
     double value0 = 0;  ///< T(t0), returned exactly (the sum below may differ in the last bit)
     const HouseParams* params = nullptr;
 
-    [[nodiscard]] double phase(TimeMs t) const {
-        const DurationMs since_coldest =
-            floor_mod(t + params->utc_offset_ms - params->outdoor_coldest_local_ms, kMsPerDay);
-        return kOmegaPerMs * static_cast<double>(since_coldest);
+    [[nodiscard]] DurationMs since_coldest(TimeMs t) const {
+        return floor_mod(t + params->utc_offset_ms - params->outdoor_coldest_local_ms, kMsPerDay);
     }
     /// The transcendental parts at one instant, computed once: the value and the derivatives at
     /// the same t share them (the libm calls are most of the search's time).
@@ -58,9 +66,14 @@ struct Solution {
         At e;
         e.t = t;
         if (periodic_on) {
-            const double ph = phase(t);
-            e.cos_ph = std::cos(ph);
-            e.sin_ph = std::sin(ph);
+            PhaseMemo& memo = phase_memo;
+            const DurationMs since = since_coldest(t);
+            if (memo.since_coldest != since) {
+                const double ph = kOmegaPerMs * static_cast<double>(since);
+                memo = {since, std::cos(ph), std::sin(ph)};
+            }
+            e.cos_ph = memo.cos_ph;
+            e.sin_ph = memo.sin_ph;
         }
         return e;
     }
