@@ -240,7 +240,8 @@ static void set_ia_until_s(fw_recipient_state* p, uint32_t s) {
 static uint16_t consent_allowed(const fw_device* d, unsigned r, uint64_t now) {
     const fw_recipient_state* p = &d->rcp[r];
     uint16_t a = p->basis;
-    if (now / 1000u < ia_until_s(p)) a |= d->cfg->recipients[r].interaction_categories;
+    if (now < (uint64_t)ia_until_s(p) * 1000u) /* = now / 1000 < until, without a division */
+        a |= d->cfg->recipients[r].interaction_categories;
     return (uint16_t)(a & ~p->withdrawn & FW_CATS_ALL);
 }
 
