@@ -12,13 +12,17 @@ void fw_temperature_band(const fw_device* dev, int16_t* lo_centi_c, int16_t* hi_
     const int t = dev->k.t.temp_centi_c;
     if (c->kind == FW_KIND_THERMOSTAT && t != FW_TEMP_UNKNOWN) {
         const int sp = dev->k.t.setpoint_centi_c, h = c->hysteresis_centi_c;
-        /* control targets: heat/cool at sp, eco below it, auto around it */
-        const int targets[4] = {sp, sp - c->eco_setback_centi_c, sp - c->auto_deadband_centi_c / 2,
-                                sp + c->auto_deadband_centi_c / 2};
-        for (int i = 0; i < 4; ++i) {
-            narrow(t, targets[i] - h, &lo, &hi);
-            narrow(t, targets[i] + h, &lo, &hi);
-        }
+        /* control targets: heat/cool at sp, eco below it, auto around it (written out: the
+           host asks after every event, and a loop over a table of them was most of the cost) */
+        const int eco = sp - c->eco_setback_centi_c, half = c->auto_deadband_centi_c / 2;
+        narrow(t, sp - h, &lo, &hi);
+        narrow(t, sp + h, &lo, &hi);
+        narrow(t, eco - h, &lo, &hi);
+        narrow(t, eco + h, &lo, &hi);
+        narrow(t, sp - half - h, &lo, &hi);
+        narrow(t, sp - half + h, &lo, &hi);
+        narrow(t, sp + half - h, &lo, &hi);
+        narrow(t, sp + half + h, &lo, &hi);
         /* the report-on-change threshold around the last reported value */
         const int rt = dev->k.t.reported_temp_centi_c;
         if (rt != FW_TEMP_UNKNOWN) {

@@ -240,7 +240,8 @@ static void set_ia_until_s(fw_recipient_state* p, uint32_t s) {
 static uint16_t consent_allowed(const fw_device* d, unsigned r, uint64_t now) {
     const fw_recipient_state* p = &d->rcp[r];
     uint16_t a = p->basis;
-    if (now / 1000u < ia_until_s(p)) a |= d->cfg->recipients[r].interaction_categories;
+    if (now < (uint64_t)ia_until_s(p) * 1000u) /* = now / 1000 < until, without a division */
+        a |= d->cfg->recipients[r].interaction_categories;
     return (uint16_t)(a & ~p->withdrawn & FW_CATS_ALL);
 }
 
@@ -308,14 +309,19 @@ typedef struct step {
     bool truth;       /* emit TRUTH */
 } step;
 
-static step step_begin(const fw_device* d, uint64_t host, fw_cause cause) {
+/* a step at host time `host`, device time `now` */
+static step step_at(uint64_t host, uint64_t now, fw_cause cause) {
     step st;
     st.host = host;
-    st.now = dev_time(d, host);
+    st.now = now;
     st.changed = 0;
     st.cause = cause_tag(cause, -1);
     st.truth = false;
     return st;
+}
+
+static step step_begin(const fw_device* d, uint64_t host, fw_cause cause) {
+    return step_at(host, dev_time(d, host), cause);
 }
 
 typedef enum { D_CHANGE, D_STATE, D_QUEUED } dmode;
@@ -755,24 +761,24 @@ static void soon_due(fw_device* d, const step* st) {
 static void run_due(fw_device* d, uint64_t host) {
     const uint64_t now = dev_time(d, host);
     if (d->cfg->kind == FW_KIND_THERMOSTAT) {
-        step st = step_begin(d, host, FW_CAUSE_RULE_TRIGGER);
+        step st = step_at(host, now, FW_CAUSE_RULE_TRIGGER);
         thermo_control(d, &st);
         step_finish(d, &st);
         if ((d->k.t.flags & TF_PENDING) && rate_ok(d, now)) {
-            step sp = step_begin(d, host, FW_CAUSE_PERIODIC_POLL);
+            step sp = step_at(host, now, FW_CAUSE_PERIODIC_POLL);
             d->k.t.flags &= (uint8_t)~TF_PENDING;
             sp.changed = sensor_deltas(d);
             step_finish(d, &sp);
         }
         if (d->cfg->report_max_silence_ms > 0 &&
             now >= d->kt.t.last_publish_ms + d->cfg->report_max_silence_ms) {
-            step ss = step_begin(d, host, FW_CAUSE_PERIODIC_POLL);
+            step ss = step_at(host, now, FW_CAUSE_PERIODIC_POLL);
             const fw_snapshot s = snapshot(d);
             ss.changed = fw_snapshot_present(FW_KIND_THERMOSTAT, &s);
             step_finish(d, &ss);
         }
     } else if ((d->k.l.flags & (LF_MOTOR | LF_RELOCK)) && now >= d->kt.l.mech_due_ms) {
-        step st = step_begin(d, host, FW_CAUSE_RULE_TRIGGER);
+        step st = step_at(host, now, FW_CAUSE_RULE_TRIGGER);
         if (d->k.l.flags & LF_MOTOR) {
             /* own timer: the motor is done; host-reported mode: no MOTOR_DONE in time */
             motor_complete(d, &st, d->cfg->motor_done_by_host);
@@ -785,11 +791,11 @@ static void run_due(fw_device* d, uint64_t host) {
         step_finish(d, &st);
     }
     if ((d->flags & DF_SOON) && now >= d->soon_due_ms) {
-        step st = step_begin(d, host, FW_CAUSE_PERIODIC_POLL);
+        step st = step_at(host, now, FW_CAUSE_PERIODIC_POLL);
         soon_due(d, &st);
     }
     if ((d->flags & DF_HB) && now >= (uint64_t)d->hb_due_s * 1000u) {
-        step st = step_begin(d, host, FW_CAUSE_PERIODIC_POLL);
+        step st = step_at(host, now, FW_CAUSE_PERIODIC_POLL);
         heartbeat(d, &st);
     }
 }

@@ -89,6 +89,11 @@ void jw_cstr(jw* w, const char* s) {
     jw_str(w, s, n);
 }
 
+static const char kPairs[200] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+
 /* Writes v's decimal digits to end before `end`; returns where they start. 32-bit steps while
    they suffice (no 64-bit division on a 32-bit core). */
 static char* digits_before(char* end, uint64_t v) {
@@ -124,15 +129,26 @@ void jw_centi(jw* w, int32_t centi) {
     char* p = out + sizeof out;
     const uint32_t a = centi < 0 ? (uint32_t)0 - (uint32_t)centi : (uint32_t)centi;
     uint32_t whole = a / 100u;
-    const uint32_t frac = a - whole * 100u, tenths = frac / 10u, hundredths = frac - tenths * 10u;
-    if (hundredths != 0) *--p = (char)('0' + hundredths); /* 21.5, not 21.50 */
-    *--p = (char)('0' + tenths);
+    const uint32_t frac = a - whole * 100u;
+    if (frac % 10u != 0) { /* two-digit pairs from a table: no division per digit */
+        p -= 2;
+        memcpy(p, kPairs + 2u * frac, 2);
+    } else {
+        *--p = kPairs[2u * frac]; /* 21.5, not 21.50 */
+    }
     *--p = '.';
-    do { /* readings have one to three digits here */
-        const uint32_t q = whole / 10u;
-        *--p = (char)('0' + (whole - q * 10u));
+    while (whole >= 100u) { /* readings have one to three digits here */
+        const uint32_t q = whole / 100u;
+        p -= 2;
+        memcpy(p, kPairs + 2u * (whole - q * 100u), 2);
         whole = q;
-    } while (whole != 0);
+    }
+    if (whole >= 10u) {
+        p -= 2;
+        memcpy(p, kPairs + 2u * whole, 2);
+    } else {
+        *--p = (char)('0' + whole);
+    }
     if (centi < 0) *--p = '-';
     jw_raw(w, p, (size_t)(out + sizeof out - p));
 }
@@ -140,11 +156,18 @@ void jw_centi(jw* w, int32_t centi) {
 static size_t rfc3339(uint64_t epoch_ms, char* out);
 
 void jw_rfc3339(jw* w, uint64_t epoch_ms) {
-    char buf[48];
-    buf[0] = '"';
-    size_t n = 1 + rfc3339(epoch_ms, buf + 1);
-    buf[n++] = '"';
-    jw_raw(w, buf, n);
+    /* written in place when the longest text (40 + 2 quotes) fits, else via a copy that
+       jw_raw bounds */
+    char tmp[48];
+    const bool in_place = !w->overflow && w->cap - w->len > 42u;
+    char* p = in_place ? w->buf + w->len : tmp;
+    p[0] = '"';
+    size_t n = 1 + rfc3339(epoch_ms, p + 1);
+    p[n++] = '"';
+    if (in_place)
+        w->len += n;
+    else
+        jw_raw(w, tmp, n);
 }
 
 void jw_uuid(jw* w, const uint32_t r[4]) {
@@ -190,11 +213,6 @@ static void civil_from_days(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
     *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);                           /* [1, 12] */
     *y = yy + (*m <= 2 ? 1 : 0);
 }
-
-static const char kPairs[200] = "00010203040506070809101112131415161718192021222324"
-                                "25262728293031323334353637383940414243444546474849"
-                                "50515253545556575859606162636465666768697071727374"
-                                "75767778798081828384858687888990919293949596979899";
 
 /* two / three / four digits of v (v below 100 / 1000 / 10000) */
 static char* put2(char* p, unsigned v) {
