@@ -77,20 +77,31 @@ void EventQueue::advance() {
     }
 }
 
-/// Sorts the current bucket into current_entries_ by (millisecond, id): a counting sort on the
-/// millisecond, then each millisecond's entries by id (often one or two; thousands where a
-/// fleet's heartbeats fall due together).
+/// Sorts the current bucket into current_entries_ by (millisecond, id). A full bucket (a large
+/// fleet) goes by a counting sort on the millisecond, then each millisecond's entries by id
+/// (often one or two; hundreds where a fleet's heartbeats fall due together); a sparse one (a
+/// small fleet: the counts would cost more than the entries) by a plain sort.
 void EventQueue::sort_current() {
     Bucket& bucket = buckets_[slot(current_)];
-    counts_.assign(static_cast<std::size_t>(kBucketMs) + 1, 0);
     std::size_t n = 0;
+    for (const Chunk* chunk = bucket.head; chunk != nullptr; chunk = chunk->next) {
+        n += chunk == bucket.tail ? bucket.tail_used : Chunk::kEntries;
+    }
+    current_entries_.resize(n);
+    pos_ = 0;
+    constexpr std::size_t kCountingSortFrom = static_cast<std::size_t>(kBucketMs) / 4;
+    if (n < kCountingSortFrom) {
+        std::size_t k = 0;
+        drain(bucket, [&](std::uint64_t key) { current_entries_[k++] = key; });
+        std::sort(current_entries_.begin(), current_entries_.end());
+        return;
+    }
+    counts_.assign(static_cast<std::size_t>(kBucketMs) + 1, 0);
     for (const Chunk* chunk = bucket.head; chunk != nullptr; chunk = chunk->next) {
         const std::uint32_t used = chunk == bucket.tail ? bucket.tail_used : Chunk::kEntries;
         for (std::uint32_t k = 0; k < used; ++k) ++counts_[(chunk->keys[k] >> 32U) + 1];
-        n += used;
     }
     for (std::size_t ms = 1; ms < counts_.size(); ++ms) counts_[ms] += counts_[ms - 1];
-    current_entries_.resize(n);
     drain(bucket, [&](std::uint64_t key) { current_entries_[counts_[key >> 32U]++] = key; });
     // counts_[ms] is now the end of that millisecond's entries, and the start of the next's.
     std::uint32_t from = 0;
@@ -99,7 +110,6 @@ void EventQueue::sort_current() {
         if (to - from > 1) std::sort(current_entries_.begin() + from, current_entries_.begin() + to);
         from = to;
     }
-    pos_ = 0;
 }
 
 }  // namespace consentrig::sim
