@@ -4,14 +4,15 @@
 /// A calendar queue: time is cut into buckets of kBucketMs; a ring of kBuckets buckets covers
 /// the near future, later wake-ups wait in an overflow heap until their bucket comes into
 /// range. A bucket is an unsorted list of fixed-size chunks from a shared pool while it fills
-/// (no bucket holds spare capacity: a million wake-ups cost about their 8 MB) and is sorted into
-/// one array when it becomes the current one; the few wake-ups pushed into the current bucket (or before it) after that wait
-/// in a small heap beside it (the first wake-ups, pushed before the first pop in any order, move
-/// the ring's start back instead). An entry in the ring is 8 bytes: its id and its millisecond within
-/// the bucket, packed so that sorting the integers sorts by (time, id). The agenda of a large
-/// fleet is dominated by memory traffic, not comparisons: the sorted bucket also tells the runner
-/// which devices come next (`upcoming`), so it can load their state ahead of time. Order is
-/// exact and deterministic: always the smallest (time, id); ties go to the smaller id.
+/// (at most one partly filled chunk per bucket: a million wake-ups cost about their 8 MB) and is
+/// sorted into one array when it becomes the current one. The few wake-ups pushed into the
+/// current bucket (or before it) after that wait in a small heap beside it; the first wake-ups,
+/// pushed before the first pop in any order, move the ring's start back instead. An entry in
+/// the ring is 8 bytes: its id and its millisecond within the bucket, packed so that sorting
+/// the integers sorts by (time, id). The agenda of a large fleet is dominated by memory traffic,
+/// not comparisons: the sorted bucket also tells the runner which devices come next
+/// (`upcoming`), so it can load their state ahead of time. Order is exact and deterministic:
+/// always the smallest (time, id); ties go to the smaller id.
 ///
 /// The fleet runner keeps one live entry per device and drops stale ones lazily (an entry
 /// whose time no longer matches the device's due time); bench/fleet drives the same queue in
