@@ -341,7 +341,10 @@ private:
     void device_id_into(std::string& out, std::uint32_t global_index) const { out.assign(cached_id(global_index)); }
     /// The device's id, formatted once per run of its records (valid until another device's).
     [[nodiscard]] const std::string& cached_id(std::uint32_t global_index) const;
-    void format_device_id(std::string& out, std::uint32_t global_index) const;
+    /// The fleet (index in s_.fleets) a device is a member of; kNamed for a named device.
+    [[nodiscard]] std::size_t fleet_of(std::uint32_t global_index) const;
+    /// Turns `id`, the id of a member of `fleet`, into that of the member at `global_index`.
+    void set_member(std::string& id, std::size_t fleet, std::uint32_t global_index) const;
     /// A reused record (its strings keep their storage): the hot path makes no allocations.
     Record& scratch(RecordKind kind, TimeMs t, std::uint32_t global_index);
     [[nodiscard]] Device& dev_of(const fw_device* fw) {
@@ -408,7 +411,7 @@ private:
     void collect_basis_boundaries();
     // network model
     void build_network();
-    [[nodiscard]] Rng message_rng(std::uint32_t i, TimeMs t, const Record& r);
+    [[nodiscard]] Rng message_rng(std::uint32_t i, TimeMs t, std::size_t recipient, std::size_t payload_size);
     [[nodiscard]] bool link_drops(std::uint32_t i, TimeMs from, TimeMs to) const;
     void after_transmission(std::uint32_t i, TimeMs sent, Rng rng, int retry, const Record& r);
     void schedule_retry(std::uint32_t i, TimeMs sent, Rng rng, int retry, std::string recipient, std::string format,
@@ -442,25 +445,40 @@ private:
     std::vector<std::string> recipients_;  ///< scenario recipients, in fw index order
     FleetStats stats_;
     Status failure_;  ///< first sink error; stops the run
-    /// The length of a recipient or format name the firmware passes: the same few pointers
-    /// (the groups' recipient names, the format name table) every time.
-    [[nodiscard]] std::string_view name_view(const char* name) {
-        NameLen& slot = name_lengths_[(reinterpret_cast<std::uintptr_t>(name) >> 3) % name_lengths_.size()];
-        if (slot.name != name) slot = NameLen{name, std::strlen(name)};
-        return {name, slot.len};
-    }
-    struct NameLen {
-        const char* name = nullptr;
+    /// A recipient or format name the firmware passes, with its length and, for a recipient, its
+    /// index in recipients_ (recipients_.size() if none). The firmware passes the same few
+    /// pointers every time (the groups' recipient names, the format name table): looked up once.
+    struct Name {
+        const char* text = nullptr;
         std::size_t len = 0;
+        std::size_t recipient = 0;
+        [[nodiscard]] std::string_view view() const { return {text, len}; }
     };
-    std::array<NameLen, 64> name_lengths_{};
+    [[nodiscard]] const Name& name_of(const char* text) {
+        Name& slot = names_[(reinterpret_cast<std::uintptr_t>(text) >> 3) % names_.size()];
+        if (slot.text != text) {
+            slot = Name{text, std::strlen(text), recipients_.size()};
+            for (std::size_t k = 0; k < recipients_.size(); ++k) {
+                if (recipients_[k] == slot.view()) slot.recipient = k;
+            }
+        }
+        return slot;
+    }
+    std::array<Name, 64> names_{};
     Record scratch_;
-    std::uint32_t scratch_index_ = std::numeric_limits<std::uint32_t>::max();  ///< whose id scratch_.device holds
-    mutable std::string id_cache_;
-    mutable std::uint32_t id_cache_index_ = std::numeric_limits<std::uint32_t>::max();
-    static constexpr std::size_t kNoFleet = std::numeric_limits<std::size_t>::max();
-    mutable std::size_t id_cache_fleet_ = kNoFleet;  ///< the fleet id_cache_ is a member of
-    mutable std::size_t id_cache_width_ = 0;         ///< its number's digits (zero-padded)
+    static constexpr std::uint32_t kNoDevice = std::numeric_limits<std::uint32_t>::max();
+    static constexpr std::size_t kNamed = std::numeric_limits<std::size_t>::max();
+    std::uint32_t scratch_index_ = kNoDevice;  ///< whose id scratch_.device holds
+    std::size_t scratch_fleet_ = kNamed;       ///< that device's fleet
+    /// A fleet's ids differ only in the member's zero-padded digits: one id per fleet, its digits
+    /// rewritten in place (a device's records come in runs; the fleets' devices interleave).
+    struct FleetIds {
+        std::uint32_t first = 0;    ///< global index of member 1
+        std::uint32_t current = 0;  ///< whose id `id` holds
+        std::size_t width = 0;      ///< the member's digits
+        std::string id;
+    };
+    mutable std::vector<FleetIds> fleet_ids_;
 };
 
 // ---- construction ------------------------------------------------------------------------------
@@ -471,43 +489,32 @@ std::string Runner::device_id(std::uint32_t global_index) const {
     return out;
 }
 
-const std::string& Runner::cached_id(std::uint32_t global_index) const {
-    // A device's records come in runs (truth, then its uplinks): format its id once per run.
-    if (global_index != id_cache_index_) {
-        std::uint64_t base = s_.devices.size();
-        std::size_t fleet = 0;
-        while (fleet < s_.fleets.size() && global_index >= base + s_.fleets[fleet].count) base += s_.fleets[fleet++].count;
-        if (global_index >= s_.devices.size() && fleet == id_cache_fleet_) {
-            // Same fleet as the cached id: same prefix and width, only the member's digits differ.
-            std::uint64_t member = global_index - base + 1;
-            for (std::size_t k = id_cache_.size(); k-- > id_cache_.size() - id_cache_width_;) {
-                id_cache_[k] = static_cast<char>('0' + member % 10);
-                member /= 10;
-            }
-        } else {
-            format_device_id(id_cache_, global_index);
-            id_cache_fleet_ = global_index >= s_.devices.size() ? fleet : kNoFleet;
-            if (id_cache_fleet_ != kNoFleet) id_cache_width_ = id_cache_.size() - s_.fleets[fleet].prefix.size() - 1;
-        }
-        id_cache_index_ = global_index;
-    }
-    return id_cache_;
+std::size_t Runner::fleet_of(std::uint32_t global_index) const {
+    if (global_index < s_.devices.size()) return kNamed;
+    std::size_t fleet = 0;  // build() has made every fleet's ids, and every other index is a member
+    while (fleet + 1 < fleet_ids_.size() && global_index >= fleet_ids_[fleet + 1].first) ++fleet;
+    return fleet;
 }
 
-void Runner::format_device_id(std::string& out, std::uint32_t global_index) const {
-    if (global_index < s_.devices.size()) {
-        out.assign(s_.devices[global_index].id);
-        return;
+void Runner::set_member(std::string& id, std::size_t fleet, std::uint32_t global_index) const {
+    const FleetIds& ids = fleet_ids_[fleet];
+    std::uint32_t member = global_index - ids.first + 1;
+    char* const number = id.data() + id.size() - ids.width;  // zero-padded to the fleet's width
+    for (char* p = number + ids.width; p != number;) {
+        *--p = static_cast<char>('0' + member % 10);
+        member /= 10;
     }
-    std::uint64_t base = s_.devices.size();
-    for (const auto& fleet : s_.fleets) {
-        if (global_index < base + fleet.count) {
-            core::assign_fleet_device_id(out, fleet.prefix, fleet.count, global_index - base + 1);
-            return;
-        }
-        base += fleet.count;
+}
+
+const std::string& Runner::cached_id(std::uint32_t global_index) const {
+    const std::size_t fleet = fleet_of(global_index);
+    if (fleet == kNamed) return s_.devices[global_index].id;
+    FleetIds& ids = fleet_ids_[fleet];
+    if (global_index != ids.current) {
+        set_member(ids.id, fleet, global_index);
+        ids.current = global_index;
     }
-    out.assign("?");
+    return ids.id;
 }
 
 Record& Runner::scratch(RecordKind kind, TimeMs t, std::uint32_t global_index) {
@@ -516,8 +523,14 @@ Record& Runner::scratch(RecordKind kind, TimeMs t, std::uint32_t global_index) {
     r.t = t;
     r.t_end = 0;
     if (global_index != scratch_index_) {
-        device_id_into(r.device, global_index);
+        const std::size_t fleet = fleet_of(global_index);
+        if (fleet != kNamed && fleet == scratch_fleet_) {
+            set_member(r.device, fleet, global_index);  // holds another member's id
+        } else {
+            device_id_into(r.device, global_index);
+        }
         scratch_index_ = global_index;
+        scratch_fleet_ = fleet;
     }
     r.recipient.clear();
     r.format.clear();
@@ -684,6 +697,15 @@ Status Runner::build() {
         zone_ = nullptr;  // the policy loader has already accepted it; UTC is the fallback
     }
     for (const auto& [name, format] : s_.recipients) recipients_.push_back(name);
+    std::uint64_t first = s_.devices.size();
+    for (const auto& fleet : s_.fleets) {
+        FleetIds ids;
+        ids.first = ids.current = static_cast<std::uint32_t>(first);
+        ids.id = fleet.device_id(1);
+        ids.width = ids.id.size() - fleet.prefix.size() - 1;
+        fleet_ids_.push_back(std::move(ids));
+        first += fleet.count;
+    }
 
     const Shard shard = options_.shard;
     // Groups point at their ParamTables: keep them alive, unmoved, for the run.
@@ -750,26 +772,20 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     auto* self = static_cast<Runner*>(ctx);
     Device& d = self->dev_of(dev);
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
-    if (d.rare && self->capture_off(d, t)) {  // the capture link is down; the message still goes out
-        if (self->network_) {
-            const auto i = self->index_of(d);
-            Record& r = self->scratch(RecordKind::egress, t, self->global_of(d));
-            r.recipient.assign(self->name_view(recipient));
-            r.format.assign(self->name_view(format));
-            r.payload.assign(body, len);
-            self->after_transmission(i, t, self->message_rng(i, t, r), 0, r);
-        }
-        return;
-    }
+    const bool captured = !(d.rare && self->capture_off(d, t));  // if not, the message still goes out
+    if (!captured && !self->network_) return;
+    const Name& to = self->name_of(recipient);
     Record& r = self->scratch(RecordKind::egress, t, self->global_of(d));
-    r.recipient.assign(self->name_view(recipient));
-    r.format.assign(self->name_view(format));
+    r.recipient.assign(to.view());
+    r.format.assign(self->name_of(format).view());
     r.payload.assign(body, len);
-    ++self->stats_.messages;
-    self->write(r);
+    if (captured) {
+        ++self->stats_.messages;
+        self->write(r);
+    }
     if (self->network_) {
         const auto i = self->index_of(d);
-        self->after_transmission(i, t, self->message_rng(i, t, r), 0, r);
+        self->after_transmission(i, t, self->message_rng(i, t, to.recipient, len), 0, r);
     }
 }
 
@@ -1232,20 +1248,17 @@ void Runner::build_network() {
 /// A message's own random stream, from the seed, the device's fleet-wide index, the send time,
 /// the recipient, the body's length and the messages the device sent just before in the same
 /// millisecond — independent of every other device, of the shard and of all other draws.
-Rng Runner::message_rng(std::uint32_t i, TimeMs t, const Record& r) {
+Rng Runner::message_rng(std::uint32_t i, TimeMs t, std::size_t recipient, std::size_t payload_size) {
     const std::uint32_t g = global_of(i);
     if (g != uplink_device_ || t != uplink_ms_) {
         uplink_device_ = g;
         uplink_ms_ = t;
         uplink_run_ = 0;
     }
-    std::uint64_t recipient = recipients_.size();
-    for (std::size_t k = 0; k < recipients_.size(); ++k) {
-        if (recipients_[k] == r.recipient) recipient = k;
-    }
     std::uint64_t key = mix64(seed_ ^ 0x6e6574776f726b00ULL /* "network" */) ^ mix64(g);
     key = mix64(key ^ static_cast<std::uint64_t>(t));
-    key = mix64(key ^ (recipient << 56U) ^ (static_cast<std::uint64_t>(uplink_run_++) << 40U) ^ r.payload.size());
+    key = mix64(key ^ (static_cast<std::uint64_t>(recipient) << 56U) ^
+                (static_cast<std::uint64_t>(uplink_run_++) << 40U) ^ payload_size);
     return Rng(key);
 }
 
