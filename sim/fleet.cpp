@@ -280,7 +280,6 @@ struct Group {
     SensorParams sensor;  ///< thermostat
     LockParams lock;
     const ParamTable* params = nullptr;
-    std::vector<std::string> recipient_names;  ///< storage behind cfg.recipients[].name
     std::string representative;  ///< a member: the group shares its interaction grants
 };
 
@@ -442,7 +441,7 @@ private:
     std::uint32_t uplink_device_ = std::numeric_limits<std::uint32_t>::max();
     TimeMs uplink_ms_ = kNever;
     std::uint32_t uplink_run_ = 0;
-    std::vector<std::string> recipients_;  ///< scenario recipients, in fw index order
+    std::vector<std::string> recipients_;  ///< scenario recipients, in fw index order (fixed once built)
     FleetStats stats_;
     Status failure_;  ///< first sink error; stops the run
     /// A recipient or format name the firmware passes, with its length and, for a recipient, its
@@ -619,11 +618,10 @@ Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profil
         return Error{s_.file + ": at most " + std::to_string(FW_MAX_RECIPIENTS) + " recipients are supported, " +
                      std::to_string(recipients_.size()) + " given"};
     }
-    g.recipient_names = recipients_;
     c.recipient_count = static_cast<std::uint8_t>(recipients_.size());
     for (std::size_t r = 0; r < recipients_.size(); ++r) {
         fw_recipient& fr = c.recipients[r];
-        fr.name = g.recipient_names[r].c_str();
+        fr.name = recipients_[r].c_str();  // every group's: the uplink callback sees the same few pointers
         fr.format = to_fw(s_.recipients.find(recipients_[r])->second);
         fr.linked_at_boot = std::find(linked.begin(), linked.end(), recipients_[r]) != linked.end();
         fr.heartbeat = fr.format == FW_FMT_JSON;
