@@ -68,8 +68,7 @@ std::optional<TimeMs> next_door_open(Rng& rng, const LockParams& params, const O
     TimeMs at = after_utc_ms;
     while (at < limit) {
         const DurationMs off = offset(at);
-        const bool home = occupied_at(schedule, occupancy, at + off);
-        const auto change_local = next_change(schedule, occupancy, at + off);
+        const auto [home, change_local] = occupancy_at(schedule, occupancy, at + off);
         const TimeMs segment_end = change_local ? std::min(limit, *change_local - off) : limit;
         const double rate_per_h = home ? params.door_opens_per_h_occupied : params.door_opens_per_h_unoccupied;
         if (rate_per_h > 0.0) {

@@ -60,22 +60,42 @@ std::optional<AwayWindow> away_window(const OccupancySchedule& schedule, const O
     return AwayWindow{midnight + leave, midnight + ret};
 }
 
+namespace {
+
+bool inside(const std::optional<AwayWindow>& w, TimeMs local_ms) {
+    return w && local_ms >= w->from_local_ms && local_ms < w->to_local_ms;
+}
+
+/// next_change, given the window of the day `after_local_ms` falls on.
+std::optional<TimeMs> next_change_from(const OccupancySchedule& schedule, const OccupancyParams& params,
+                                       TimeMs after_local_ms, std::optional<AwayWindow> window) {
+    // Windows never span midnight and never touch, so every window edge is a real change.
+    const std::int64_t first_day = local_day(after_local_ms);
+    for (std::int64_t day = first_day;;) {
+        if (window) {
+            if (window->from_local_ms > after_local_ms) return window->from_local_ms;
+            if (window->to_local_ms > after_local_ms) return window->to_local_ms;
+        }
+        if (++day > first_day + kDaysPerWeek) return std::nullopt;
+        window = away_window(schedule, params, day);
+    }
+}
+
+}  // namespace
+
 bool occupied_at(const OccupancySchedule& schedule, const OccupancyParams& params, TimeMs local_ms) {
-    const auto w = away_window(schedule, params, local_day(local_ms));
-    return !(w && local_ms >= w->from_local_ms && local_ms < w->to_local_ms);
+    return !inside(away_window(schedule, params, local_day(local_ms)), local_ms);
 }
 
 std::optional<TimeMs> next_change(const OccupancySchedule& schedule, const OccupancyParams& params,
                                   TimeMs after_local_ms) {
-    // Windows never span midnight and never touch, so every window edge is a real change.
-    const std::int64_t first_day = local_day(after_local_ms);
-    for (std::int64_t day = first_day; day <= first_day + kDaysPerWeek; ++day) {
-        const auto w = away_window(schedule, params, day);
-        if (!w) continue;
-        if (w->from_local_ms > after_local_ms) return w->from_local_ms;
-        if (w->to_local_ms > after_local_ms) return w->to_local_ms;
-    }
-    return std::nullopt;
+    return next_change_from(schedule, params, after_local_ms,
+                            away_window(schedule, params, local_day(after_local_ms)));
+}
+
+OccupancyAt occupancy_at(const OccupancySchedule& schedule, const OccupancyParams& params, TimeMs local_ms) {
+    const auto window = away_window(schedule, params, local_day(local_ms));
+    return {!inside(window, local_ms), next_change_from(schedule, params, local_ms, window)};
 }
 
 }  // namespace consentrig::sim

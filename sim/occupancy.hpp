@@ -65,4 +65,12 @@ struct AwayWindow {
 [[nodiscard]] std::optional<TimeMs> next_change(const OccupancySchedule& schedule,
                                                 const OccupancyParams& params, TimeMs after_local_ms);
 
+/// occupied_at and next_change at one instant, with one draw of that day's window.
+struct OccupancyAt {
+    bool occupied = true;
+    std::optional<TimeMs> next_change_local_ms;
+};
+[[nodiscard]] OccupancyAt occupancy_at(const OccupancySchedule& schedule, const OccupancyParams& params,
+                                       TimeMs local_ms);
+
 }  // namespace consentrig::sim

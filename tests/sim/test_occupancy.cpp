@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 using namespace consentrig::sim;
 
@@ -106,6 +107,33 @@ TEST(Occupancy, GivenJitteredSchedule_WhenWalkedByNextChange_ThenEveryChangeFlip
         ++changes;
     }
     EXPECT_EQ(changes, 20);  // two weeks × five weekdays × (leave, return)
+}
+
+TEST(Occupancy, GivenJitteredSchedule_WhenOccupancyAtAsked_ThenItAgreesWithOccupiedAtAndNextChange) {
+    const OccupancyParams p;
+    Rng rng(36, "home-z", "occupancy");
+    const OccupancySchedule s = make_occupancy(p, rng);
+    // every 7 min 13 s for two weeks, and both sides of every change
+    std::vector<TimeMs> instants;
+    for (TimeMs t = at(0, 0); t < at(14, 0); t += 7 * kMsPerMinute + 13 * kMsPerSecond) instants.push_back(t);
+    TimeMs t = at(0, 0);
+    while (auto next = next_change(s, p, t)) {
+        if (*next > at(14, 0)) break;
+        instants.insert(instants.end(), {*next - 1, *next, *next + 1});
+        t = *next;
+    }
+    ASSERT_GT(instants.size(), 2 * 7 * 24 * 8u);
+    for (const TimeMs i : instants) {
+        const OccupancyAt o = occupancy_at(s, p, i);
+        EXPECT_EQ(o.occupied, occupied_at(s, p, i)) << i;
+        EXPECT_EQ(o.next_change_local_ms, next_change(s, p, i)) << i;
+    }
+    // GIVEN no away days: home throughout, never a change
+    OccupancyParams home = p;
+    home.away_days = 0;
+    const OccupancyAt o = occupancy_at(s, home, at(2, 12));
+    EXPECT_TRUE(o.occupied);
+    EXPECT_FALSE(o.next_change_local_ms.has_value());
 }
 
 TEST(Occupancy, GivenParams_WhenValidated_ThenReturnBeforeLeaveAndHugeSigmaRejected) {
