@@ -1,14 +1,20 @@
 #include "sim/event_queue.hpp"
 
+#include <cstddef>
+#include <new>
+
+#include "sim/huge_pages.hpp"
+
 namespace consentrig::sim {
 
 void EventQueue::grow(Bucket& bucket) {
-    if (free_ == nullptr) {
-        constexpr std::size_t kSlabChunks = 256;  // 512 KiB at a time
-        slabs_.push_back(std::make_unique<Chunk[]>(kSlabChunks));
-        for (std::size_t k = 0; k < kSlabChunks; ++k) {
-            slabs_.back()[k].next = free_;
-            free_ = &slabs_.back()[k];
+    if (free_ == nullptr) {  // a huge page of chunks at a time
+        slabs_.emplace_back(allocate_huge_pages(kHugePageBytes));
+        auto* const chunks = static_cast<std::byte*>(slabs_.back().get());
+        for (std::size_t k = 0; k < kHugePageBytes / sizeof(Chunk); ++k) {
+            Chunk* chunk = new (chunks + k * sizeof(Chunk)) Chunk;
+            chunk->next = free_;
+            free_ = chunk;
         }
     }
     Chunk* chunk = free_;

@@ -19,6 +19,7 @@
 /// its fixed-tick mode.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -142,7 +143,10 @@ private:
     void sort_current();
 
     std::vector<Bucket> buckets_;
-    std::vector<std::unique_ptr<Chunk[]>> slabs_;  ///< the chunks' storage, never given back
+    struct FreeSlab {
+        void operator()(void* slab) const noexcept { std::free(slab); }
+    };
+    std::vector<std::unique_ptr<void, FreeSlab>> slabs_;  ///< the chunks' storage, never given back
     Chunk* free_ = nullptr;                         ///< chunks not in a bucket
     std::vector<Wake> overflow_;  ///< heap of entries beyond the ring
     std::vector<Wake> late_;      ///< heap of entries pushed into the current bucket, or before it
