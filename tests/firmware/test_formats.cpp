@@ -2,6 +2,10 @@
 // of hostile device ids, body size limits, determinism.
 #include "fw_harness.hpp"
 
+#include <date/date.h>
+
+#include <chrono>
+#include <random>
 #include <regex>
 #include <set>
 
@@ -37,6 +41,12 @@ TEST(FwFormats, GivenKnownInstantsWhenFormattedThenRfc3339UtcWithMillisecondsIsE
         {951868800000ULL, "2000-03-01T00:00:00.000Z"},
         {4107587696789ULL, "2100-03-01T12:34:56.789Z"},
         {946684799000ULL, "1999-12-31T23:59:59.000Z"},
+        // beyond RFC 3339's four-digit years (values of the 64-bit implementation before the
+        // 32-bit path), on both sides of where the arithmetic leaves 32 bits
+        {253402300800000ULL, "10000-01-01T00:00:00.000Z"},
+        {371023012252812345ULL, "11759221-03-20T00:00:12.345Z"},
+        {371023012339212345ULL, "11759221-03-21T00:00:12.345Z"},
+        {18446744073709551615ULL, "584556019-04-03T14:25:51.615Z"},
     };
     for (const auto& [ms, want] : cases) {
         char buf[32];
@@ -46,6 +56,23 @@ TEST(FwFormats, GivenKnownInstantsWhenFormattedThenRfc3339UtcWithMillisecondsIsE
     char small[8];
     EXPECT_EQ(fw_format_rfc3339(0, small, sizeof small), 7u);
     EXPECT_STREQ(small, "1970-01");
+}
+
+TEST(FwFormats, GivenInstantsUpToTheYear9999WhenFormattedThenTheyMatchTheDateLibrary) {
+    // GIVEN 30,000 instants: anywhere, a day's first millisecond and a day's last
+    std::mt19937_64 rng(7);
+    std::uniform_int_distribution<std::uint64_t> pick(0, 253402300799999ULL);  // … 9999-12-31T23:59:59.999Z
+    constexpr std::uint64_t kMsPerDay = 86400000;
+    for (int k = 0; k < 30000; ++k) {
+        std::uint64_t ms = pick(rng);
+        if (k % 3 == 1) ms = ms / kMsPerDay * kMsPerDay;
+        if (k % 3 == 2) ms = ms / kMsPerDay * kMsPerDay + kMsPerDay - 1;
+        // WHEN the firmware formats it THEN it reads as Howard Hinnant's date library writes it
+        char buf[48];
+        const std::size_t n = fw_format_rfc3339(ms, buf, sizeof buf);
+        const date::sys_time<std::chrono::milliseconds> t{std::chrono::milliseconds{ms}};
+        ASSERT_EQ(std::string(buf, n), date::format("%FT%TZ", t)) << ms;
+    }
 }
 
 TEST(FwFormats, GivenVoiceSetpointWhenReportedToAlexaThenChangeReportHasTheExactProtocolShape) {

@@ -199,19 +199,28 @@ const char* jw_finish(jw* w) {
     return w->buf;
 }
 
-/* Days since 1970-01-01 → civil date (proleptic Gregorian). H. Hinnant, "chrono-Compatible
-   Low-Level Date Algorithms", civil_from_days — integer arithmetic only. */
-static void civil_from_days(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const uint64_t doe = (uint64_t)(z - era * 146097);                    /* [0, 146096] */
-    const uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-    const int64_t yy = (int64_t)yoe + era * 400;
-    const uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);         /* [0, 365] */
-    const uint64_t mp = (5 * doy + 2) / 153;                              /* [0, 11] */
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);                        /* [1, 31] */
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);                           /* [1, 12] */
-    *y = yy + (*m <= 2 ? 1 : 0);
+/* Days since 1970-01-01 (none before: the clock is unsigned) → civil date, proleptic
+   Gregorian. H. Hinnant, "chrono-Compatible Low-Level Date Algorithms", civil_from_days. In 32
+   bits until the year 11,759,221 (no 64-bit division on a 32-bit core), then in 64. */
+static void civil_from_days(uint64_t days, uint64_t* y, unsigned* m, unsigned* d) {
+    enum { kShift = 719468 }; /* days from 0000-03-01 to 1970-01-01 */
+    uint64_t era;
+    uint32_t doe; /* [0, 146096] */
+    if (days <= UINT32_MAX - kShift) {
+        const uint32_t z = (uint32_t)days + kShift;
+        era = z / 146097u;
+        doe = z - (uint32_t)era * 146097u;
+    } else {
+        const uint64_t z = days + kShift;
+        era = z / 146097u;
+        doe = (uint32_t)(z - era * 146097u);
+    }
+    const uint32_t yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u; /* [0, 399] */
+    const uint32_t doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);             /* [0, 365] */
+    const uint32_t mp = (5u * doy + 2u) / 153u;                                  /* [0, 11] */
+    *d = doy - (153u * mp + 2u) / 5u + 1u;                                       /* [1, 31] */
+    *m = mp < 10u ? mp + 3u : mp - 9u;                                           /* [1, 12] */
+    *y = era * 400u + yoe + (*m <= 2u ? 1u : 0u);
 }
 
 /* two / three / four digits of v (v below 100 / 1000 / 10000) */
@@ -227,16 +236,18 @@ static char* put4(char* p, unsigned v) { return put2(put2(p, v / 100u), v % 100u
 
 /* The RFC 3339 text of epoch_ms into out (room for 40 bytes), no NUL; returns its length. */
 static size_t rfc3339(uint64_t epoch_ms, char* out) {
-    const unsigned ms = (unsigned)(epoch_ms % 1000u);
-    const uint64_t secs = epoch_ms / 1000u;
-    const unsigned sod = (unsigned)(secs % 86400u);
-    int64_t y;
+    const uint32_t kMsPerDay = 86400000u;
+    const uint64_t days = epoch_ms / kMsPerDay; /* the one 64-bit division */
+    const uint32_t day_ms = (uint32_t)(epoch_ms - days * kMsPerDay);
+    const uint32_t sod = day_ms / 1000u;
+    const uint32_t ms = day_ms - sod * 1000u;
+    uint64_t y;
     unsigned mo, d;
-    civil_from_days((int64_t)(secs / 86400u), &y, &mo, &d);
+    civil_from_days(days, &y, &mo, &d);
     char* p = out;
     if (y > 9999) { /* more digits: beyond RFC 3339, never reached by real clocks */
         char yy[20];
-        char* q = digits_before(yy + sizeof yy, (uint64_t)y);
+        char* q = digits_before(yy + sizeof yy, y);
         while (q < yy + sizeof yy) *p++ = *q++;
     } else {
         p = put4(p, (unsigned)y);
