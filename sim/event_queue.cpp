@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <new>
+#include <utility>
 
 #include "sim/huge_pages.hpp"
 
@@ -9,8 +10,9 @@ namespace consentrig::sim {
 
 void EventQueue::grow(Bucket& bucket) {
     if (free_ == nullptr) {  // a huge page of chunks at a time
-        slabs_.emplace_back(allocate_huge_pages(kHugePageBytes));
-        auto* const chunks = static_cast<std::byte*>(slabs_.back().get());
+        std::unique_ptr<void, FreeSlab> slab(allocate_huge_pages(kHugePageBytes));
+        auto* const chunks = static_cast<std::byte*>(slab.get());
+        slabs_.push_back(std::move(slab));
         for (std::size_t k = 0; k < kHugePageBytes / sizeof(Chunk); ++k) {
             Chunk* chunk = new (chunks + k * sizeof(Chunk)) Chunk;
             chunk->next = free_;

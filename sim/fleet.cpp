@@ -461,7 +461,7 @@ private:
                 if (recipients_[k] == slot.view()) slot.recipient = k;
             }
         }
-        return slot;
+        return slot;  // until the next lookup
     }
     std::array<Name, 64> names_{};
     Record scratch_;
@@ -772,7 +772,7 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
     const bool captured = !(d.rare && self->capture_off(d, t));  // if not, the message still goes out
     if (!captured && !self->network_) return;
-    const Name& to = self->name_of(recipient);
+    const Name to = self->name_of(recipient);  // a copy: the format's lookup may take its slot
     Record& r = self->scratch(RecordKind::egress, t, self->global_of(d));
     r.recipient.assign(to.view());
     r.format.assign(self->name_of(format).view());
