@@ -190,6 +190,8 @@ struct RareState {
 using Tick = std::uint32_t;
 constexpr Tick kNeverTick = std::numeric_limits<Tick>::max();
 constexpr DurationMs kMaxRunMs = 49 * kMsPerDay;
+/// Devices of one scenario, all shards together: a device's fleet-wide index is 32-bit.
+constexpr std::uint64_t kMaxDevices = std::numeric_limits<std::uint32_t>::max();
 static_assert(kMaxRunMs < kNeverTick, "every instant of a run must fit a Tick");
 
 /// What the simulator keeps per device besides the firmware's own state. Its fleet-wide index
@@ -1323,6 +1325,15 @@ Result<FleetStats> Runner::run() {
                      " days is longer than the fleet simulator's limit of " + std::to_string(kMaxRunMs / kMsPerDay) +
                      " days (device times are kept in 32 bits so that a million devices fit in memory); split the run "
                      "into scenarios of at most that length"};
+    }
+    std::uint64_t total = s_.devices.size();
+    for (const auto& fleet : s_.fleets) {
+        total += fleet.count;
+        if (total > kMaxDevices) {  // a shard could hold its part; the fleet-wide index could not
+            return Error{core::to_string(fleet.where) + ": the scenario has more than " + std::to_string(kMaxDevices) +
+                         " devices in total, the fleet simulator's limit (fleet-wide device indexes are 32-bit, "
+                         "also when sharded); split the fleet over several scenarios"};
+        }
     }
     if (auto st = build(); !st) return st.error();
     stats_.devices = devices_.size();

@@ -266,6 +266,22 @@ TEST(Fleet, GivenARunLongerThanTheLimit_WhenRun_ThenRefusedNamingTheDurationLine
 }
 
 
+// GIVEN a scenario whose fleets add up to more than 2³² − 1 devices, run as one of 4096 shards
+// (each shard's part would fit in memory)
+// WHEN it is run
+// THEN it is refused before anything is built, naming the fleet that crosses the limit
+TEST(Fleet, GivenMoreDevicesThanTheLimit_WhenRunAsAShard_ThenRefusedNamingTheFleet) {
+    const auto s = scenario(kVendorAlways + "fleets:\n  - {prefix: a, count: 3000000000, kind: lock}\n"
+                                            "  - {prefix: b, count: 2000000000, kind: lock}\n");
+    Collect sink;
+    sim::FleetOptions options;
+    options.shard = {7, 4096};
+    auto r = sim::run_fleet(s, sink, options);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(r.error().message, HasSubstr("test.yaml:11:5: the scenario has more than 4294967295 devices"));  // fleet b
+    EXPECT_TRUE(sink.records.empty());
+}
+
 TEST(FleetRegression, GivenReportDueInTheUnlinkMillisecond_WhenCompliantDeviceRuns_ThenNothingIsSentAfterTheUnlink) {
     // The sensor is stuck, so the only reports are the 15-minute full reports: one falls due
     // exactly at 3 h, the unlink's millisecond.
