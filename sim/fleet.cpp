@@ -170,6 +170,16 @@ Record make_record(RecordKind kind, TimeMs t, std::string device, std::string re
     return r;
 }
 
+/// "00" "01" … "99": the decimal digits of 0…99, two at a time.
+constexpr std::array<char, 200> kDigitPairs = [] {
+    std::array<char, 200> pairs{};
+    for (std::size_t k = 0; k < 100; ++k) {
+        pairs[2 * k] = static_cast<char>('0' + k / 10);
+        pairs[2 * k + 1] = static_cast<char>('0' + k % 10);
+    }
+    return pairs;
+}();
+
 std::uint16_t to_mask(const core::CategorySet& set) { return static_cast<std::uint16_t>(set.to_ulong()); }
 
 // ---- per-device state -------------------------------------------------------------------------
@@ -339,15 +349,26 @@ private:
     void configure_interaction(Group& g, TimeMs now);
 
     [[nodiscard]] std::string device_id(std::uint32_t global_index) const;
-    void device_id_into(std::string& out, std::uint32_t global_index) const { out.assign(cached_id(global_index)); }
     /// The device's id, formatted once per run of its records (valid until another device's).
     [[nodiscard]] const std::string& cached_id(std::uint32_t global_index) const;
     /// The fleet (index in s_.fleets) a device is a member of; kNamed for a named device.
     [[nodiscard]] std::size_t fleet_of(std::uint32_t global_index) const;
     /// Turns `id`, the id of a member of `fleet`, into that of the member at `global_index`.
     void set_member(std::string& id, std::size_t fleet, std::uint32_t global_index) const;
-    /// A reused record (its strings keep their storage): the hot path makes no allocations.
-    Record& scratch(RecordKind kind, TimeMs t, std::uint32_t global_index);
+    static constexpr std::uint32_t kNoDevice = std::numeric_limits<std::uint32_t>::max();
+    static constexpr std::size_t kNamed = std::numeric_limits<std::size_t>::max();
+    /// A record of one kind, reused: its strings keep their storage and whatever the previous
+    /// record of that kind left in them (the hot path makes no allocations and rewrites only
+    /// what differs). Only the fields its kind has are ever set.
+    struct Scratch {
+        explicit Scratch(RecordKind kind) { record.kind = kind; }
+        Record record;
+        std::uint32_t device = kNoDevice;  ///< whose id record.device holds
+        const char* recipient = nullptr;   ///< the name text record.recipient holds (egress)
+        const char* format = nullptr;      ///< the name text record.format holds (egress)
+    };
+    /// `s`'s record for the device at `global_index` at `t` (its other fields as last set).
+    Record& scratch(Scratch& s, TimeMs t, std::uint32_t global_index);
     [[nodiscard]] Device& dev_of(const fw_device* fw) {
         return *reinterpret_cast<Device*>(reinterpret_cast<char*>(const_cast<fw_device*>(fw)) - offsetof(Device, fw));
     }
@@ -466,11 +487,8 @@ private:
         return slot;  // until the next lookup
     }
     std::array<Name, 64> names_{};
-    Record scratch_;
-    static constexpr std::uint32_t kNoDevice = std::numeric_limits<std::uint32_t>::max();
-    static constexpr std::size_t kNamed = std::numeric_limits<std::size_t>::max();
-    std::uint32_t scratch_index_ = kNoDevice;  ///< whose id scratch_.device holds
-    std::size_t scratch_fleet_ = kNamed;       ///< that device's fleet
+    Scratch egress_{RecordKind::egress};
+    Scratch truth_{RecordKind::truth};
     /// A fleet's ids differ only in the member's zero-padded digits: one id per fleet, its digits
     /// rewritten in place (a device's records come in runs; the fleets' devices interleave).
     struct FleetIds {
@@ -484,11 +502,7 @@ private:
 
 // ---- construction ------------------------------------------------------------------------------
 
-std::string Runner::device_id(std::uint32_t global_index) const {
-    std::string out;
-    device_id_into(out, global_index);
-    return out;
-}
+std::string Runner::device_id(std::uint32_t global_index) const { return cached_id(global_index); }
 
 std::size_t Runner::fleet_of(std::uint32_t global_index) const {
     if (global_index < s_.devices.size()) return kNamed;
@@ -501,10 +515,12 @@ void Runner::set_member(std::string& id, std::size_t fleet, std::uint32_t global
     const FleetIds& ids = fleet_ids_[fleet];
     std::uint32_t member = global_index - ids.first + 1;
     char* const number = id.data() + id.size() - ids.width;  // zero-padded to the fleet's width
-    for (char* p = number + ids.width; p != number;) {
-        *--p = static_cast<char>('0' + member % 10);
-        member /= 10;
+    char* p = number + ids.width;
+    for (; p - number >= 2; member /= 100) {  // two digits a step: this runs for nearly every record
+        p -= 2;
+        std::memcpy(p, &kDigitPairs[2 * (member % 100)], 2);
     }
+    if (p != number) *--p = static_cast<char>('0' + member % 10);
 }
 
 const std::string& Runner::cached_id(std::uint32_t global_index) const {
@@ -518,30 +534,18 @@ const std::string& Runner::cached_id(std::uint32_t global_index) const {
     return ids.id;
 }
 
-Record& Runner::scratch(RecordKind kind, TimeMs t, std::uint32_t global_index) {
-    Record& r = scratch_;
-    r.kind = kind;
-    r.t = t;
-    r.t_end = 0;
-    if (global_index != scratch_index_) {
-        const std::size_t fleet = fleet_of(global_index);
-        if (fleet != kNamed && fleet == scratch_fleet_) {
-            set_member(r.device, fleet, global_index);  // holds another member's id
+Record& Runner::scratch(Scratch& s, TimeMs t, std::uint32_t global_index) {
+    s.record.t = t;
+    if (global_index != s.device) {
+        const std::string& id = cached_id(global_index);  // the firmware has mostly just asked for it
+        if (id.size() == s.record.device.size()) {
+            std::memcpy(s.record.device.data(), id.data(), id.size());  // a member of the same fleet
         } else {
-            device_id_into(r.device, global_index);
+            s.record.device.assign(id);
         }
-        scratch_index_ = global_index;
-        scratch_fleet_ = fleet;
+        s.device = global_index;
     }
-    r.recipient.clear();
-    r.format.clear();
-    r.via.clear();
-    r.action.clear();
-    r.categories.reset();
-    r.flag = false;
-    r.payload.clear();
-    r.line = 0;
-    return r;
+    return s.record;
 }
 
 DurationMs Runner::utc_offset(TimeMs t) const {
@@ -775,9 +779,16 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     const bool captured = !(d.rare && self->capture_off(d, t));  // if not, the message still goes out
     if (!captured && !self->network_) return;
     const Name to = self->name_of(recipient);  // a copy: the format's lookup may take its slot
-    Record& r = self->scratch(RecordKind::egress, t, self->global_of(d));
-    r.recipient.assign(to.view());
-    r.format.assign(self->name_of(format).view());
+    Scratch& s = self->egress_;
+    Record& r = self->scratch(s, t, self->global_of(d));
+    if (s.recipient != to.text) {
+        r.recipient.assign(to.view());
+        s.recipient = to.text;
+    }
+    if (s.format != format) {
+        r.format.assign(self->name_of(format).view());
+        s.format = format;
+    }
     r.payload.assign(body, len);
     if (captured) {
         ++self->stats_.messages;
@@ -794,7 +805,7 @@ void Runner::hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const cha
     Device& d = self->dev_of(dev);
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
     if (d.rare && self->capture_off(d, t)) return;
-    Record& r = self->scratch(RecordKind::truth, t, self->global_of(d));
+    Record& r = self->scratch(self->truth_, t, self->global_of(d));
     r.payload.assign(state, len);
     self->write(r);
 }
@@ -1300,10 +1311,12 @@ void Runner::retransmit(Retransmission x) {
         return;
     }
     ++stats_.retransmissions;
-    Record& r = scratch(RecordKind::egress, x.at, global_of(d));
+    Record& r = scratch(egress_, x.at, global_of(d));
     r.recipient = std::move(x.recipient);
     r.format = std::move(x.format);
     r.payload = std::move(x.payload);
+    egress_.recipient = nullptr;  // not a name the firmware passes
+    egress_.format = nullptr;
     if (!(d.rare && capture_off(d, x.at))) {
         ++stats_.messages;
         write(r);
