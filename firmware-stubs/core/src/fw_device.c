@@ -326,14 +326,16 @@ static step step_begin(const fw_device* d, uint64_t host, fw_cause cause) {
 
 typedef enum { D_CHANGE, D_STATE, D_QUEUED } dmode;
 
+static void send_report(fw_device* d, const step* st, unsigned r, const fw_snapshot* s,
+                        uint64_t sample_dev_ms, uint16_t c, uint16_t avail, uint8_t cause, dmode mode);
+
 /* Sends one report to recipient r, filtered by the profile's view of consent.
    D_CHANGE: a change report (nothing if none of `changed` may go to r).
    D_STATE:  an answer to an interaction (all state r may receive).
    D_QUEUED: flush_after_revoke's queue: consent and link were checked when it was queued. */
-static void deliver(fw_device* d, const step* st, unsigned r, const fw_snapshot* s,
-                    uint64_t sample_dev_ms, uint16_t changed, uint8_t cause, dmode mode) {
+static inline void deliver(fw_device* d, const step* st, unsigned r, const fw_snapshot* s,
+                           uint64_t sample_dev_ms, uint16_t changed, uint8_t cause, dmode mode) {
     const fw_config* cfg = d->cfg;
-    const fw_recipient* rc = &cfg->recipients[r];
     uint16_t allowed;
     if (mode == D_QUEUED) {
         allowed = changed; /* exactly what was queued, nothing besides */
@@ -341,13 +343,21 @@ static void deliver(fw_device* d, const step* st, unsigned r, const fw_snapshot*
         if (!is_linked(d, r)) return;
         allowed = profile_allowed(d, r, st->now);
     }
-    const uint16_t avail =
-        (uint16_t)(fw_snapshot_present(cfg->kind, s) & fw_format_categories(rc->format) & allowed);
-    uint16_t c = (uint16_t)(changed & avail);
-    uint16_t x = (uint16_t)(avail & ~c);
+    const uint16_t avail = (uint16_t)(fw_snapshot_present(cfg->kind, s) &
+                                      fw_format_categories(cfg->recipients[r].format) & allowed);
+    const uint16_t c = (uint16_t)(changed & avail);
     if (mode != D_STATE && c == 0) return;
     if (mode == D_STATE && avail == 0) return;
+    send_report(d, st, r, s, sample_dev_ms, c, avail, cause, mode);
+}
 
+/* The report deliver decided on: c = the changed categories r may receive, avail = all it may. Out
+   of line: most reports a device considers go to nobody, and those cost only the test above. */
+static void send_report(fw_device* d, const step* st, unsigned r, const fw_snapshot* s,
+                        uint64_t sample_dev_ms, uint16_t c, uint16_t avail, uint8_t cause, dmode mode) {
+    const fw_config* cfg = d->cfg;
+    const fw_recipient* rc = &cfg->recipients[r];
+    const uint16_t x = (uint16_t)(avail & ~c);
     fw_body_in in;
     fw_snapshot creep;
     memset(&in, 0, sizeof in);
