@@ -4,10 +4,15 @@
 
 #include <date/date.h>
 
+#include <array>
 #include <chrono>
 #include <random>
 #include <regex>
 #include <set>
+
+extern "C" {
+#include "fw_internal.h"  // the body builders themselves, for the buffer-size test
+}
 
 using namespace fwtest;
 using nlohmann::json;
@@ -312,4 +317,66 @@ TEST(FwFormats, GivenSameSeedAndInputsWhenRunTwiceThenUplinksAreByteIdenticalAnd
         if (pos != std::string::npos) ids.insert(s.substr(pos + 13, 36));
     }
     EXPECT_EQ(ids.size(), 5u) << "one fresh messageId per alexa message";
+}
+
+TEST(FwFormats, GivenEveryBufferSizeWhenBodiesAndTruthsAreBuiltThenEachIsWholeOrNothing) {
+    // GIVEN a thermostat and a lock state whose texts hold every kind of number the writer
+    // formats (negative and two-decimal temperature, humidity, battery), and a sample time
+    fw_snapshot thermo{};
+    thermo.t.temp_centi_c = -1234;
+    thermo.t.setpoint_centi_c = 2150;
+    thermo.t.humidity_pct = 45;
+    thermo.t.bits = SNAP_BITS(FW_MODE_HEAT, FW_HVAC_HEATING, 1);
+    fw_snapshot lock{};
+    lock.l.lock_state = FW_LOCK_UNLOCKED;
+    lock.l.battery_half_pct = 173;
+    struct Case {
+        fw_kind kind;
+        const fw_snapshot* snap;
+        fw_format format;
+    };
+    for (const Case& c : {Case{FW_KIND_THERMOSTAT, &thermo, FW_FMT_JSON}, Case{FW_KIND_THERMOSTAT, &thermo, FW_FMT_ALEXA},
+                          Case{FW_KIND_LOCK, &lock, FW_FMT_JSON}, Case{FW_KIND_LOCK, &lock, FW_FMT_MATTER}}) {
+        fw_body_in in{};
+        in.kind = c.kind;
+        in.format = c.format;
+        in.change = fw_snapshot_present(c.kind, c.snap) & fw_format_categories(c.format);
+        in.cause = FW_CAUSE_PERIODIC_POLL;
+        in.snap = c.snap;
+        in.sample_wall_ms = 1767582729120;  // 2026-01-05T03:12:09.120Z
+        in.id = "thermo-1";
+        in.id_len = 8;
+        in.subscription_id = 1;
+        std::array<char, FW_BODY_MAX> full{};
+        const std::size_t body_len = fw_build_body(&in, full.data(), full.size());
+        std::array<char, FW_TRUTH_MAX> full_truth{};
+        const std::size_t truth_len = fw_build_truth(c.kind, c.snap, full_truth.data(), full_truth.size());
+        ASSERT_GT(body_len, 0u);
+        ASSERT_GT(truth_len, 0u);
+        // WHEN they are built into buffers of every size from empty to one byte more than needed
+        // (each number is written in place where its longest text fits, else copied: both paths)
+        for (std::size_t cap = 0; cap <= body_len + 1; ++cap) {
+            std::vector<char> buf(cap + 1, '#');
+            const std::size_t n = fw_build_body(&in, buf.data(), cap);
+            // THEN a body is all there, NUL-terminated, or not there at all, and nothing is
+            // written past the buffer
+            if (cap > body_len) {
+                ASSERT_EQ(n, body_len) << "format " << c.format << ", cap " << cap;
+                EXPECT_EQ(std::string(buf.data(), n), std::string(full.data(), body_len));
+                EXPECT_EQ(buf[n], '\0');
+            } else {
+                ASSERT_EQ(n, 0u) << "format " << c.format << ", cap " << cap;
+            }
+            EXPECT_EQ(buf[cap], '#') << "cap " << cap;
+        }
+        for (std::size_t cap = 0; cap <= truth_len + 1; ++cap) {
+            std::vector<char> buf(cap + 1, '#');
+            const std::size_t n = fw_build_truth(c.kind, c.snap, buf.data(), cap);
+            ASSERT_EQ(n, cap > truth_len ? truth_len : 0u) << "truth, cap " << cap;
+            if (n > 0) {
+                EXPECT_EQ(std::string(buf.data(), n), std::string(full_truth.data(), truth_len));
+            }
+            EXPECT_EQ(buf[cap], '#') << "cap " << cap;
+        }
+    }
 }
