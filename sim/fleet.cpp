@@ -429,7 +429,14 @@ private:
     void customer_interaction(std::size_t i, TimeMs now, const core::Interaction& ia);
     void apply_timeline(const core::TimelineEvent& e, TimeMs now);
     void apply_basis(TimeMs now);
-    [[nodiscard]] std::uint16_t basis_mask(const std::string& device, const std::string& recipient, TimeMs t) const;
+    /// A standing-basis grant (always, schedule) that holds at some instant, with its categories.
+    struct HoldingGrant {
+        const core::Grant* grant = nullptr;
+        std::uint16_t categories = 0;
+    };
+    /// The standing-basis grants that hold at t, per recipient (index in recipients_): whether a
+    /// grant holds does not depend on the device, only whether it applies to it.
+    [[nodiscard]] std::vector<std::vector<HoldingGrant>> holding_grants(TimeMs t) const;
     void collect_basis_boundaries();
     // network model
     void build_network();
@@ -446,6 +453,9 @@ private:
     const FleetOptions& options_;
     std::uint64_t seed_;
     const date::time_zone* zone_ = nullptr;
+    /// The zone's offset and the span it holds for, from the last lookup (a lookup in the zone's
+    /// rules costs as much as planning a door; the offset changes twice a year).
+    mutable date::sys_info offset_{};
     std::deque<Group> groups_;  ///< deque: devices and configs point into it
     DeviceArray devices_;
     mutable const Device* index_cache_device_ = nullptr;
@@ -550,8 +560,9 @@ Record& Runner::scratch(Scratch& s, TimeMs t, std::uint32_t global_index) {
 
 DurationMs Runner::utc_offset(TimeMs t) const {
     if (!zone_) return 0;
-    const auto info = zone_->get_info(date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{t}});
-    return std::chrono::duration_cast<std::chrono::milliseconds>(info.offset).count();
+    const auto second = date::floor<std::chrono::seconds>(date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{t}});
+    if (second < offset_.begin || second >= offset_.end) offset_ = zone_->get_info(second);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(offset_.offset).count();
 }
 
 std::vector<double> Runner::draw_group_params(const ParamTable& params, const std::string& device) const {
@@ -1177,27 +1188,32 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
     }
 }
 
-std::uint16_t Runner::basis_mask(const std::string& device, const std::string& recipient, TimeMs t) const {
-    std::uint16_t mask = 0;
+std::vector<std::vector<Runner::HoldingGrant>> Runner::holding_grants(TimeMs t) const {
+    std::vector<std::vector<HoldingGrant>> holding(recipients_.size());
     for (const auto& g : s_.policy.grants()) {
-        if (g.recipient != recipient || !g.applies_to_device(device)) continue;
         if (g.basis != core::Basis::always && g.basis != core::Basis::schedule) continue;
         if (auto from = g.from.resolve(s_.start); from && t < *from) continue;
         if (auto until = g.until.resolve(s_.start); until && t >= *until) continue;
         if (g.basis == core::Basis::schedule && !s_.policy.in_schedule(g, t)) continue;
-        mask |= to_mask(g.categories);
+        for (std::size_t r = 0; r < recipients_.size(); ++r) {
+            if (g.recipient == recipients_[r]) holding[r].push_back(HoldingGrant{&g, to_mask(g.categories)});
+        }
     }
-    return mask;
+    return holding;
 }
 
 void Runner::apply_basis(TimeMs now) {
     for (Group& g : groups_) configure_interaction(g, now);
+    const auto holding = holding_grants(now);  // the same for every device: once, not per device
     for (std::size_t i = 0; i < devices_.size(); ++i) {
         Device& d = devices_[i];
         const std::string id = device_id(global_of(d));
         for (std::size_t r = 0; r < recipients_.size(); ++r) {
-            static_cast<void>(fw_set_basis_allowed(&d.fw, host(now), static_cast<unsigned>(r),
-                                                   basis_mask(id, recipients_[r], now)));
+            std::uint16_t mask = 0;
+            for (const HoldingGrant& h : holding[r]) {
+                if (h.grant->applies_to_device(id)) mask |= h.categories;
+            }
+            static_cast<void>(fw_set_basis_allowed(&d.fw, host(now), static_cast<unsigned>(r), mask));
         }
         if (groups_[d.group].kind == DeviceKind::thermostat) plan_temperature(i, now);
         reschedule(i, now);
