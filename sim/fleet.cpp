@@ -560,7 +560,8 @@ Record& Runner::scratch(Scratch& s, TimeMs t, std::uint32_t global_index) {
 
 DurationMs Runner::utc_offset(TimeMs t) const {
     if (!zone_) return 0;
-    const auto second = date::floor<std::chrono::seconds>(date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{t}});
+    const auto second =
+        date::floor<std::chrono::seconds>(date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{t}});
     if (second < offset_.begin || second >= offset_.end) offset_ = zone_->get_info(second);
     return std::chrono::duration_cast<std::chrono::milliseconds>(offset_.offset).count();
 }
