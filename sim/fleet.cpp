@@ -526,7 +526,7 @@ void Runner::set_member(std::string& id, std::size_t fleet, std::uint32_t global
     std::uint32_t member = global_index - ids.first + 1;
     char* const number = id.data() + id.size() - ids.width;  // zero-padded to the fleet's width
     char* p = number + ids.width;
-    for (; p - number >= 2; member /= 100) {  // two digits a step: this runs for nearly every record
+    for (; p - number >= 2; member /= 100) {  // two digits a step: this runs for nearly every event
         p -= 2;
         std::memcpy(p, &kDigitPairs[2 * (member % 100)], 2);
     }
