@@ -1,5 +1,6 @@
 #include "sim/rng.hpp"
 
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -48,12 +49,63 @@ double Rng::exponential(double rate) noexcept {
     return -std::log1p(-u) / rate;  // 1 - u in (0, 1]: finite
 }
 
+namespace {
+
+/// The ziggurat of N(0, 1) in Doornik's form ("An improved ziggurat method to generate normal
+/// random samples", 2005, after Marsaglia & Tsang 2000): kLayers strips of equal area kArea,
+/// strip 0 being the base with the tail beyond kTailStart. edge[i] is strip i's right edge
+/// (edge[0] the base's equivalent width, edge[kLayers] = 0); inner[i] = edge[i+1] / edge[i],
+/// the part of strip i under the curve whatever the height.
+constexpr unsigned kLayers = 128;
+constexpr double kTailStart = 3.442619855899;
+constexpr double kArea = 9.91256303526217e-3;
+
+struct Ziggurat {
+    std::array<double, kLayers + 1> edge{};
+    std::array<double, kLayers> inner{};
+    Ziggurat() {
+        double f = std::exp(-0.5 * kTailStart * kTailStart);
+        edge[0] = kArea / f;
+        edge[1] = kTailStart;
+        for (unsigned i = 2; i < kLayers; ++i) {
+            edge[i] = std::sqrt(-2.0 * std::log(kArea / edge[i - 1] + f));
+            f = std::exp(-0.5 * edge[i] * edge[i]);
+        }
+        edge[kLayers] = 0.0;
+        for (unsigned i = 0; i < kLayers; ++i) inner[i] = edge[i + 1] / edge[i];
+    }
+};
+
+/// Built on first use (a function-local static: safe whatever the order of static initialisation).
+const Ziggurat& ziggurat() {
+    static const Ziggurat z;
+    return z;
+}
+
+}  // namespace
+
 double Rng::normal(double mean, double sigma) noexcept {
+    const Ziggurat& z = ziggurat();
     for (;;) {
-        const double u = 2.0 * uniform() - 1.0;
-        const double v = 2.0 * uniform() - 1.0;
-        const double s = u * u + v * v;
-        if (s > 0.0 && s < 1.0) return mean + sigma * u * std::sqrt(-2.0 * std::log(s) / s);
+        // One draw per try: the strip from the low 7 bits, the position from the top 53.
+        const std::uint64_t bits = next_u64();
+        const unsigned layer = static_cast<unsigned>(bits) & (kLayers - 1);
+        const double u = 2.0 * (static_cast<double>(bits >> (64 - kUniformBits)) * kTwoPowMinus53) - 1.0;  // [−1, 1)
+        if (std::abs(u) < z.inner[layer]) return mean + sigma * (u * z.edge[layer]);
+        if (layer == 0) {  // the tail beyond kTailStart (Marsaglia 1964)
+            double x = 0, y = 0;
+            do {
+                x = std::log(1.0 - uniform()) / kTailStart;
+                y = std::log(1.0 - uniform());
+            } while (-2.0 * y < x * x);
+            return mean + sigma * (u < 0 ? x - kTailStart : kTailStart - x);
+        }
+        // The wedge of strip `layer`: accepted if a uniform height between the strip's bottom and
+        // top (f1 and f0, both relative to the curve at x) falls under the curve.
+        const double x = u * z.edge[layer];
+        const double f0 = std::exp(-0.5 * (z.edge[layer] * z.edge[layer] - x * x));
+        const double f1 = std::exp(-0.5 * (z.edge[layer + 1] * z.edge[layer + 1] - x * x));
+        if (f1 + uniform() * (f0 - f1) < 1.0) return mean + sigma * x;
     }
 }
 

@@ -59,8 +59,8 @@ public:
     /// Exponential with the given rate (mean 1/rate), by inversion: -ln(1 - U) / rate.
     /// rate <= 0 gives +infinity (the event never happens).
     double exponential(double rate) noexcept;
-    /// Normal(mean, sigma), by Marsaglia's polar method; the second variate of each pair is
-    /// discarded, so the generator stays 8 bytes and every call consumes a whole pair.
+    /// Normal(mean, sigma), by the ziggurat method (Marsaglia & Tsang, in Doornik's form): one
+    /// draw per try, almost always one try; docs/sim-models.md §1.
     double normal(double mean = 0.0, double sigma = 1.0) noexcept;
     /// Lognormal: exp(mu + sigma * Z).
     double lognormal(double mu, double sigma) noexcept;

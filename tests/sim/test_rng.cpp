@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <numbers>
 #include <vector>
 
 using namespace consentrig::sim;
@@ -126,6 +127,38 @@ TEST(Rng, GivenNormal_WhenSampled_ThenMeanAndSigmaMatch) {
     // mean 3 (s.e. 0.0045), variance 4 (s.e. ≈ 0.0126): tolerances ≈ 5 s.e.
     EXPECT_NEAR(m.mean, 3.0, 0.025);
     EXPECT_NEAR(m.variance, 4.0, 0.07);
+}
+
+// GIVEN the ziggurat behind normal(): strips, wedges and a tail, each drawn on its own path
+// WHEN a million standard normals are binned
+// THEN every bin holds Φ's share, the tail beyond the base strip's edge (3.4426) included
+TEST(Rng, GivenNormal_WhenBinned_ThenEveryBinMatchesTheNormalCdf) {
+    Rng rng(6, "normal-shape");
+    const std::vector<double> edges{-3.4426, -2.5, -1.5, -0.75, 0.0, 0.75, 1.5, 2.5, 3.4426};
+    std::vector<int> count(edges.size() + 1, 0);
+    double tail_sum = 0;  // of |x| beyond the outer edges
+    constexpr int kDraws = 1'000'000;
+    for (int i = 0; i < kDraws; ++i) {
+        const double x = rng.normal();
+        ++count[static_cast<std::size_t>(std::upper_bound(edges.begin(), edges.end(), x) - edges.begin())];
+        if (std::abs(x) > edges.back()) tail_sum += std::abs(x);
+    }
+    const auto cdf = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+    for (std::size_t b = 0; b < count.size(); ++b) {
+        const double lo = b == 0 ? 0.0 : cdf(edges[b - 1]);
+        const double hi = b == edges.size() ? 1.0 : cdf(edges[b]);
+        const double expected = (hi - lo) * kDraws;
+        // binomial s.e. √(n·p·(1−p)); tolerance 5 s.e. (the tails: 288 expected, s.e. 17)
+        const double se = std::sqrt(expected * (1.0 - (hi - lo)));
+        EXPECT_NEAR(count[b], expected, 5.0 * se) << "bin " << b;
+    }
+    // E[|Z| : |Z| > r] = φ(r) / (1 − Φ(r)) = 3.698 for r = 3.4426; the s.d. there is ≈ 0.25, so
+    // over ~576 tail samples the s.e. is ≈ 0.011: tolerance 0.055
+    const int tail = count.front() + count.back();
+    ASSERT_GT(tail, 0);
+    const double r = edges.back();
+    const double phi = std::exp(-0.5 * r * r) / std::sqrt(2.0 * std::numbers::pi);
+    EXPECT_NEAR(tail_sum / tail, phi / (1.0 - cdf(r)), 0.055);
 }
 
 TEST(Rng, GivenLognormal_WhenSampled_ThenMedianAndLogMomentsMatch) {
