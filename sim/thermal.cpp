@@ -193,16 +193,22 @@ double taylor_span(const std::array<double, 6>& c, double bound6, double limit) 
     auto slope = [&](double x) {
         return ((((6.0 * p6 * x + 5.0 * p5) * x + 4.0 * p4) * x + 3.0 * p3) * x + 2.0 * p2) * x + c[1];
     };
-    // Second-order guess s₁·(1 + c₂·s₁/(2|c₁|)), s₁ = c₀/|c₁|: off by ~0.1 s for a crossing
-    // 20 min away, so one Newton step usually leaves < 1e-6 ms; a step ≥ 1 ms asks for another.
+    auto curve = [&](double x) { return (((30.0 * p6 * x + 20.0 * p5) * x + 12.0 * p4) * x + 6.0 * p3) * x + 2.0 * p2; };
+    // Second-order guess s₁·(1 + c₂·s₁/(2|c₁|)), s₁ = c₀/|c₁|: off by 1 ms – 10 s for a crossing
+    // 20 min away. Halley's steps (cubic convergence; L, L' and L'' evaluated side by side) leave
+    // an error of about step³·(L''/L')²: one step mostly suffices for the 1e-6 ms aimed at, well
+    // inside the 2 µs the span gives away. The proof below, not this estimate, decides.
     const double linear = c[0] / -c[1];
     double root = linear * (1.0 + std::clamp(c[2] * linear / (-2.0 * c[1]), -0.5, 0.5));
     for (int i = 0; i < 6 && root < limit; ++i) {
+        const double f = value(root);
         const double d = slope(root);
+        const double h = curve(root);
         if (!(d < 0.0)) return 0.0;
-        const double step = -value(root) / d;
+        const double step = -2.0 * f * d / (2.0 * d * d - f * h);
         root += step;
-        if (std::abs(step) < 1.0) break;
+        const double bend = h / d;
+        if (std::abs(step * step * step) * bend * bend < 1e-6) break;
     }
     const double x = std::min(root - 2e-3 - 1e-12 * root, limit);
     if (!(x > 0.0)) return 0.0;
@@ -276,7 +282,9 @@ public:
             } else if (++uncertified > kMaxUncertifiedSteps) {
                 return bisect();
             }
-            // Every ms up to certified_to_ stays on its side: the next candidate is the one after.
+            // Every ms up to certified_to_ stays on its side: the next candidate is the one after,
+            // and the base's upper bounds usually prove it crossed without evaluating it.
+            if (proven_crossed(certified_to_ + 1)) return certified_to_ + 1;
             const Solution::At next = s_.at(certified_to_ + 1);
             if (crossed(next)) return next.t;
             here_ = next;
@@ -321,7 +329,11 @@ private:
 
     /// The shortest span over the targets that here_'s bounds keep strictly on their sides —
     /// counting rounding (δ, η) when `with_rounding`, on the evaluated values alone otherwise.
-    [[nodiscard]] double certify(bool with_rounding) const {
+    /// With rounding, also keeps the upper Taylor bound of every target being approached, for
+    /// proven_crossed.
+    [[nodiscard]] double certify(bool with_rounding) {
+        upper_base_ = with_rounding ? here_.t : kNoBase;
+        approached_ = 0;
         const double rate = s_.rate(here_);
         const double curv = s_.curvature(here_);
         const auto [m2, m3] = s_.derivative_bounds(here_, tr_slack_);
@@ -345,6 +357,7 @@ private:
                 if (!taylor) taylor = s_.taylor(here_, tr_slack_);
                 std::array<double, 6> coef{m, v, c, 0, 0, 0};
                 for (std::size_t n = 3; n < coef.size(); ++n) coef[n] = side_[j] * taylor->d[n] - eta_[n];
+                keep_upper(j, m + 2.0 * rounding, v + 2.0 * eta1, c + 2.0 * eta2, *taylor);
                 best = taylor_span(coef, taylor->bound6, remaining);
                 if (best > 0.0 && best * std::max(kOmegaPerMs, s_.k) < 0.5) {
                     shortest = std::min(shortest, best);
@@ -362,6 +375,38 @@ private:
             shortest = std::min(shortest, best);
         }
         return shortest;
+    }
+
+    /// U(s) ≥ side·g(here_ + s) as evaluated, the mirror of taylor_span's lower bound: every term
+    /// with its allowance added (value 2δ, derivatives ηₙ) and the remainder M₆·s⁶/720 added.
+    /// Kept as the coefficients of Σ uₙ·sⁿ for the target j approached from here_.
+    void keep_upper(std::size_t j, double m_up, double v_up, double c_up, const Solution::Taylor& t) {
+        auto& u = upper_[j];
+        u = {m_up, v_up, c_up * 0.5, 0, 0, 0, t.bound6 * (1.0 / 720.0)};
+        constexpr std::array<double, 6> kInvFactorial{1.0, 1.0, 0.5, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0};
+        for (std::size_t n = 3; n < 6; ++n) u[n] = (side_[j] * t.d[n] + eta_[n]) * kInvFactorial[n];
+        approached_ |= 1U << j;
+    }
+
+    /// Whether millisecond `t` has crossed for some target approached from here_, proven by the
+    /// upper bounds certify kept: U(t − here_) < 0 with the rounding of its evaluation counted
+    /// means the evaluated g is strictly past the target. (So the answer is t exactly when
+    /// every millisecond before it is certified, without the sin/cos/exp of evaluating it.)
+    [[nodiscard]] bool proven_crossed(TimeMs t) const {
+        if (upper_base_ != here_.t) return false;
+        const auto x = static_cast<double>(t - here_.t);
+        for (std::size_t j = 0; j < n_; ++j) {
+            if (!(approached_ & (1U << j))) continue;
+            const auto& u = upper_[j];
+            double value = u[6];
+            double size = std::abs(u[6]);
+            for (std::size_t n = 6; n-- > 0;) {
+                value = value * x + u[n];
+                size = size * x + std::abs(u[n]);
+            }
+            if (value < -32.0 * kRoundoff * size) return true;
+        }
+        return false;
     }
 
     /// Within rounding of a target for long: jump on the evaluated margins alone, then bisect to
@@ -399,6 +444,10 @@ private:
     std::array<double, 6> eta_{};  ///< … of g⁽ⁿ⁾ as evaluated at a base, n = 1…5
     Solution::At here_;     ///< the base: the last instant evaluated (or the state itself)
     TimeMs certified_to_ = 0;  ///< every ms in (here_.t, certified_to_] stays on its side
+    static constexpr TimeMs kNoBase = std::numeric_limits<TimeMs>::min();
+    TimeMs upper_base_ = kNoBase;  ///< the base upper_ was kept for (certify with rounding)
+    unsigned approached_ = 0;      ///< bit j: upper_[j] holds (target j approached from there)
+    std::array<std::array<double, 7>, 2> upper_{};  ///< keep_upper's coefficients per target
 };
 
 }  // namespace
