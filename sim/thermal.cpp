@@ -176,8 +176,8 @@ double positive_span(double m, double v, double h, double limit) {
 }
 
 /// S ≥ 0 such that L(s) = Σₙ cₙ·sⁿ/n! − bound6·s⁶/720 > 0 for every s in [0, S] (n = 0…5, at
-/// most `limit`), for c₀ > 0 > c₁ (moving towards the target): Newton's method from the linear
-/// guess for the first root, shortened by 2 µs, then proven — L decreasing on [0, S] (c₁ plus the
+/// most `limit`), for c₀ > 0 > c₁ (moving towards the target): Halley's method from the
+/// second-order guess for the first root, shortened by 2 µs, then proven — L decreasing on [0, S] (c₁ plus the
 /// positive higher terms at S stays < 0) and L(S) > 0, both with their rounding counted. 0 where
 /// the proof fails (the caller falls back to the quadratic bounds).
 double taylor_span(const std::array<double, 6>& c, double bound6, double limit) {
