@@ -177,9 +177,9 @@ double positive_span(double m, double v, double h, double limit) {
 
 /// S ≥ 0 such that L(s) = Σₙ cₙ·sⁿ/n! − bound6·s⁶/720 > 0 for every s in [0, S] (n = 0…5, at
 /// most `limit`), for c₀ > 0 > c₁ (moving towards the target): Halley's method from the
-/// second-order guess for the first root, shortened by 2 µs, then proven — L decreasing on [0, S] (c₁ plus the
-/// positive higher terms at S stays < 0) and L(S) > 0, both with their rounding counted. 0 where
-/// the proof fails (the caller falls back to the quadratic bounds).
+/// second-order guess for the first root, shortened by 2 µs, then proven — L decreasing on
+/// [0, S] (c₁ plus the positive higher terms at S stays < 0) and L(S) > 0, both with their
+/// rounding counted. 0 where the proof fails (the caller falls back to the quadratic bounds).
 double taylor_span(const std::array<double, 6>& c, double bound6, double limit) {
     if (!(c[0] > 0.0) || !(c[1] < 0.0)) return 0.0;
     // L(s) = Σ pₙ·sⁿ; L'(s) = Σ n·pₙ·sⁿ⁻¹. (Multiplying by 1/n! instead of dividing rounds
@@ -193,7 +193,9 @@ double taylor_span(const std::array<double, 6>& c, double bound6, double limit) 
     auto slope = [&](double x) {
         return ((((6.0 * p6 * x + 5.0 * p5) * x + 4.0 * p4) * x + 3.0 * p3) * x + 2.0 * p2) * x + c[1];
     };
-    auto curve = [&](double x) { return (((30.0 * p6 * x + 20.0 * p5) * x + 12.0 * p4) * x + 6.0 * p3) * x + 2.0 * p2; };
+    auto curve = [&](double x) {
+        return (((30.0 * p6 * x + 20.0 * p5) * x + 12.0 * p4) * x + 6.0 * p3) * x + 2.0 * p2;
+    };
     // Second-order guess s₁·(1 + c₂·s₁/(2|c₁|)), s₁ = c₀/|c₁|: off by 1 ms – 10 s for a crossing
     // 20 min away. Halley's steps (cubic convergence; L, L' and L'' evaluated side by side) leave
     // an error of about step³·(L''/L')²: one step mostly suffices for the 1e-6 ms aimed at, well
