@@ -1395,6 +1395,7 @@ Result<FleetStats> Runner::run() {
         options_.progress(FleetProgress{now, static_cast<double>(now - s_.start) / static_cast<double>(s_.duration_ms),
                                         stats_.devices, stats_.events, stats_.messages});
     };
+    report(s_.start);  // the fleet is built and booted: a million devices take a few seconds
     while (failure_.ok()) {
         const TimeMs g = globals_.empty() ? kNever : globals_.top().at;
         Wake wake_next{kNever, 0};

@@ -41,7 +41,8 @@ struct FleetProgress {
 struct FleetOptions {
     std::optional<std::uint64_t> seed;  ///< overrides the scenario's seed
     Shard shard;
-    /// Called about every 1 % of virtual time (and at the end).
+    /// Called once the fleet is built and booted (fraction 0), then about every 1 % of virtual
+    /// time, and at the end.
     std::function<void(const FleetProgress&)> progress;
 };
 

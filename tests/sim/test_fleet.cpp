@@ -65,6 +65,36 @@ devices:
     EXPECT_TRUE(findings.empty()) << core::findings_to_json(findings).dump(1).substr(0, 2000);
 }
 
+// GIVEN a home with a progress callback
+// WHEN it is simulated for a day
+// THEN the first report comes once the fleet is built and booted (time 0, all devices, no events
+//      yet), the reports then advance, and the last is the end of the run
+TEST(Fleet, GivenProgressCallback_WhenSimulated_ThenFirstReportIsTheBootedFleetAndTheLastTheEnd) {
+    const auto s = scenario(with_devices(R"(
+devices:
+  - {id: thermo-1, kind: thermostat}
+  - {id: lock-front, kind: lock}
+)"));
+    std::vector<sim::FleetProgress> reports;
+    sim::FleetOptions o;
+    o.progress = [&](const sim::FleetProgress& p) { reports.push_back(p); };
+    Collect sink;
+    auto stats = sim::run_fleet(s, sink, o);
+    ASSERT_TRUE(stats.ok()) << stats.error().message;
+    ASSERT_GE(reports.size(), 3U);
+    EXPECT_EQ(reports.front().now, s.start);
+    EXPECT_EQ(reports.front().fraction, 0.0);
+    EXPECT_EQ(reports.front().devices, 2U);
+    EXPECT_EQ(reports.front().events, 0U);
+    for (std::size_t k = 1; k < reports.size(); ++k) {
+        EXPECT_GT(reports[k].now, reports[k - 1].now) << k;
+        EXPECT_GE(reports[k].events, reports[k - 1].events) << k;
+    }
+    EXPECT_EQ(reports.back().now, s.end());
+    EXPECT_EQ(reports.back().fraction, 1.0);
+    EXPECT_EQ(reports.back().events, stats->events);
+}
+
 TEST(Fleet, GivenProactiveThermostat_WhenSimulated_ThenOutOfWindowToTheVoicePartner) {
     const auto s = scenario(with_devices("devices:\n  - {id: thermo-1, kind: thermostat, profile: proactive}\n"));
     Collect sink;
