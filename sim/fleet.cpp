@@ -418,6 +418,10 @@ private:
         }
     }
     void reschedule(std::size_t i, TimeMs now);
+    /// After a call into the firmware or a change to the plant outside a wake-up (a command, a
+    /// basis, a fault): re-plans the thermostat's next reading (its band may have moved) and
+    /// reschedules the device.
+    void replan(std::size_t i, TimeMs now);
     void plan_temperature(std::size_t i, TimeMs now);
     [[nodiscard]] double noise_of(const Device& d, const SensorState& sensor) const;
     void draw_noise(Device& d, TimeMs now);
@@ -865,6 +869,11 @@ void Runner::reschedule(std::size_t i, TimeMs now) {
     }
 }
 
+void Runner::replan(std::size_t i, TimeMs now) {
+    if (groups_[devices_[i].group].kind == DeviceKind::thermostat) plan_temperature(i, now);
+    reschedule(i, now);
+}
+
 void Runner::plan_temperature(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
     std::int16_t lo = 0, hi = 0;
@@ -1184,8 +1193,7 @@ void Runner::apply_timeline(const core::TimelineEvent& e, TimeMs now) {
                 }
             },
             e.action);
-        if (groups_[d.group].kind == DeviceKind::thermostat) plan_temperature(i, now);
-        reschedule(i, now);
+        replan(i, now);
     }
 }
 
@@ -1216,8 +1224,7 @@ void Runner::apply_basis(TimeMs now) {
             }
             static_cast<void>(fw_set_basis_allowed(&d.fw, host(now), static_cast<unsigned>(r), mask));
         }
-        if (groups_[d.group].kind == DeviceKind::thermostat) plan_temperature(i, now);
-        reschedule(i, now);
+        replan(i, now);
     }
 }
 
@@ -1431,8 +1438,7 @@ Result<FleetStats> Runner::run() {
                         advance_house(devices_[i], house_params(devices_[i]), now);
                         if (devices_[i].rare) clear_fault(rare_of(i).sensor);
                         devices_[i].plan_valid = false;
-                        if (groups_[devices_[i].group].kind == DeviceKind::thermostat) plan_temperature(i, now);
-                        reschedule(i, now);
+                        replan(i, now);
                     }
                     break;
                 case GlobalEvent::Kind::network: {
@@ -1442,7 +1448,7 @@ Result<FleetStats> Runner::run() {
                     for (std::size_t i = 0; i < devices_.size(); ++i) {
                         if (!selected(s_.network.outages[e.index].devices, i)) continue;
                         command(i, now, cmd);
-                        reschedule(i, now);
+                        replan(i, now);  // the re-sync after an outage may move the report band
                     }
                     break;
                 }
