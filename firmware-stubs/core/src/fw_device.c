@@ -768,8 +768,66 @@ static void soon_due(fw_device* d, const step* st) {
     }
 }
 
+/* ---- idle timers --------------------------------------------------------------------------
+   A silent-period report or a heartbeat that would reach no recipient changes nothing but its
+   own deadline: the device sleeps through it (fw_next_wakeup does not ask for it, a board need
+   not wake for it, the fleet simulator saves the event) and the next entry point moves the
+   deadline on as the skipped timers would have. What consent allows only narrows while no
+   entry point is called (interaction windows close; bases, links, the network and the profile
+   change only through calls, which run the due timers first), so a timer that would reach
+   nobody at its deadline would reach nobody at every later one until the next call. */
+
+/* The silent-period report due at device time `at` would send nothing and change nothing but
+   last_publish_ms: nobody may receive its categories, and what it would mark as reported is. */
+static bool silence_is_idle(const fw_device* d, uint64_t at) {
+    if (!(d->flags & DF_NET_UP) || d->profile == FW_PROFILE_FLUSH_AFTER_REVOKE) return false;
+    const uint8_t flags = d->k.t.flags;
+    if (!(flags & TF_PUBLISHED) || (flags & TF_PENDING) ||
+        d->k.t.reported_temp_centi_c != d->k.t.temp_centi_c ||
+        d->k.t.reported_humidity_pct != d->k.t.humidity_pct)
+        return false;
+    const fw_snapshot s = snapshot(d);
+    const uint16_t present = fw_snapshot_present(FW_KIND_THERMOSTAT, &s);
+    if (present == 0) return false; /* such a step changes nothing, not even its deadline */
+    for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
+        if (is_linked(d, r) &&
+            (present & fw_format_categories(d->cfg->recipients[r].format) & profile_allowed(d, r, at)))
+            return false;
+    }
+    return true;
+}
+
+/* The heartbeat due at device time `at` would send nothing (see heartbeat()). */
+static bool heartbeat_is_idle(const fw_device* d, uint64_t at) {
+    if (!(d->flags & DF_NET_UP)) return true;
+    for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
+        if (d->cfg->recipients[r].heartbeat && is_linked(d, r) &&
+            (profile_allowed(d, r, at) & FW_CAT_BIT(FW_CAT_CONNECTIVITY)))
+            return false;
+    }
+    return true;
+}
+
+/* Moves the deadlines of idle timers due before `now` on past their skipped runs (a run at
+   `now` itself is left to run_due, in its order). */
+static void skip_idle_timers(fw_device* d, uint64_t now) {
+    const fw_config* c = d->cfg;
+    if (c->kind == FW_KIND_THERMOSTAT && c->report_max_silence_ms > 0) {
+        const uint64_t last = d->kt.t.last_publish_ms, period = c->report_max_silence_ms;
+        if (last + period < now && silence_is_idle(d, last + period))
+            d->kt.t.last_publish_ms = last + (now - 1u - last) / period * period;
+    }
+    if (d->flags & DF_HB) {
+        const uint64_t first = (uint64_t)d->hb_due_s * 1000u;
+        const uint32_t iv = c->heartbeat_interval_ms / 1000u;
+        if (first < now && heartbeat_is_idle(d, first))
+            d->hb_due_s += (uint32_t)((now - 1u - first) / ((uint64_t)iv * 1000u) + 1u) * iv;
+    }
+}
+
 static void run_due(fw_device* d, uint64_t host) {
     const uint64_t now = dev_time(d, host);
+    skip_idle_timers(d, now);
     if (d->cfg->kind == FW_KIND_THERMOSTAT) {
         step st = step_at(host, now, FW_CAUSE_RULE_TRIGGER);
         thermo_control(d, &st);
@@ -1160,13 +1218,19 @@ uint64_t fw_next_wakeup(const fw_device* d) {
         CONSIDER(relay_gate(d, &next));
         if (d->k.t.flags & TF_PENDING)
             CONSIDER(d->kt.t.last_publish_ms + d->cfg->report_min_interval_ms);
-        if (d->cfg->report_max_silence_ms > 0)
-            CONSIDER(d->kt.t.last_publish_ms + d->cfg->report_max_silence_ms);
     } else if (d->k.l.flags & (LF_MOTOR | LF_RELOCK)) {
         CONSIDER(d->kt.l.mech_due_ms);
     }
     if (d->flags & DF_SOON) CONSIDER(d->soon_due_ms);
-    if (d->flags & DF_HB) CONSIDER((uint64_t)d->hb_due_s * 1000u);
+    /* timers that may be idle last, asked about only when they would come first */
+    if (d->cfg->kind == FW_KIND_THERMOSTAT && d->cfg->report_max_silence_ms > 0) {
+        const uint64_t at = d->kt.t.last_publish_ms + d->cfg->report_max_silence_ms;
+        if (at < due && !silence_is_idle(d, at)) due = at;
+    }
+    if (d->flags & DF_HB) {
+        const uint64_t at = (uint64_t)d->hb_due_s * 1000u;
+        if (at < due && !heartbeat_is_idle(d, at)) due = at;
+    }
 #undef CONSIDER
     return due == UINT64_MAX ? FW_NO_WAKEUP : host_time(d, due);
 }

@@ -33,7 +33,7 @@
  *   the `t` of UPLINK/TRUTH/LOG frames; for the fleet simulator: virtual time). It must not go
  *   backwards. Every entry point first runs the timers that are due, so a host that is late
  *   with fw_on_timer loses nothing. fw_next_wakeup() returns the host time of the next
- *   deadline, or FW_NO_WAKEUP (UINT64_MAX) when nothing is scheduled.
+ *   deadline with work in it, or FW_NO_WAKEUP (UINT64_MAX) when nothing is scheduled.
  *
  *   - fleet simulator (virtual time): keeps millions of fw_devices in arrays, one shared
  *     fw_config per device group, a priority queue on fw_next_wakeup(); the HAL's device_id
@@ -498,7 +498,9 @@ const char* fw_on_sensor(fw_device* dev, uint64_t now_ms, fw_sensor sensor, int3
 /* Runs everything due at now_ms. Calling it early or twice is harmless. */
 void fw_on_timer(fw_device* dev, uint64_t now_ms);
 
-/* Host time of the next deadline, FW_NO_WAKEUP if none. May be <= the last `now`. */
+/* Host time of the next deadline, FW_NO_WAKEUP if none. May be <= the last `now`. A
+   maximum-silence report or heartbeat that would reach nobody and change nothing is not a
+   deadline: the next call moves it on as if it had run (docs/firmware.md, idle timers). */
 uint64_t fw_next_wakeup(const fw_device* dev);
 
 /* The categories the policy's standing bases (always / schedule) allow recipient_index now.
