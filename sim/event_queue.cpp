@@ -40,6 +40,16 @@ void EventQueue::drain(Bucket& bucket, F&& each) {
     bucket = Bucket{};
 }
 
+void EventQueue::clear() {
+    for (Bucket& bucket : buckets_) drain(bucket, [](std::uint64_t) {});
+    overflow_.clear();
+    late_.clear();
+    current_entries_.clear();
+    pos_ = 0;
+    sorted_ = false;
+    size_ = 0;
+}
+
 void EventQueue::start_at(std::int64_t bucket) {
     current_entries_.clear();
     pos_ = 0;

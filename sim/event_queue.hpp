@@ -15,8 +15,8 @@
 /// always the smallest (time, id); ties go to the smaller id.
 ///
 /// The fleet runner keeps one live entry per device and drops stale ones lazily (an entry
-/// whose time no longer matches the device's due time); bench/fleet drives the same queue in
-/// its fixed-tick mode.
+/// whose time no longer matches the device's due time), and clears the agenda when it
+/// reschedules every device at once; bench/fleet drives the same queue in its fixed-tick mode.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -63,6 +63,10 @@ public:
             std::push_heap(overflow_.begin(), overflow_.end(), std::greater<>{});
         }
     }
+
+    /// Drops every entry (their chunks go back to the pool): for a caller about to push one
+    /// entry per live item anyway, so that entries it no longer wants take no memory.
+    void clear();
 
     [[nodiscard]] bool empty() const { return size_ == 0; }
     [[nodiscard]] std::size_t size() const { return size_; }

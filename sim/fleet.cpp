@@ -1214,8 +1214,13 @@ std::vector<std::vector<Runner::HoldingGrant>> Runner::holding_grants(TimeMs t) 
 void Runner::apply_basis(TimeMs now) {
     for (Group& g : groups_) configure_interaction(g, now);
     const auto holding = holding_grants(now);  // the same for every device: once, not per device
+    // Every device is rescheduled below, and many wake earlier than planned (timers that were
+    // idle may now reach someone): one fresh entry each instead of a stale one left behind per
+    // device (at a million devices, most of a window edge's agenda).
+    wakes_.clear();
     for (std::size_t i = 0; i < devices_.size(); ++i) {
         Device& d = devices_[i];
+        d.due = kNeverTick;
         const std::string id = device_id(global_of(d));
         for (std::size_t r = 0; r < recipients_.size(); ++r) {
             std::uint16_t mask = 0;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <queue>
+#include <utility>
+#include <vector>
 
 #include "sim/rng.hpp"
 
@@ -128,4 +130,30 @@ TEST(EventQueue, GivenFirstWakeupsInDeviceOrder_WhenDrained_ThenSameOrderAsABina
         }
         EXPECT_TRUE(q.empty());
     }
+}
+
+// GIVEN entries in the ring, in the overflow beyond it and in the late heap beside the current
+//       bucket
+// WHEN the agenda is cleared and refilled
+// THEN only the new entries pop, in order
+TEST(EventQueue, GivenEntriesEverywhere_WhenClearedAndRefilled_ThenOnlyTheNewOnesPop) {
+    EventQueue q;
+    const core::TimeMs far = static_cast<core::TimeMs>(EventQueue::kBuckets) * EventQueue::kBucketMs * 2;
+    q.push(10, 1);
+    q.push(20, 2);
+    q.push(far, 3);
+    EXPECT_EQ(q.top().id, 1u);  // the first bucket is now sorted: a push into it goes to the late heap
+    q.push(15, 4);
+    ASSERT_EQ(q.size(), 4u);
+    q.clear();
+    EXPECT_TRUE(q.empty());
+    q.push(far + 7, 5);
+    q.push(30, 6);
+    q.push(30, 2);
+    std::vector<std::pair<core::TimeMs, std::uint32_t>> popped;
+    while (!q.empty()) {
+        popped.emplace_back(q.top().at, q.top().id);
+        q.pop();
+    }
+    EXPECT_EQ(popped, (std::vector<std::pair<core::TimeMs, std::uint32_t>>{{30, 2}, {30, 6}, {far + 7, 5}}));
 }
