@@ -3,8 +3,9 @@
 ///
 /// A calendar queue: time is cut into buckets of kBucketMs; a ring of kBuckets buckets covers
 /// the near future, later wake-ups wait in an overflow heap until their bucket comes into
-/// range. A bucket is an unsorted list of fixed-size chunks from a shared pool while it fills
-/// (at most one partly filled chunk per bucket: a million wake-ups cost about their 8 MB) and is
+/// range. A bucket is an unsorted list of 1 KiB chunks from a shared pool while it fills (at
+/// most one partly filled chunk per bucket: a million wake-ups cost their 8 MB and at most 4 MB
+/// more; 2 KiB chunks left up to 8 MB, as much as the entries themselves) and is
 /// sorted into one array when it becomes the current one. The few wake-ups pushed into the
 /// current bucket (or before it) after that wait in a small heap beside it; the first wake-ups,
 /// pushed before the first pop in any order, move the ring's start back instead. An entry in
@@ -96,13 +97,13 @@ public:
     }
 
 private:
-    /// 2 KiB of entries; a bucket is a list of them, all full but the last.
+    /// 1 KiB of entries; a bucket is a list of them, all full but the last.
     struct Chunk {
-        static constexpr std::uint32_t kEntries = 255;
+        static constexpr std::uint32_t kEntries = 127;
         Chunk* next = nullptr;
         std::uint64_t keys[kEntries];
     };
-    static_assert(sizeof(Chunk) == 2048, "a chunk is 2 KiB");
+    static_assert(sizeof(Chunk) == 1024, "a chunk is 1 KiB");
     /// The last chunk's fill is kept here, not in the chunk: a push then touches only the
     /// line it writes (the bucket headers stay in cache, the chunks do not).
     struct Bucket {
