@@ -1005,10 +1005,10 @@ void Runner::boot(std::size_t i) {
             clamp_cast<std::int32_t>((d.house_c + noise_of(d, SensorState{})) * kCentiPerUnit)));
         draw_noise(d, now + 1);
         plan_temperature(i, now);
+        plan_occupancy(i, now);  // the thermostat's occupancy sensor follows the schedule
     } else {
-        plan_door(i, now);
+        plan_door(i, now);  // reads the schedule itself: a change of occupancy needs no wake-up
     }
-    plan_occupancy(i, now);
     plan_customer(i, now);
     reschedule(i, now);
 }
