@@ -995,9 +995,8 @@ void Runner::boot(std::size_t i) {
     const std::uint32_t seed32 = static_cast<std::uint32_t>(mix64(seed_ ^ fnv1a64(device_id(global_of(d)))));
     d.house_at = to_tick(now);  // before fw_init: booting may already switch the relay
     static_cast<void>(fw_init(&d.fw, &g.cfg, global_of(d), seed32, 0));
-    const DurationMs offset = utc_offset(now);
-    d.occupied = occupied_at(d.occupancy, OccupancyParams{}, now + offset);
     if (g.kind == DeviceKind::thermostat) {
+        d.occupied = occupied_at(d.occupancy, OccupancyParams{}, now + utc_offset(now));
         static_cast<void>(fw_on_sensor(&d.fw, 0, FW_SENSOR_OCCUPANCY, d.occupied ? 1 : 0));
         draw_noise(d, now);
         static_cast<void>(fw_on_sensor(

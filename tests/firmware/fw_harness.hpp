@@ -97,6 +97,7 @@ public:
             ASSERT_LT(same_time, 100) << "device keeps asking to wake at " << at;
             now = at;
             fw_on_timer(&dev, now);
+            ++wakes;
         }
         now = t;
     }
@@ -143,6 +144,7 @@ public:
     bool give_saf_ring = true;
     int saf_ring_calls = 0;
     std::uint64_t now = 0;
+    int wakes = 0;  ///< fw_on_timer calls run_until made (the device asked for them)
     std::string id = "thermo-1";
     std::vector<Uplink> uplinks;
     std::vector<Truth> truths;

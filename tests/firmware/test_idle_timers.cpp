@@ -10,31 +10,15 @@ using namespace fwtest;
 
 namespace {
 
-/// Runs the device only when it asks (fw_next_wakeup), as the fleet simulator does; returns
-/// how many times it was woken.
-int run_until_asked(Harness& h, std::uint64_t t) {
-    int wakes = 0;
-    for (std::uint64_t w = fw_next_wakeup(&h.dev); w != FW_NO_WAKEUP && w <= t; w = fw_next_wakeup(&h.dev)) {
-        h.now = w > h.now ? w : h.now;
-        fw_on_timer(&h.dev, h.now);
-        if (++wakes > 100000) {
-            ADD_FAILURE() << "device keeps asking to wake at " << h.now;
-            break;
-        }
-    }
-    h.now = t;
-    return wakes;
-}
-
 /// Runs the device when it asks and also at every whole second: every timer of the script below
 /// (whose inputs all fall on whole seconds) then runs at its deadline, idle or not — the device
 /// as it behaved before it could sleep through idle timers.
 void run_until_polled(Harness& h, std::uint64_t t) {
     for (std::uint64_t s = h.now / kS + 1; s * kS <= t; ++s) {
-        run_until_asked(h, s * kS);
+        h.run_until(s * kS);
         fw_on_timer(&h.dev, h.now);
     }
-    run_until_asked(h, t);
+    h.run_until(t);
 }
 
 /// Six hours of a thermostat's life: readings (one below the report threshold), a standing basis
@@ -109,7 +93,7 @@ TEST(FwIdleTimers, GivenNobodyMayReceiveWhenSilentPeriodsPassThenTheDeviceSleeps
     h.allow(kVendor, FW_CATS_ALL);
     // THEN the next full report falls where the skipped ones (910, 1810, 2710 s) put it
     EXPECT_EQ(fw_next_wakeup(&h.dev), 3610 * kS);
-    run_until_asked(h, 3700 * kS);
+    h.run_until(3700 * kS);
     const auto v = h.to("vendor-cloud");
     ASSERT_EQ(v.size(), 1u);
     EXPECT_EQ(v[0].t, 3610 * kS);
@@ -121,9 +105,8 @@ TEST_P(FwIdleTimersEveryProfile, GivenTheSameInputsWhenOneHostWakesTheDeviceOnly
     // whole second (every timer at its deadline, idle or not)
     Harness lazy(FW_KIND_THERMOSTAT, GetParam());
     Harness polled(FW_KIND_THERMOSTAT, GetParam());
-    int wakes = 0;
     // WHEN both live the same six hours
-    script(lazy, [&](std::uint64_t t) { wakes += run_until_asked(lazy, t); });
+    script(lazy, [&](std::uint64_t t) { lazy.run_until(t); });
     script(polled, [&](std::uint64_t t) { run_until_polled(polled, t); });
     // THEN they sent, told and switched the same, to the millisecond and byte
     ASSERT_FALSE(polled.uplinks.empty());
@@ -134,7 +117,7 @@ TEST_P(FwIdleTimersEveryProfile, GivenTheSameInputsWhenOneHostWakesTheDeviceOnly
     // AND a compliant device, whose vendor cloud may receive for one hour of the six, slept
     // through most of its 24 silent periods and 6 heartbeats
     if (GetParam() == FW_PROFILE_COMPLIANT) {
-        EXPECT_LT(wakes, 20);
+        EXPECT_LT(lazy.wakes, 20);
     }
 }
 

@@ -165,10 +165,7 @@ TEST(FleetNetwork, GivenTheSameOutageAsANetworkScheduleOrAsTimelineEvents_WhenSi
     // THEN every record is the same, at the same millisecond
     const auto lines = [](const std::vector<core::Record>& records) {
         std::vector<std::string> out;
-        for (const auto& r : records) {
-            out.push_back(std::to_string(r.t) + " " + std::string(core::to_string(r.kind)) + " " + r.device + " " +
-                          r.recipient + " " + r.payload);
-        }
+        for (const auto& r : records) out.push_back(core::to_jsonl(r));
         return out;
     };
     const auto la = lines(a.records), lb = lines(b.records);

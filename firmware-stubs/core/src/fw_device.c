@@ -736,12 +736,17 @@ static void step_emit(fw_device* d, step* st) {
     publish(d, st, &s, st->changed);
 }
 
+/* Whether a heartbeat at device time `now` goes to r (the network being up). */
+static bool heartbeat_goes_to(const fw_device* d, unsigned r, uint64_t now) {
+    return d->cfg->recipients[r].heartbeat && is_linked(d, r) &&
+           (profile_allowed(d, r, now) & FW_CAT_BIT(FW_CAT_CONNECTIVITY));
+}
+
 static void heartbeat(fw_device* d, const step* st) {
     if (d->flags & DF_NET_UP) {
         bool sent = false;
         for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
-            if (!d->cfg->recipients[r].heartbeat || !is_linked(d, r)) continue;
-            if (!(profile_allowed(d, r, st->now) & FW_CAT_BIT(FW_CAT_CONNECTIVITY))) continue;
+            if (!heartbeat_goes_to(d, r, st->now)) continue;
             send_state_free(d, st, r, STATE_FREE_HEAD("heartbeat"));
             sent = true;
         }
@@ -801,9 +806,7 @@ static bool silence_is_idle(const fw_device* d, uint64_t at) {
 static bool heartbeat_is_idle(const fw_device* d, uint64_t at) {
     if (!(d->flags & DF_NET_UP)) return true;
     for (unsigned r = 0; r < d->cfg->recipient_count; ++r) {
-        if (d->cfg->recipients[r].heartbeat && is_linked(d, r) &&
-            (profile_allowed(d, r, at) & FW_CAT_BIT(FW_CAT_CONNECTIVITY)))
-            return false;
+        if (heartbeat_goes_to(d, r, at)) return false;
     }
     return true;
 }
