@@ -1,6 +1,5 @@
 #include "core/findings.hpp"
 
-#include <algorithm>
 #include <tuple>
 
 namespace consentrig::core {
@@ -12,7 +11,7 @@ std::optional<FindingType> finding_type_from_string(std::string_view name) {
     return std::nullopt;
 }
 
-bool finding_less(const Finding& a, const Finding& b) {
+bool finding_less(const FindingHead& a, const FindingHead& b) {
     // nullopt category sorts first; categories compare by their enum value.
     const int ca = a.category ? static_cast<int>(*a.category) : -1;
     const int cb = b.category ? static_cast<int>(*b.category) : -1;
@@ -20,20 +19,14 @@ bool finding_less(const Finding& a, const Finding& b) {
            std::tie(b.t, b.device, b.recipient, b.type, cb, b.field, b.line);
 }
 
-FindingCounts count_by_type(const std::vector<Finding>& findings) {
-    FindingCounts counts{};
-    for (const auto& f : findings) ++counts[static_cast<std::size_t>(f.type)];
-    return counts;
-}
-
-nlohmann::json finding_to_json(const Finding& f) {
+nlohmann::json finding_to_json(Finding f) {
     nlohmann::json j = nlohmann::json::object();
     j["type"] = to_string(f.type);
     j["device"] = f.device;
     j["recipient"] = f.recipient;
     j["category"] = f.category ? nlohmann::json(to_string(*f.category)) : nlohmann::json(nullptr);
     j["t"] = format_rfc3339(f.t);
-    j["evidence"] = f.evidence.is_object() ? f.evidence : nlohmann::json::object();
+    j["evidence"] = f.evidence.is_object() ? std::move(f.evidence) : nlohmann::json::object();
     return j;
 }
 
@@ -55,27 +48,6 @@ std::optional<Finding> finding_from_json(const nlohmann::json& j) {
     if (f.evidence.contains("field") && f.evidence["field"].is_string()) f.field = f.evidence["field"].get<std::string>();
     if (f.evidence.contains("line") && f.evidence["line"].is_number_unsigned()) f.line = f.evidence["line"].get<std::uint64_t>();
     return f;
-}
-
-nlohmann::json findings_to_json(const std::vector<Finding>& findings, const nlohmann::json& extra) {
-    std::vector<const Finding*> sorted;
-    sorted.reserve(findings.size());
-    for (const auto& f : findings) sorted.push_back(&f);
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](const Finding* a, const Finding* b) { return finding_less(*a, *b); });
-
-    nlohmann::json out = nlohmann::json::object();
-    out["version"] = 1;
-    const FindingCounts counts = count_by_type(findings);
-    nlohmann::json summary = nlohmann::json::object();
-    for (std::size_t i = 0; i < kFindingTypeCount; ++i) summary[std::string(kFindingTypeNames[i])] = counts[i];
-    summary["total"] = findings.size();
-    out["summary"] = summary;
-    for (const auto& [key, value] : extra.items()) out[key] = value;
-    nlohmann::json list = nlohmann::json::array();
-    for (const Finding* f : sorted) list.push_back(finding_to_json(*f));
-    out["findings"] = std::move(list);
-    return out;
 }
 
 }  // namespace consentrig::core

@@ -35,7 +35,8 @@ inline constexpr std::array<std::string_view, kFindingTypeCount> kFindingTypeNam
 }
 [[nodiscard]] std::optional<FindingType> finding_type_from_string(std::string_view name);
 
-struct Finding {
+/// What identifies, counts and orders a finding; a FindingList keeps only this in memory.
+struct FindingHead {
     FindingType type = FindingType::out_of_window;
     std::string device;
     std::string recipient;
@@ -43,22 +44,21 @@ struct Finding {
     TimeMs t = 0;              ///< send time
     std::uint64_t line = 0;    ///< trace line of the message (0 if unknown), for ordering/evidence
     std::string field;         ///< unclassified: the field's path; else empty
+};
+
+struct Finding : FindingHead {
     nlohmann::json evidence;   ///< object
 };
 
 /// Deterministic order: t, device, recipient, type, category, field, line.
-[[nodiscard]] bool finding_less(const Finding& a, const Finding& b);
+[[nodiscard]] bool finding_less(const FindingHead& a, const FindingHead& b);
 
 using FindingCounts = std::array<std::uint64_t, kFindingTypeCount>;
 
-/// `{"version":1,"summary":{<type>:count…,"total":n},"findings":[…]}`; findings in
-/// `finding_less` order. `extra` members (metadata) are merged into the top-level object.
-[[nodiscard]] nlohmann::json findings_to_json(const std::vector<Finding>& findings,
-                                              const nlohmann::json& extra = nlohmann::json::object());
-[[nodiscard]] nlohmann::json finding_to_json(const Finding& f);
+/// By value: pass an rvalue and the evidence is moved, not copied.
+[[nodiscard]] nlohmann::json finding_to_json(Finding f);
 /// The inverse of finding_to_json (`field` and `line` come back from the evidence), for
 /// merging shard results; nullopt when `j` is not a finding.
 [[nodiscard]] std::optional<Finding> finding_from_json(const nlohmann::json& j);
-[[nodiscard]] FindingCounts count_by_type(const std::vector<Finding>& findings);
 
 }  // namespace consentrig::core

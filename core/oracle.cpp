@@ -931,6 +931,7 @@ Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy, 
     result.meta = source.meta();
     Oracle oracle(policy, taxonomy, options);
     oracle.begin(result.meta);
+    oracle.set_sink([&](Finding&& f) { (void)result.findings.push_back(std::move(f)); });  // in memory: cannot fail
     for (;;) {
         auto next = source.next();
         if (!next) return next.error();
@@ -938,7 +939,8 @@ Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy, 
         if (Status s = oracle.feed(*next.value()); !s) return s.error();
         if (progress && oracle.stats().records % kProgressRecords == 0) progress(oracle.stats().records);
     }
-    result.findings = oracle.finish();
+    (void)oracle.finish();  // the sink got them all
+    result.findings.sort();
     result.warnings = source.warnings();
     result.stats = oracle.stats();
     result.devices = oracle.devices();

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/finding_list.hpp"
 #include "core/findings.hpp"
 #include "core/policy.hpp"
 #include "core/taxonomy.hpp"
@@ -92,7 +93,7 @@ private:
 /// Convenience: open, judge, and collect. Errors name file and line.
 struct CheckResult {
     TraceMeta meta;
-    std::vector<Finding> findings;
+    FindingList findings;  ///< sorted; evidence in memory (compact)
     std::vector<std::string> warnings;
     std::vector<std::string> devices;  ///< sorted
     Oracle::Stats stats;

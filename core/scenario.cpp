@@ -454,7 +454,7 @@ std::string_view TimelineEvent::kind_name() const {
     return kNames[action.index()];
 }
 
-bool ExpectedFinding::matches(const Finding& f) const {
+bool ExpectedFinding::matches(const FindingHead& f) const {
     if (f.type != type) return false;
     if (!device.empty()) {
         if (fleet_count > 0) {
@@ -492,11 +492,11 @@ std::string ExpectedFinding::describe() const {
     return out;
 }
 
-Status check_expectations(const Expectations& expect, const std::vector<Finding>& findings,
+Status check_expectations(const Expectations& expect, std::span<const FindingHead> findings,
                           std::vector<std::string>* problems) {
     std::vector<std::uint64_t> counts(expect.findings.size(), 0);
-    std::vector<const Finding*> unexpected;
-    for (const Finding& f : findings) {
+    std::vector<const FindingHead*> unexpected;
+    for (const FindingHead& f : findings) {
         bool matched = false;
         for (std::size_t i = 0; i < expect.findings.size(); ++i) {
             if (expect.findings[i].matches(f)) {
@@ -517,9 +517,9 @@ Status check_expectations(const Expectations& expect, const std::vector<Finding>
         found.push_back(std::move(line));
     }
     std::sort(unexpected.begin(), unexpected.end(),
-              [](const Finding* a, const Finding* b) { return finding_less(*a, *b); });
+              [](const FindingHead* a, const FindingHead* b) { return finding_less(*a, *b); });
     for (std::size_t i = 0; i < unexpected.size() && i < kMaxUnexpectedListed; ++i) {
-        const Finding& f = *unexpected[i];
+        const FindingHead& f = *unexpected[i];
         std::string line = "unexpected finding: " + std::string(to_string(f.type)) + " " + f.device + " → " + f.recipient;
         if (f.category) line += " " + std::string(to_string(*f.category));
         if (!f.field.empty()) line += " field " + f.field;

@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -301,7 +302,7 @@ struct ExpectedFinding {
     std::optional<std::uint64_t> max;  ///< nullopt: no upper bound; `count: n` sets min = max = n
     SourceLocation where;
 
-    [[nodiscard]] bool matches(const Finding& finding) const;
+    [[nodiscard]] bool matches(const FindingHead& finding) const;
     /// `exactly 3 out_of_window for thermo-1 → voice-partner (temperature)`.
     [[nodiscard]] std::string describe() const;
 };
@@ -322,7 +323,7 @@ struct Expectations {
 /// At most kMaxUnexpectedListed unexpected findings are listed one by one; the rest are
 /// summed up in one line (`… and 1234 more unexpected findings`).
 inline constexpr std::size_t kMaxUnexpectedListed = 20;
-[[nodiscard]] Status check_expectations(const Expectations& expect, const std::vector<Finding>& findings,
+[[nodiscard]] Status check_expectations(const Expectations& expect, std::span<const FindingHead> findings,
                                         std::vector<std::string>* problems = nullptr);
 
 // ---------------------------------------------------------------------------------------------

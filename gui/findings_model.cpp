@@ -9,7 +9,7 @@ namespace consentrig::gui {
 namespace {
 QString qs(std::string_view s) { return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())); }
 
-QString cell(const core::Finding& f, int column) {
+QString cell(const core::FindingHead& f, int column) {
     switch (column) {
     case FindingsModel::kTime: return qs(core::format_rfc3339(f.t));
     case FindingsModel::kClass: return qs(core::to_string(f.type));
@@ -21,7 +21,7 @@ QString cell(const core::Finding& f, int column) {
     }
 }
 
-QStringList distinct(const std::vector<core::Finding>& fs, std::string core::Finding::*member) {
+QStringList distinct(const core::FindingList& fs, std::string core::FindingHead::*member) {
     std::set<std::string> names;
     for (const auto& f : fs) names.insert(f.*member);
     QStringList out;
@@ -31,23 +31,31 @@ QStringList distinct(const std::vector<core::Finding>& fs, std::string core::Fin
 }  // namespace
 
 int FindingsModel::rowCount(const QModelIndex& parent) const {
-    return parent.isValid() ? 0 : static_cast<int>(findings_.size());
+    return parent.isValid() ? 0 : static_cast<int>(findings().size());
 }
 
 int FindingsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : kColumnCount; }
 
 QVariant FindingsModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid() || index.row() >= rowCount()) return {};
-    const auto& f = findings_[static_cast<std::size_t>(index.row())];
+    const auto row = static_cast<std::size_t>(index.row());
+    const core::FindingHead& f = findings()[row];
     switch (role) {
     case Qt::DisplayRole: return cell(f, index.column());
-    case Qt::ToolTipRole:
-        if (const auto r = f.evidence.find("reason"); r != f.evidence.end() && r->is_string()) return qs(r->get<std::string>());
+    case Qt::ToolTipRole: {
+        const auto e = findings().evidence(row);
+        if (!e) return qs(e.error().message);
+        if (const auto r = e->find("reason"); r != e->end() && r->is_string()) return qs(r->get<std::string>());
         return {};
+    }
     case kSortRole:
         if (index.column() == kTime) return QVariant::fromValue<qint64>(f.t);
         return cell(f, index.column());
-    case kJsonRole: return qs(core::finding_to_json(f).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    case kJsonRole: {
+        const auto loaded = findings().load(row);
+        if (!loaded) return qs(loaded.error().message);
+        return qs(core::finding_to_json(std::move(*loaded)).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
     case kIndexRole: return index.row();
     default: return {};
     }
@@ -59,14 +67,19 @@ QVariant FindingsModel::headerData(int section, Qt::Orientation orientation, int
     return section >= 0 && section < kColumnCount ? tr(kNames[section]) : QVariant();
 }
 
-void FindingsModel::set_findings(std::vector<core::Finding> findings) {
+const core::FindingList& FindingsModel::findings() const {
+    static const core::FindingList kNone;
+    return findings_ ? *findings_ : kNone;
+}
+
+void FindingsModel::set_findings(std::shared_ptr<const core::FindingList> findings) {
     beginResetModel();
     findings_ = std::move(findings);
     endResetModel();
 }
 
-QStringList FindingsModel::devices() const { return distinct(findings_, &core::Finding::device); }
-QStringList FindingsModel::recipients() const { return distinct(findings_, &core::Finding::recipient); }
+QStringList FindingsModel::devices() const { return distinct(findings(), &core::FindingHead::device); }
+QStringList FindingsModel::recipients() const { return distinct(findings(), &core::FindingHead::recipient); }
 
 FindingsFilter::FindingsFilter(QObject* parent) : QSortFilterProxyModel(parent) {
     setSortRole(FindingsModel::kSortRole);

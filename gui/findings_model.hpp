@@ -1,15 +1,16 @@
 #pragma once
 /// gui/findings_model.hpp — the findings of a finished scenario run as a table (model/view):
-/// one row per core::Finding, in the run's deterministic order (core::finding_less), sortable,
+/// one row per finding, in the run's deterministic order (core::finding_less), sortable,
 /// and filterable by leak class, device, recipient and free text. The detail is the finding as
-/// findings.json writes it (core::finding_to_json), evidence included.
+/// findings.json writes it (core::finding_to_json), evidence included, read back from the run's
+/// list when a row asks for it.
 #include <QAbstractTableModel>
 #include <QSortFilterProxyModel>
 
+#include <memory>
 #include <optional>
-#include <vector>
 
-#include "core/findings.hpp"
+#include "core/finding_list.hpp"
 
 namespace consentrig::gui {
 
@@ -30,15 +31,15 @@ public:
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
-    /// Replaces the rows (one reset notification).
-    void set_findings(std::vector<core::Finding> findings);
-    [[nodiscard]] const std::vector<core::Finding>& findings() const { return findings_; }
+    /// Replaces the rows (one reset notification); null: none.
+    void set_findings(std::shared_ptr<const core::FindingList> findings);
+    [[nodiscard]] const core::FindingList& findings() const;
     /// Distinct devices / recipients, sorted (the filter combos).
     [[nodiscard]] QStringList devices() const;
     [[nodiscard]] QStringList recipients() const;
 
 private:
-    std::vector<core::Finding> findings_;
+    std::shared_ptr<const core::FindingList> findings_;
 };
 
 /// Exact-match filters (empty: any) and a free text over every column.

@@ -605,8 +605,10 @@ void ScenarioPanel::refresh_progress() {
     const auto& p = runner_->progress();
     bar_->setValue(static_cast<int>(p.fraction * kBarSteps));
     const QString when = p.now > 0 ? qs(core::format_rfc3339(p.now)).left(19).replace('T', ' ') : QStringLiteral("—");
-    progress_->setText(tr("scenario time %1 UTC · %2 devices · %3 messages · %4 findings so far")
-                           .arg(when, count_text(p.devices), count_text(p.messages), count_text(p.findings)));
+    QString text = tr("scenario time %1 UTC · %2 devices · %3 messages · %4 findings so far")
+                       .arg(when, count_text(p.devices), count_text(p.messages), count_text(p.findings));
+    if (!p.writing.empty()) text += tr(" · writing %1…").arg(qs(std::string(p.writing)));
+    progress_->setText(text);
 }
 
 void ScenarioPanel::on_finished() {
@@ -626,7 +628,7 @@ void ScenarioPanel::on_finished() {
         problems_->setVisible(true);
     } else {
         const auto& o = *r->outcome;
-        model_->set_findings(o.findings);
+        model_->set_findings(std::shared_ptr<const core::FindingList>(r, &o.findings));
         refresh_filter_choices();
         const QString found = tr("%1 findings").arg(count_text(o.findings.size()));
         if (!o.complete) {

@@ -76,6 +76,7 @@ bool ScenarioRunner::start(ScenarioRequest request) {
                     progress_.devices = result->outcome->device_count;
                     progress_.messages = result->outcome->messages;
                     progress_.findings = result->outcome->findings.size();
+                    progress_.writing = {};
                 }
                 result_ = result;
                 running_ = false;

@@ -13,7 +13,7 @@
 namespace consentrig::reports {
 namespace {
 
-using core::Finding;
+using core::FindingHead;
 using core::TimeMs;
 using nlohmann::json;
 
@@ -223,7 +223,7 @@ private:
     void timelines();
     void timeline(const DeviceTimeline& tl, std::size_t index);
     void findings();
-    void evidence(const Finding& f, std::size_t fi, bool inline_message);
+    void evidence(const FindingHead& f, std::size_t fi, bool inline_message);
     void coverage();
     void run_meta();
 };
@@ -249,7 +249,7 @@ void Page::top() {
     h_ += "<p class=\"reason\">" + esc(r_.verdict_reason) + "</p>\n<p>";
     h_ += "Scenario <b class=\"scenario\">" + esc(m.info.scenario.empty() ? "(none)" : m.info.scenario) + "</b> · ";
     h_ += std::to_string(r_.aggregates.devices) + " devices · " + std::to_string(m.messages) + " messages · " +
-          std::to_string(r_.findings.size()) + " findings · " + esc(core::format_rfc3339(m.start)) + " – " +
+          std::to_string(r_.findings->size()) + " findings · " + esc(core::format_rfc3339(m.start)) + " – " +
           esc(core::format_rfc3339(m.end)) + " (UTC)";
     if (!m.info.source.empty()) h_ += " · source " + esc(m.info.source);
     h_ += "</p>\n";
@@ -297,7 +297,7 @@ void Page::aggregates() {
     const Aggregates& a = r_.aggregates;
     h_ += "<section id=\"aggregates\"><h2>Aggregates</h2>\n";
     h_ += "<p>" + std::to_string(a.devices) + " devices, " + std::to_string(a.devices_with_findings) +
-          " with findings; " + std::to_string(r_.findings.size()) + " findings in " + std::to_string(r_.meta.messages) +
+          " with findings; " + std::to_string(r_.findings->size()) + " findings in " + std::to_string(r_.meta.messages) +
           " messages.</p>\n<div class=\"grid2\">\n";
     std::uint64_t max_type = 1;
     for (auto v : a.by_type) max_type = std::max(max_type, v);
@@ -461,7 +461,7 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
             last = t;
             if (links < o_.max_links_per_device && shown(fi)) {
                 ++links;
-                const Finding& f = r_.findings[fi];
+                const FindingHead& f = (*r_.findings)[fi];
                 out += "<a href=\"#f-" + std::to_string(fi) + "\"><line class=\"lk\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
                        std::to_string(y(r) + 1) + "\" y2=\"" + std::to_string(y(r) + kRowH - 1) + "\"><title>" +
                        esc(std::string(core::to_string(f.type)) + " at " + core::format_rfc3339(t) + " to " + f.recipient) +
@@ -549,7 +549,7 @@ void Page::timeline(const DeviceTimeline& tl, std::size_t index) {
           "\" role=\"img\" aria-label=\"timeline\">" + grid + svg + "</svg></div></div></div>\n</article>\n";
 }
 
-std::string provision_ids(const Finding& f) {
+std::string provision_ids(const FindingHead& f) {
     std::string out;
     const ProvisionSet set = provisions_for(f);
     for (std::size_t p = 0; p < kProvisionCount; ++p) {
@@ -560,13 +560,13 @@ std::string provision_ids(const Finding& f) {
 
 void Page::findings() {
     h_ += "<section id=\"findings\"><h2>Findings</h2>\n";
-    if (r_.findings.empty()) {
+    if (r_.findings->empty()) {
         h_ += "<p class=\"good\">No findings: every message was covered by consent.</p></section>\n";
         return;
     }
     const std::size_t rows = o_.print ? std::min(o_.print_findings, r_.listed.size()) : r_.listed.size();
-    if (rows < r_.findings.size()) {
-        h_ += "<p class=\"muted\">" + std::to_string(rows) + " of " + std::to_string(r_.findings.size()) +
+    if (rows < r_.findings->size()) {
+        h_ += "<p class=\"muted\">" + std::to_string(rows) + " of " + std::to_string(r_.findings->size()) +
               " findings listed (one of each leak class × recipient, then the worst devices'); report.json and "
               "findings.json hold all of them.</p>\n";
     }
@@ -576,7 +576,7 @@ void Page::findings() {
     std::array<std::uint64_t, core::kFindingTypeCount> types{};
     std::array<std::uint64_t, core::kCategoryCount + 1> cats{};
     for (std::size_t k = 0; k < rows; ++k) {
-        const Finding& f = r_.findings[r_.listed[k]];
+        const FindingHead& f = (*r_.findings)[r_.listed[k]];
         if (dev_ix.emplace(f.device, devices.size()).second) devices.push_back(f.device);
         if (rec_ix.emplace(f.recipient, recipients.size()).second) recipients.push_back(f.recipient);
         ++types[static_cast<std::size_t>(f.type)];
@@ -609,7 +609,7 @@ void Page::findings() {
           "<th>recipient</th><th>category</th><th>provisions</th><th>reason</th></tr></thead>\n";
     for (std::size_t k = 0; k < rows; ++k) {
         const std::size_t fi = r_.listed[k];
-        const Finding& f = r_.findings[fi];
+        const FindingHead& f = (*r_.findings)[fi];
         const std::size_t c = f.category ? static_cast<std::size_t>(*f.category) : core::kCategoryCount;
         // Print: the evidence of the first finding of each leak class × device × recipient.
         bool open = false;
@@ -622,8 +622,8 @@ void Page::findings() {
               std::to_string(static_cast<std::size_t>(f.type)) + "\" data-d=\"" + std::to_string(dev_ix[f.device]) +
               "\" data-r=\"" + std::to_string(rec_ix[f.recipient]) + "\" data-c=\"" + std::to_string(c) + "\">";
         std::string reason;
-        if (f.evidence.is_object() && f.evidence.contains("reason") && f.evidence["reason"].is_string()) {
-            reason = f.evidence["reason"].get<std::string>();
+        if (const json& e = r_.evidence.at(fi); e.is_object() && e.contains("reason") && e["reason"].is_string()) {
+            reason = e["reason"].get<std::string>();
         }
         h_ += "<tr class=\"fr\"><td class=\"n\">" + std::to_string(fi + 1) + "</td><td class=\"mono\">" +
               esc(core::format_rfc3339(f.t)) + "</td><td class=\"t-" + std::string(core::to_string(f.type)) + "\">" +
@@ -646,8 +646,8 @@ std::string json_cell(const json& v) {
     return "<span class=\"mono\">" + esc(dump_json(v, -1)) + "</span>";
 }
 
-void Page::evidence(const Finding& f, std::size_t fi, bool inline_message) {
-    const json& e = f.evidence;
+void Page::evidence(const FindingHead& f, std::size_t fi, bool inline_message) {
+    const json& e = r_.evidence.at(fi);
     h_ += "<div class=\"evb\">";
     if (!e.is_object()) {
         h_ += "<p class=\"muted\">No evidence.</p></div>";

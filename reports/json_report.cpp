@@ -59,7 +59,7 @@ Json head_json(const Report& r) {
     j["verdict"] = to_string(r.verdict);
     j["verdict_reason"] = r.verdict_reason;
     Json summary = counts_json(r.aggregates.by_type);
-    summary["total"] = r.findings.size();
+    summary["total"] = r.findings->size();
     j["summary"] = std::move(summary);
 
     Json meta = Json::object();
@@ -236,28 +236,32 @@ Json head_json(const Report& r) {
 
 }  // namespace
 
-void write_report_json(const Report& report, std::ostream& out) {
+core::Status write_report_json(const Report& report, std::ostream& out) {
     std::string head = head_json(report).dump(1, ' ', false, Json::error_handler_t::replace);
     // head ends with "\n}"; continue the object with the findings, one per line.
     head.resize(head.size() - 2);
     out << head << ",\n \"findings\": [";
-    for (std::size_t i = 0; i < report.findings.size(); ++i) {
-        nlohmann::json f = core::finding_to_json(report.findings[i]);
+    const core::FindingList& findings = *report.findings;
+    for (std::size_t i = 0; i < findings.size(); ++i) {
+        auto loaded = findings.load(i);
+        if (!loaded) return loaded.error();
+        nlohmann::json f = core::finding_to_json(std::move(*loaded));
         f["id"] = i;
         nlohmann::json provs = nlohmann::json::array();
-        const ProvisionSet set = provisions_for(report.findings[i]);
+        const ProvisionSet set = provisions_for(findings[i]);
         for (std::size_t p = 0; p < kProvisionCount; ++p) {
             if (set.test(p)) provs.push_back(kProvisions[p].id);
         }
         f["provisions"] = std::move(provs);
         out << (i ? ",\n  " : "\n  ") << dump_json(f, -1);
     }
-    out << (report.findings.empty() ? "]\n}\n" : "\n ]\n}\n");
+    out << (findings.empty() ? "]\n}\n" : "\n ]\n}\n");
+    return {};
 }
 
-std::string report_json(const Report& report) {
+core::Result<std::string> report_json(const Report& report) {
     std::ostringstream out;
-    write_report_json(report, out);
+    if (auto st = write_report_json(report, out); !st) return st.error();
     return out.str();
 }
 

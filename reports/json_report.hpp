@@ -11,8 +11,9 @@
 
 namespace consentrig::reports {
 
-/// Streams the findings one per line, so a million findings need no second copy in memory.
-void write_report_json(const Report& report, std::ostream& out);
-[[nodiscard]] std::string report_json(const Report& report);
+/// Streams the findings one per line, read back from their list one at a time, so a million
+/// findings need no copy in memory. Errors: a finding's evidence cannot be read back.
+[[nodiscard]] core::Status write_report_json(const Report& report, std::ostream& out);
+[[nodiscard]] core::Result<std::string> report_json(const Report& report);
 
 }  // namespace consentrig::reports

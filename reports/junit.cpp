@@ -14,14 +14,18 @@ std::string attr(std::string_view s) { return xml_escape(s, false); }
 
 }  // namespace
 
-std::string junit_xml(const std::vector<JunitSuite>& suites) {
+core::Result<std::string> junit_xml(const std::vector<JunitSuite>& suites) {
     std::size_t total_tests = 0, total_failures = 0;
     std::string body;
     for (const JunitSuite& suite : suites) {
         // device → type → findings, in deterministic order
-        std::map<std::string, std::map<core::FindingType, std::vector<const core::Finding*>>> by_case;
+        std::map<std::string, std::map<core::FindingType, std::vector<std::size_t>>> by_case;
         for (const auto& d : suite.devices) by_case[d];
-        for (const auto& f : suite.findings) by_case[f.device][f.type].push_back(&f);
+        const std::size_t count = suite.findings ? suite.findings->size() : 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            const core::FindingHead& f = (*suite.findings)[i];
+            by_case[f.device][f.type].push_back(i);
+        }
 
         std::string cases;
         std::size_t tests = 0, failures = 0;
@@ -38,14 +42,16 @@ std::string junit_xml(const std::vector<JunitSuite>& suites) {
                 }
                 ++failures;
                 const auto& list = it->second;
-                const core::Finding& first = *list.front();
+                const core::FindingHead& first = (*suite.findings)[list.front()];
                 std::string message = std::to_string(list.size()) + " " + std::string(core::to_string(type)) +
                                       " finding(s); first at " + core::format_rfc3339(first.t) + " to " +
                                       first.recipient;
                 if (first.category) message += " (" + std::string(core::to_string(*first.category)) + ")";
                 std::string out;
                 for (std::size_t k = 0; k < list.size() && k < kEvidencePerCase; ++k) {
-                    out += core::finding_to_json(*list[k]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+                    auto f = suite.findings->load(list[k]);
+                    if (!f) return f.error();
+                    out += core::finding_to_json(std::move(*f)).dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
                     out += "\n";
                 }
                 if (list.size() > kEvidencePerCase) {
@@ -64,8 +70,8 @@ std::string junit_xml(const std::vector<JunitSuite>& suites) {
         total_tests += tests;
         total_failures += failures;
     }
-    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"consentrig\" tests=\"" +
-           std::to_string(total_tests) + "\" failures=\"" + std::to_string(total_failures) + "\">\n" + body +
+    return std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"consentrig\" tests=\"" +
+           std::to_string(total_tests) + "\" failures=\"" + std::to_string(total_failures) + "\">\n") + body +
            "</testsuites>\n";
 }
 

@@ -7,17 +7,18 @@
 #include <string>
 #include <vector>
 
-#include "core/findings.hpp"
+#include "core/finding_list.hpp"
 
 namespace consentrig::reports {
 
 struct JunitSuite {
     std::string name;                  ///< scenario name, or the trace file for `check`
     std::vector<std::string> devices;  ///< every device, so clean ones show as passing
-    std::vector<core::Finding> findings;
+    const core::FindingList* findings = nullptr;  ///< sorted; none when null
     double seconds = 0;
 };
 
-[[nodiscard]] std::string junit_xml(const std::vector<JunitSuite>& suites);
+/// Errors: a finding's evidence cannot be read back.
+[[nodiscard]] core::Result<std::string> junit_xml(const std::vector<JunitSuite>& suites);
 
 }  // namespace consentrig::reports

@@ -25,7 +25,7 @@ std::string render_markdown(const Report& r, const MarkdownOptions& o) {
     out += "## consentrig: " + md(i.scenario.empty() ? "trace" : i.scenario) + " — " + std::string(to_string(r.verdict)) + "\n\n";
     out += "**" + mark(r.verdict) + "** — " + md(r.verdict_reason) + "\n\n";
     out += std::to_string(r.aggregates.devices) + " devices · " + std::to_string(m.messages) + " messages · " +
-           std::to_string(r.findings.size()) + " findings · " + md(core::format_rfc3339(m.start)) + " – " +
+           std::to_string(r.findings->size()) + " findings · " + md(core::format_rfc3339(m.start)) + " – " +
            md(core::format_rfc3339(m.end));
     if (!i.source.empty()) out += " · source " + md(i.source);
     if (i.seed) out += " · seed " + std::to_string(*i.seed);
@@ -44,7 +44,7 @@ std::string render_markdown(const Report& r, const MarkdownOptions& o) {
         out += "| " + md(p.label) + " — " + md(p.title) + " | " + mark(pr.verdict) + " | " + std::to_string(pr.findings) + " |\n";
     }
     out += "\n";
-    if (!r.findings.empty()) {
+    if (!r.findings->empty()) {
         out += "| leak class | findings |\n|---|---:|\n";
         for (std::size_t t = 0; t < core::kFindingTypeCount; ++t) {
             if (r.aggregates.by_type[t]) {

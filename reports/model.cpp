@@ -17,7 +17,6 @@ namespace {
 
 using core::Category;
 using core::CategorySet;
-using core::Finding;
 using core::FindingType;
 using core::Grant;
 using core::TimeMs;
@@ -122,12 +121,14 @@ struct TruthState {
 
 class Builder {
 public:
-    Builder(const ReportInput& in, const ReportOptions& opt) : in_(in), opt_(opt), policy_(*in.policy) {}
+    Builder(const ReportInput& in, const ReportOptions& opt)
+        : in_(in), findings_(*in.findings), opt_(opt), policy_(*in.policy) {}
 
     core::Result<Report> build();
 
 private:
     const ReportInput& in_;
+    const core::FindingList& findings_;
     const ReportOptions& opt_;
     const core::Policy& policy_;
     Report r_;
@@ -187,7 +188,7 @@ private:
 
 void Builder::rank_and_select() {
     devices_ = in_.oracle ? in_.oracle->devices() : std::vector<std::string>{};
-    for (const Finding& f : in_.findings) {
+    for (const core::FindingHead& f : findings_) {
         ++device_counts_[f.device][static_cast<std::size_t>(f.type)];
     }
     // Devices named only by findings (a merged report without the oracle's view).
@@ -248,7 +249,7 @@ void Builder::rank_and_select() {
             }
         }
     }
-    for (const Finding& f : in_.findings) {
+    for (const core::FindingHead& f : findings_) {
         ++ag.by_type[static_cast<std::size_t>(f.type)];
         ++ag.by_recipient[f.recipient][static_cast<std::size_t>(f.type)];
         if (f.category) ++ag.by_category[static_cast<std::size_t>(*f.category)];
@@ -547,8 +548,8 @@ core::Status Builder::stream() {
 void Builder::build_timelines() {
     // Finding lookup per device: (recipient, category or -1, t) → finding index.
     StringMap<std::vector<std::size_t>> findings_of;
-    for (std::size_t i = 0; i < in_.findings.size(); ++i) {
-        if (timeline_of_.contains(in_.findings[i].device)) findings_of[in_.findings[i].device].push_back(i);
+    for (std::size_t i = 0; i < findings_.size(); ++i) {
+        if (timeline_of_.contains(findings_[i].device)) findings_of[findings_[i].device].push_back(i);
     }
     const auto& grants = policy_.grants();
     for (std::size_t ti = 0; ti < r_.timelines.size(); ++ti) {
@@ -569,7 +570,7 @@ void Builder::build_timelines() {
         // Leaks keyed by (recipient, category index or kCategoryCount for the strip, t).
         std::map<std::tuple<std::string_view, std::size_t, TimeMs>, std::vector<std::size_t>> leaks;
         for (std::size_t fi : findings_of[tl.device]) {
-            const Finding& f = in_.findings[fi];
+            const core::FindingHead& f = findings_[fi];
             leaks[{f.recipient, f.category ? static_cast<std::size_t>(*f.category) : core::kCategoryCount, f.t}].push_back(fi);
         }
         const CategorySet device_cats = c.sent_cats | c.truth_cats;
@@ -908,7 +909,7 @@ void Builder::build_coverage() {
 // ---- provisions and verdict -----------------------------------------------------------------
 
 void Builder::pick_listed() {
-    const auto& f = in_.findings;
+    const auto& f = findings_;
     if (f.size() <= opt_.max_listed_findings) {
         r_.listed.resize(f.size());
         for (std::size_t i = 0; i < f.size(); ++i) r_.listed[i] = i;
@@ -935,14 +936,14 @@ void Builder::pick_listed() {
 }
 
 void Builder::build_provisions() {
-    std::vector<char> is_listed(in_.findings.size(), 0);
+    std::vector<char> is_listed(findings_.size(), 0);
     for (std::size_t i : r_.listed) is_listed[i] = 1;
     for (std::size_t p = 0; p < kProvisionCount; ++p) r_.provisions[p].id = static_cast<ProvisionId>(p);
     // Examples: the first listed finding of each leak class first, then others in order.
     std::array<std::array<bool, core::kFindingTypeCount>, kProvisionCount> type_seen{};
     for (int round = 0; round < 2; ++round) {
-        for (std::size_t i = 0; i < in_.findings.size(); ++i) {
-            const Finding& f = in_.findings[i];
+        for (std::size_t i = 0; i < findings_.size(); ++i) {
+            const core::FindingHead& f = findings_[i];
             const ProvisionSet set = provisions_for(f);
             const auto ti = static_cast<std::size_t>(f.type);
             for (std::size_t p = 0; p < kProvisionCount; ++p) {
@@ -1026,7 +1027,7 @@ void Builder::build_provisions() {
                 break;
         }
     }
-    const std::size_t total = in_.findings.size();
+    const std::size_t total = findings_.size();
     if (total > 0) {
         r_.verdict = Verdict::fail;
         r_.verdict_reason = plural(total, "finding", "findings") + " on " +
@@ -1074,7 +1075,7 @@ void Builder::build_axis() {
 core::Result<Report> Builder::build() {
     const auto started = std::chrono::steady_clock::now();
     r_.meta.info = in_.info;
-    r_.findings = in_.findings;
+    r_.findings = &findings_;
     r_.meta.timezone = policy_.timezone_name();
     // Observation span: the caller's, else the trace's.
     std::optional<TimeMs> start = in_.info.start, end = in_.info.end;
@@ -1109,8 +1110,11 @@ core::Result<Report> Builder::build() {
     compute_schedule_edges();
     pick_listed();
     for (std::size_t fi : r_.listed) {
-        const Finding& f = in_.findings[fi];
+        const core::FindingHead& f = findings_[fi];
         wanted_[{f.device, f.recipient, f.t, f.line}].push_back(fi);
+        auto evidence = findings_.evidence(fi);
+        if (!evidence) return evidence.error();
+        r_.evidence.emplace(fi, std::move(*evidence));
     }
     if (auto st = stream(); !st) return st.error();
     for (auto& rank : r_.aggregates.ranked) {
@@ -1127,7 +1131,9 @@ core::Result<Report> Builder::build() {
 }  // namespace
 
 core::Result<Report> build_report(const ReportInput& input, const ReportOptions& options) {
-    if (!input.policy || !input.taxonomy) return core::Error{"build_report: a policy and a taxonomy are required"};
+    if (!input.policy || !input.taxonomy || !input.findings) {
+        return core::Error{"build_report: a policy, a taxonomy and the findings are required"};
+    }
     Builder b(input, options);
     return b.build();
 }
@@ -1141,6 +1147,7 @@ core::Result<JudgedTrace> judge_trace(const core::Policy& policy, const core::Ta
     out.meta = (*src)->meta();
     out.oracle = std::make_unique<core::Oracle>(policy, taxonomy);
     out.oracle->begin(out.meta);
+    out.oracle->set_sink([&](core::Finding&& f) { (void)out.findings.push_back(std::move(f)); });  // in memory: cannot fail
     bool first = true;
     for (;;) {
         auto next = (*src)->next();
@@ -1153,7 +1160,8 @@ core::Result<JudgedTrace> judge_trace(const core::Policy& policy, const core::Ta
         out.last = std::max(out.last, rec.kind == core::RecordKind::gap ? rec.t_end : rec.t);
         if (auto st = out.oracle->feed(rec); !st) return st.error();
     }
-    out.findings = out.oracle->finish(end);
+    (void)out.oracle->finish(end);  // the sink got them all
+    out.findings.sort();
     out.warnings = (*src)->warnings();
     out.stats = out.oracle->stats();
     return out;

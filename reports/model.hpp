@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/findings.hpp"
+#include "core/finding_list.hpp"
 #include "core/oracle.hpp"
 #include "core/policy.hpp"
 #include "core/taxonomy.hpp"
@@ -68,7 +68,7 @@ struct ReportInput {
     const core::Policy* policy = nullptr;
     const core::Taxonomy* taxonomy = nullptr;
     const core::Oracle* oracle = nullptr;     ///< finished; its queries answer the timelines
-    std::span<const core::Finding> findings;  ///< in core::finding_less order; must outlive the Report
+    const core::FindingList* findings = nullptr;  ///< sorted (core::finding_less); required; must outlive the Report
     std::filesystem::path trace;              ///< streamed once for ticks, gaps and coverage; empty: none
     RunInfo info;
     /// Optional: the behaviour profile / kind of a device (the scenario knows; a bare trace not).
@@ -232,8 +232,9 @@ struct Report {
     Aggregates aggregates;
     std::vector<DeviceTimeline> timelines;  ///< worst devices first
     Coverage coverage;
-    std::span<const core::Finding> findings;  ///< all, finding_less order (not owned)
+    const core::FindingList* findings = nullptr;  ///< all, finding_less order (not owned, never null)
     std::vector<std::size_t> listed;          ///< indices of findings listed with evidence, in order
+    std::map<std::size_t, nlohmann::json> evidence;  ///< of each listed finding, read back from the list
     /// The captured body (verbatim trace text) of each listed finding's message: finding index
     /// → index into `messages`. Findings whose message was not found in the trace have none
     /// (their evidence still holds the message, re-serialised).
@@ -242,7 +243,8 @@ struct Report {
     double build_seconds = 0;
 };
 
-/// Builds the report. Streams `input.trace` once (when given). Errors: an unreadable trace.
+/// Builds the report. Streams `input.trace` once (when given). Errors: an unreadable trace, the
+/// evidence of a listed finding that cannot be read back.
 [[nodiscard]] core::Result<Report> build_report(const ReportInput& input, const ReportOptions& options = {});
 
 /// Everything a report needs from a stored trace alone: judges it with a fresh oracle (the
@@ -250,7 +252,7 @@ struct Report {
 /// (the Report points into it, so it must outlive the Report).
 struct JudgedTrace {
     std::unique_ptr<core::Oracle> oracle;
-    std::vector<core::Finding> findings;
+    core::FindingList findings;  ///< sorted; evidence in memory (compact)
     core::TraceMeta meta;
     std::vector<std::string> warnings;
     core::TimeMs first = 0;

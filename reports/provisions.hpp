@@ -79,6 +79,6 @@ inline constexpr std::array<Provision, kProvisionCount> kProvisions = {{
 /// The provisions one finding bears on: those of its type, plus 5.8-2 when its category is
 /// sensitive.
 [[nodiscard]] ProvisionSet provisions_for(core::FindingType type, std::optional<core::Category> category);
-[[nodiscard]] inline ProvisionSet provisions_for(const core::Finding& f) { return provisions_for(f.type, f.category); }
+[[nodiscard]] inline ProvisionSet provisions_for(const core::FindingHead& f) { return provisions_for(f.type, f.category); }
 
 }  // namespace consentrig::reports

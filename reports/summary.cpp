@@ -6,10 +6,10 @@
 
 namespace consentrig::reports {
 
-std::string text_summary(const std::vector<core::Finding>& findings, std::size_t devices, std::size_t messages,
+std::string text_summary(const core::FindingList& findings, std::size_t devices, std::size_t messages,
                          std::size_t max_listed) {
     std::string out;
-    const core::FindingCounts counts = core::count_by_type(findings);
+    const core::FindingCounts& counts = findings.counts();
     out += std::to_string(messages) + " messages from " + std::to_string(devices) + " devices judged\n";
     if (findings.empty()) {
         out += "PASS: every message was covered by consent (0 findings)\n";
@@ -28,7 +28,7 @@ std::string text_summary(const std::vector<core::Finding>& findings, std::size_t
     std::size_t lines = 0, k = 0;
     std::string body;
     while (k < findings.size() && lines < max_listed) {
-        const core::Finding& f = findings[k];
+        const core::FindingHead& f = findings[k];
         std::string categories;
         std::size_t next = k;
         while (next < findings.size() && findings[next].t == f.t && findings[next].type == f.type &&
@@ -45,8 +45,10 @@ std::string text_summary(const std::vector<core::Finding>& findings, std::size_t
         if (!f.field.empty()) body += "  field " + printable(f.field);
         if (f.line) body += "  (line " + std::to_string(f.line) + ")";
         body += "\n";
-        if (f.evidence.contains("reason") && f.evidence["reason"].is_string()) {
-            body += "      " + printable(f.evidence["reason"].get<std::string>()) + "\n";
+        // The summary is printed after the reports are written: an unreadable evidence only
+        // loses the reason line here.
+        if (auto e = findings.evidence(k); e && e->contains("reason") && (*e)["reason"].is_string()) {
+            body += "      " + printable((*e)["reason"].get<std::string>()) + "\n";
         }
         ++lines;
         k = next;

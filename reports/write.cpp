@@ -58,7 +58,7 @@ core::Result<WriteResult> write_reports(const Report& report, const fs::path& di
         {
             std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
             if (!out) return core::Error{path.string() + ": cannot write: " + std::strerror(errno)};
-            write_report_json(report, out);
+            if (auto st = write_report_json(report, out); !st) return core::Error{path.string() + ": " + st.error().message};
             if (!out.flush()) return core::Error{path.string() + ": write failed"};
         }
         fs::rename(tmp, path, ec);

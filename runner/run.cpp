@@ -151,8 +151,9 @@ void add_bench_facts(const rig::BenchStats& stats, nlohmann::json& run) {
 /// Stores a record, then hands it to the oracle; refuses once the run is cancelled.
 class Capture {
 public:
-    Capture(core::TraceStore& store, core::Oracle& oracle, const std::atomic<bool>* cancel, bool bench)
-        : store_(store), oracle_(oracle), cancel_(cancel), bench_(bench) {}
+    Capture(core::TraceStore& store, core::Oracle& oracle, const core::FindingList& findings,
+            const std::atomic<bool>* cancel, bool bench)
+        : store_(store), oracle_(oracle), findings_(findings), cancel_(cancel), bench_(bench) {}
 
     core::Status write(const core::Record& r) {
         if (cancel_ && cancel_->load(std::memory_order_relaxed)) {
@@ -167,7 +168,8 @@ public:
         last_t_ = std::max(last_t_, r.t);
         ++records_;
         if (r.kind == core::RecordKind::egress) ++messages_;
-        return oracle_.feed(r);
+        if (auto st = oracle_.feed(r); !st) return st;
+        return findings_.status();  // the findings' spill file is full: stop, keep the trace
     }
     [[nodiscard]] bool cancelled() const { return cancelled_; }
     [[nodiscard]] core::TimeMs last_t() const { return last_t_; }
@@ -177,6 +179,7 @@ public:
 private:
     core::TraceStore& store_;
     core::Oracle& oracle_;
+    const core::FindingList& findings_;
     const std::atomic<bool>* cancel_;
     bool bench_;
     bool cancelled_ = false;
@@ -210,14 +213,18 @@ std::string dump_json(const nlohmann::json& j) {
     return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-core::Status write_file(const fs::path& path, std::string_view content) {
+core::Status write_file(const fs::path& path, const std::function<core::Status(std::ostream&)>& write) {
     std::error_code ec;
     if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
     const fs::path tmp = path.string() + ".tmp";
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) return core::Error{path.string() + ": cannot write: " + std::error_code(errno, std::generic_category()).message()};
-        out.write(content.data(), static_cast<std::streamsize>(content.size()));
+        if (auto st = write(out); !st) {
+            out.close();
+            fs::remove(tmp, ec);
+            return core::Error{path.string() + ": " + st.error().message};
+        }
         if (!out.flush()) return core::Error{path.string() + ": write failed"};
     }
     fs::rename(tmp, path, ec);
@@ -225,14 +232,25 @@ core::Status write_file(const fs::path& path, std::string_view content) {
     return {};
 }
 
+core::Status write_file(const fs::path& path, std::string_view content) {
+    return write_file(path, [content](std::ostream& out) -> core::Status {
+        out.write(content.data(), static_cast<std::streamsize>(content.size()));
+        return {};
+    });
+}
+
+core::Status write_findings_file(const fs::path& path, const core::FindingList& findings, const nlohmann::json& head) {
+    return write_file(path, [&](std::ostream& out) { return core::write_findings_json(findings, head, out); });
+}
+
 core::Status write_reports(const nlohmann::json& info, const core::Policy& policy, const core::Taxonomy& taxonomy,
-                           const core::Oracle* oracle, const std::vector<core::Finding>& findings, const fs::path& trace,
+                           const core::Oracle* oracle, const core::FindingList& findings, const fs::path& trace,
                            const core::Scenario* scenario, const fs::path& out) {
     reports::ReportInput in;
     in.policy = &policy;
     in.taxonomy = &taxonomy;
     in.oracle = oracle;
-    in.findings = findings;
+    in.findings = &findings;
     in.trace = trace;
     in.info = run_info(info);
     if (in.info.trace.empty()) in.info.trace = trace.string();
@@ -254,7 +272,8 @@ core::Status write_reports(const nlohmann::json& info, const core::Policy& polic
         in.profile_of = profiles_of(*scenario, seed);
         in.kind_of = kinds_of(*scenario);
         in.info.expectations.checked = true;
-        in.info.expectations.met = core::check_expectations(scenario->expect, findings, &in.info.expectations.problems).ok();
+        in.info.expectations.met =
+            core::check_expectations(scenario->expect, findings.heads(), &in.info.expectations.problems).ok();
     }
     auto report = reports::build_report(in);
     if (!report) return report.error();
@@ -290,9 +309,20 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
 
     core::Oracle oracle(s.policy, taxonomy);
     oracle.begin(meta);
-    std::vector<core::Finding> findings;
-    oracle.set_sink([&](core::Finding&& f) { findings.push_back(std::move(f)); });
-    Capture capture(*store, oracle, o.cancel, bench);
+    // Findings go to a spill file in the output folder as they are made: a leaky fleet's
+    // evidence would not fit in memory (core/finding_list.hpp).
+    auto spilled = core::FindingList::on_disk(o.out);
+    if (!spilled) return spilled.error();
+    core::FindingList& findings = *spilled;
+    oracle.set_sink([&](core::Finding&& f) { (void)findings.push_back(std::move(f)); });  // errors: findings.status()
+    Capture capture(*store, oracle, findings, o.cancel, bench);
+
+    Progress last;  ///< the latest progress sent, repeated with what is being written
+    auto writing = [&](std::string_view what) {
+        last.findings = outcome.findings.size();
+        last.writing = what;
+        if (o.progress) o.progress(last);
+    };
 
     core::TimeMs end = s.end();
     if (bench) {
@@ -300,7 +330,8 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
         bo.work_dir = o.out / "boards";
         if (o.progress) {
             bo.progress = [&](const rig::BenchProgress& p) {
-                o.progress(Progress{p.fraction, p.scenario_now, 0, p.messages, findings.size()});
+                last = Progress{p.fraction, p.scenario_now, 0, p.messages, findings.size(), {}};
+                o.progress(last);
             };
         }
         std::ofstream log_file(o.out / "board-log.jsonl", std::ios::trunc);
@@ -324,7 +355,8 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
         fo.shard = o.shard;
         if (o.progress) {
             fo.progress = [&](const sim::FleetProgress& p) {
-                o.progress(Progress{p.fraction, p.now, p.devices, p.messages, findings.size()});
+                last = Progress{p.fraction, p.now, p.devices, p.messages, findings.size(), {}};
+                o.progress(last);
             };
         }
         SimSink sink(capture);
@@ -347,8 +379,9 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
         if (auto st = store->put_meta(key, value); !st) return st.error();
     }
     if (auto st = store->commit(); !st) return st.error();
-    for (auto& f : oracle.finish(end)) findings.push_back(std::move(f));
-    std::stable_sort(findings.begin(), findings.end(), core::finding_less);
+    (void)oracle.finish(end);  // the sink gets the last findings
+    if (!findings.status()) return findings.status().error();
+    findings.sort();
     outcome.findings = std::move(findings);
     outcome.devices = oracle.devices();
     if (outcome.cancelled) {
@@ -358,7 +391,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     outcome.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     if (outcome.complete) {
         outcome.expectations_met =
-            core::check_expectations(s.expect, outcome.findings, &outcome.expectation_problems).ok();
+            core::check_expectations(s.expect, outcome.findings.heads(), &outcome.expectation_problems).ok();
     }
 
     // findings.json is deterministic (same scenario + seed ⇒ same bytes, also after merge);
@@ -391,13 +424,16 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
                           {"attempts_lost", outcome.fleet->attempts_lost},
                           {"messages_dropped", outcome.fleet->messages_dropped}};
     }
-    reports::JunitSuite suite{s.name, outcome.devices, outcome.findings, outcome.seconds};
-    for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", dump_json(core::findings_to_json(outcome.findings, head))},
-                                     {"run.json", dump_json(run)},
-                                     {"junit.xml", reports::junit_xml({suite})}}) {
+    writing("findings.json");
+    if (auto st = write_findings_file(o.out / "findings.json", outcome.findings, head); !st) return st.error();
+    auto junit = reports::junit_xml({{s.name, outcome.devices, &outcome.findings, outcome.seconds}});
+    if (!junit) return junit.error();
+    for (const auto& [name, text] : {std::pair<const char*, std::string>{"run.json", dump_json(run)},
+                                     {"junit.xml", std::move(*junit)}}) {
         if (auto st = write_file(o.out / name, text); !st) return st.error();
     }
     run["command"] = bench ? "bench" : "run";
+    writing("reports");
     if (auto st = write_reports(run, s.policy, taxonomy, &oracle, outcome.findings, o.out / "trace.db", &s, o.out); !st) {
         return st.error();
     }

@@ -20,7 +20,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/findings.hpp"
+#include "core/finding_list.hpp"
 #include "core/result.hpp"
 #include "core/taxonomy.hpp"
 #include "core/time.hpp"
@@ -42,6 +42,9 @@ struct Progress {
     std::uint64_t devices = 0;
     std::uint64_t messages = 0;
     std::uint64_t findings = 0;   ///< found so far
+    /// Once the scenario has run: what is being written ("findings.json", "reports"), which
+    /// takes a while for hundreds of thousands of findings. Empty while the scenario runs.
+    std::string_view writing;
 };
 
 struct RunOptions {
@@ -58,7 +61,8 @@ struct RunOptions {
 };
 
 struct RunOutcome {
-    std::vector<core::Finding> findings;   ///< sorted (core::finding_less)
+    /// Sorted (core::finding_less); their evidence is in a spill file in `out` (never named).
+    core::FindingList findings;
     std::vector<std::string> devices;      ///< that the oracle saw
     std::uint64_t device_count = 0;        ///< simulated / boards
     std::uint64_t events = 0;
@@ -89,11 +93,17 @@ struct RunOutcome {
 /// `out`. `info`: run.json-style metadata; `oracle` null: the trace is judged again.
 [[nodiscard]] core::Status write_reports(const nlohmann::json& info, const core::Policy& policy,
                                          const core::Taxonomy& taxonomy, const core::Oracle* oracle,
-                                         const std::vector<core::Finding>& findings, const std::filesystem::path& trace,
+                                         const core::FindingList& findings, const std::filesystem::path& trace,
                                          const core::Scenario* scenario, const std::filesystem::path& out);
 
 /// Writes a whole file via a temporary and rename, so a reader never sees half a file.
 [[nodiscard]] core::Status write_file(const std::filesystem::path& path, std::string_view content);
+/// The same, for content written as a stream (findings.json of a million findings).
+[[nodiscard]] core::Status write_file(const std::filesystem::path& path,
+                                      const std::function<core::Status(std::ostream&)>& write);
+/// findings.json of `findings` (sorted) with the `head` metadata (core::write_findings_json).
+[[nodiscard]] core::Status write_findings_file(const std::filesystem::path& path, const core::FindingList& findings,
+                                               const nlohmann::json& head);
 
 /// JSON as every output file of a run writes it (2-space indent, invalid UTF-8 replaced).
 [[nodiscard]] std::string dump_json(const nlohmann::json& j);

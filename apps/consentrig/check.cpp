@@ -67,8 +67,7 @@ int run_check(const CheckOptions& o) {
         extra["source"] = result->meta.source;
         extra["messages"] = result->stats.messages;
         extra["devices"] = result->devices.size();
-        const auto json = core::findings_to_json(result->findings, extra);
-        if (auto st = runner::write_file(o.json_out, runner::dump_json(json)); !st) {
+        if (auto st = runner::write_findings_file(o.json_out, result->findings, extra); !st) {
             print_error("check", st.error().message);
             return kExitError;
         }
@@ -77,9 +76,14 @@ int run_check(const CheckOptions& o) {
         reports::JunitSuite suite;
         suite.name = result->meta.scenario.empty() ? std::filesystem::path(o.trace).stem().string() : result->meta.scenario;
         suite.devices = result->devices;
-        suite.findings = result->findings;
+        suite.findings = &result->findings;
         suite.seconds = seconds;
-        if (auto st = runner::write_file(o.junit_out, reports::junit_xml({suite})); !st) {
+        auto xml = reports::junit_xml({suite});
+        if (!xml) {
+            print_error("check", xml.error().message);
+            return kExitError;
+        }
+        if (auto st = runner::write_file(o.junit_out, *xml); !st) {
             print_error("check", st.error().message);
             return kExitError;
         }

@@ -146,15 +146,14 @@ void add_report(CLI::App& app, int& exit_code) {
                 if (!info.contains(k) && k != "command") info[k] = v;
             }
         }
-        const auto findings_json = core::findings_to_json(judged->findings, head);
         reports::JunitSuite suite{scenario ? scenario->name : (judged->meta.scenario.empty() ? trace.stem().string() : judged->meta.scenario),
-                                  judged->oracle->devices(), judged->findings, 0};
-        for (const auto& [name, text] : {std::pair<const char*, std::string>{"findings.json", runner::dump_json(findings_json)},
-                                         {"junit.xml", reports::junit_xml({suite})}}) {
-            if (auto st = runner::write_file(out / name, text); !st) {
-                print_error("report", st.error().message);
-                return;
-            }
+                                  judged->oracle->devices(), &judged->findings, 0};
+        auto junit = reports::junit_xml({suite});
+        auto st = runner::write_findings_file(out / "findings.json", judged->findings, head);
+        if (st) st = junit ? runner::write_file(out / "junit.xml", *junit) : core::Status(junit.error());
+        if (!st) {
+            print_error("report", st.error().message);
+            return;
         }
         if (auto st = runner::write_reports(info, policy, *taxonomy, judged->oracle.get(), judged->findings, trace,
                                scenario ? &*scenario : nullptr, out); !st) {

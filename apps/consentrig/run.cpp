@@ -7,8 +7,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <sstream>
+#include <system_error>
 
 #include "cli.hpp"
 #include "collective.hpp"
@@ -88,7 +91,9 @@ std::string progress_line(const runner::Progress& p) {
                   static_cast<int>(p.fraction * 100), core::format_rfc3339(p.now).substr(0, 16).c_str(),
                   static_cast<unsigned long long>(p.devices), static_cast<unsigned long long>(p.messages),
                   static_cast<unsigned long long>(p.findings));
-    return buf;
+    std::string line = buf;
+    if (!p.writing.empty()) line += "  writing " + std::string(p.writing) + "…";
+    return line + "\033[K";  // a shorter line after a longer one: clear the rest
 }
 
 /// Simulates one scenario into `out`: trace.db, findings.json, junit.xml, run.json and the reports.
@@ -145,33 +150,72 @@ void add_run_options(CLI::App* cmd, RunOptions& o) {
         ->check(CLI::ExistingFile);
 }
 
-/// Joins shard findings reports (findings.json of each shard) into one report, identical to
-/// the report of a single-process run. Errors name the offending shard.
-core::Result<nlohmann::json> merge_reports(const std::vector<std::pair<std::string, nlohmann::json>>& reports,
-                                           std::vector<core::Finding>* merged = nullptr) {
-    std::vector<core::Finding> findings;
-    nlohmann::json head;
-    for (const auto& [name, j] : reports) {
+/// Joins shard findings reports (findings.json of each shard) into one, identical to the
+/// findings.json of a single-process run. Each shard's findings are read one at a time into a
+/// list that keeps their evidence on disk, so a merge needs no more memory than the run did.
+class ShardMerge {
+public:
+    explicit ShardMerge(core::FindingList findings) : findings_(std::move(findings)) {}
+
+    /// Errors name the shard, and for bad JSON its line and column.
+    core::Status add(const std::string& name, std::istream& in) {
+        using Event = nlohmann::json::parse_event_t;
+        bool in_list = false;
+        std::uint64_t read = 0;
+        std::optional<core::Error> bad;
+        // Depth 1: the top-level keys and the list itself; depth 2: one finding, complete.
+        auto each = [&](int depth, Event event, nlohmann::json& parsed) {
+            if (depth == 1 && event == Event::key) in_list = parsed == "findings";
+            if (depth != 2 || !in_list || !(event == Event::object_end || event == Event::array_end || event == Event::value)) {
+                return true;
+            }
+            ++read;
+            auto finding = core::finding_from_json(parsed);
+            if (!finding) {
+                if (!bad) bad = core::Error{name + ": finding " + std::to_string(read) + " could not be read"};
+            } else if (auto st = findings_.push_back(std::move(*finding)); !st && !bad) {
+                bad = st.error();
+            }
+            return false;  // not kept in the tree
+        };
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(in, each);
+        } catch (const nlohmann::json::parse_error& e) {
+            // e.what(): "[json.exception.parse_error.101] parse error at line 3, column 5: …"
+            const std::string what = e.what();
+            const auto at = what.find("] ");
+            return core::Error{name + ": not a findings report: " + (at == std::string::npos ? what : what.substr(at + 2))};
+        }
+        if (bad) return *bad;
         if (!j.is_object() || !j.contains("findings") || !j["findings"].is_array()) {
             return core::Error{name + ": not a findings report"};
         }
-        nlohmann::json this_head = j;
-        this_head.erase("findings");
-        this_head.erase("summary");
-        this_head.erase("version");
-        if (head.is_null()) head = this_head;
-        else if (head != this_head) return core::Error{name + ": a different scenario or seed than " + reports.front().first};
-        for (const auto& f : j["findings"]) {
-            auto finding = core::finding_from_json(f);
-            if (!finding) return core::Error{name + ": a finding could not be read"};
-            findings.push_back(std::move(*finding));
+        j.erase("findings");
+        j.erase("summary");
+        j.erase("version");
+        if (head_.is_null()) {
+            head_ = std::move(j);
+            first_ = name;
+        } else if (head_ != j) {
+            return core::Error{name + ": a different scenario or seed than " + first_};
         }
+        return {};
     }
-    std::stable_sort(findings.begin(), findings.end(), core::finding_less);
-    auto json = core::findings_to_json(findings, head);
-    if (merged) *merged = std::move(findings);
-    return json;
-}
+
+    /// Sorts the joined findings and writes them as findings.json.
+    core::Status write(const fs::path& file) {
+        findings_.sort();
+        return runner::write_findings_file(file, findings_, head_);
+    }
+
+    [[nodiscard]] core::FindingList& findings() { return findings_; }
+
+private:
+    nlohmann::json head_;  ///< the first shard's metadata; every other shard must match it
+    std::string first_;
+    core::FindingList findings_;
+};
 
 /// Under mpirun: every rank simulates its shard, rank 0 gathers the shard reports and writes
 /// the merged findings.json (identical to a single-process run's) next to the shard folders.
@@ -182,8 +226,8 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
     nlohmann::json mine;
     mine["ok"] = r.ok();
     if (r) {
-        std::ifstream in(r->run.out / "findings.json");
-        mine["report"] = nlohmann::json::parse(in, nullptr, false);
+        std::ifstream in(r->run.out / "findings.json", std::ios::binary);
+        mine["report"] = std::string(std::istreambuf_iterator<char>(in), {});
         mine["devices"] = r->run.device_count;
         mine["messages"] = r->run.messages;
     } else {
@@ -192,33 +236,37 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
     const auto all = gather_to_root(mine.dump());
     if (job.rank != 0) return r ? kExitClean : kExitError;
 
-    std::vector<std::pair<std::string, nlohmann::json>> reports;
+    RunOutcome merged = std::move(*r);
+    merged.run.out = merged.run.out.parent_path();
+    auto spill = core::FindingList::on_disk(merged.run.out);
+    if (!spill) {
+        print_error("run", spill.error().message);
+        return kExitError;
+    }
+    ShardMerge merge(std::move(*spill));
     std::uint64_t devices = 0, messages = 0;
     for (std::size_t rank = 0; rank < all.size(); ++rank) {
         const auto j = nlohmann::json::parse(all[rank], nullptr, false);
-        if (j.is_discarded() || !j.value("ok", false)) {
+        if (j.is_discarded() || !j.value("ok", false) || !j.contains("report") || !j["report"].is_string()) {
             print_error("run", "rank " + std::to_string(rank) + ": " +
                                    reports::printable(j.is_discarded() ? "no report" : j.value("error", "failed")));
             return kExitError;
         }
-        reports.emplace_back("rank " + std::to_string(rank), j["report"]);
+        std::istringstream report(j["report"].get<std::string>());
+        if (auto st = merge.add("rank " + std::to_string(rank), report); !st) {
+            print_error("run", st.error().message);
+            return kExitError;
+        }
         devices += j.value("devices", std::uint64_t{0});
         messages += j.value("messages", std::uint64_t{0});
     }
-    RunOutcome merged = std::move(*r);
-    auto json = merge_reports(reports, &merged.run.findings);
-    if (!json) {
-        print_error("run", json.error().message);
-        return kExitError;
-    }
-    merged.run.out = merged.run.out.parent_path();
     merged.run.device_count = devices;
     merged.run.messages = messages;
-    std::string error;
-    if (auto st = runner::write_file(merged.run.out / "findings.json", runner::dump_json(*json)); !st) {
+    if (auto st = merge.write(merged.run.out / "findings.json"); !st) {
         print_error("run", st.error().message);
         return kExitError;
     }
+    merged.run.findings = std::move(merge.findings());
     std::cout << "mpi: " << job.size << " ranks, shard reports in " << merged.run.out.string() << "/shard-*/\n";
     return print_outcome(merged, list);
 }
@@ -333,7 +381,7 @@ void add_suite(CLI::App& app, int& exit_code) {
                     verdict = "FAIL";
                     for (const auto& p : r->run.expectation_problems) detail += p + "\n";
                 }
-                const auto counts = core::count_by_type(r->run.findings);
+                const auto& counts = r->run.findings.counts();
                 std::string found;
                 for (std::size_t i = 0; i < core::kFindingTypeCount; ++i) {
                     if (counts[i]) found += (found.empty() ? "" : ", ") + std::to_string(counts[i]) + " " + std::string(core::kFindingTypeNames[i]);
@@ -385,29 +433,27 @@ void add_merge(CLI::App& app, int& exit_code) {
     cmd->add_option("dirs", *dirs, "Shard output folders (each holding findings.json)")->required()->check(CLI::ExistingDirectory);
     cmd->add_option("--out", *out, "Folder for the merged findings.json and junit.xml (default: the parent of the first)");
     cmd->callback([dirs, out, &exit_code] {
-        std::vector<std::pair<std::string, nlohmann::json>> reports;
+        const fs::path target = out->empty() ? fs::path(dirs->front()).parent_path() : fs::path(*out);
+        auto fail = [&](const std::string& message) {
+            print_error("merge", message);
+            exit_code = kExitError;
+        };
+        std::error_code ec;
+        fs::create_directories(target, ec);
+        auto list = core::FindingList::on_disk(target);
+        if (!list) return fail(list.error().message);
+        ShardMerge merge(std::move(*list));
         for (const auto& d : *dirs) {
             const fs::path file = fs::path(d) / "findings.json";
-            std::ifstream in(file);
-            reports.emplace_back(file.string(), nlohmann::json::parse(in, nullptr, false));
+            std::ifstream in(file, std::ios::binary);
+            if (!in) return fail(file.string() + ": cannot read: " + std::error_code(errno, std::generic_category()).message());
+            if (auto st = merge.add(file.string(), in); !st) return fail(st.error().message);
         }
-        std::vector<core::Finding> findings;
-        auto merged = merge_reports(reports, &findings);
-        if (!merged) {
-            print_error("merge", merged.error().message);
-            exit_code = kExitError;
-            return;
-        }
-        const fs::path target = out->empty() ? fs::path(dirs->front()).parent_path() : fs::path(*out);
-        std::string error;
-        if (auto st = runner::write_file(target / "findings.json", runner::dump_json(*merged)); !st) {
-            print_error("merge", st.error().message);
-            exit_code = kExitError;
-            return;
-        }
-        std::cout << "merged " << dirs->size() << " shards: " << findings.size() << " findings → "
+        if (auto st = merge.write(target / "findings.json"); !st) return fail(st.error().message);
+        const std::size_t found = merge.findings().size();
+        std::cout << "merged " << dirs->size() << " shards: " << found << " findings → "
                   << (target / "findings.json").string() << "\n";
-        exit_code = findings.empty() ? kExitClean : kExitFindings;
+        exit_code = found == 0 ? kExitClean : kExitFindings;
     });
 }
 

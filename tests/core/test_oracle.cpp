@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 using namespace consentrig::core;
@@ -514,7 +516,9 @@ TEST(OracleDeterminism, GivenSameTrace_WhenJudgedTwice_ThenJsonIdentical) {
         TraceBuilder b(kInteractionPolicy);
         const TimeMs t = at("2026-01-05T10:00:00.000Z");
         b.temperature(t).temperature(t, "data-broker").interaction(t + 5, "voice", "voice-partner").temperature(t + 10);
-        return findings_to_json(b.judge()).dump();
+        std::ostringstream out;
+        EXPECT_TRUE(write_findings_json(FindingList::from(b.judge()), json::object(), out).ok());
+        return out.str();
     };
     const std::string first = build();
     EXPECT_EQ(first, build());

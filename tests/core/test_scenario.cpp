@@ -139,9 +139,11 @@ std::string full_with(std::string_view from, std::string_view to) {
     return text;
 }
 
-Finding finding(FindingType type, std::string device, std::string recipient, std::optional<Category> category,
-                TimeMs t = kStart) {
-    Finding f;
+using Heads = std::vector<FindingHead>;
+
+FindingHead finding(FindingType type, std::string device, std::string recipient, std::optional<Category> category,
+                    TimeMs t = kStart) {
+    FindingHead f;
     f.type = type;
     f.device = std::move(device);
     f.recipient = std::move(recipient);
@@ -775,7 +777,7 @@ TEST(CheckExpectations, GivenNoneExpectedWhenThereAreNoFindingsThenItPasses) {
 TEST(CheckExpectations, GivenNoneExpectedWhenOneIsFoundThenItFailsNamingIt) {
     const Expectations none;
     std::vector<std::string> problems;
-    const std::vector<Finding> found = {finding(FindingType::after_revocation, "thermo-1", "vendor-cloud",
+    const Heads found = {finding(FindingType::after_revocation, "thermo-1", "vendor-cloud",
                                                 Category::temperature, kStart + 18 * kMsPerHour + 2500)};
     const Status status = check_expectations(none, found, &problems);
     ASSERT_FALSE(status.ok());
@@ -787,13 +789,13 @@ TEST(CheckExpectations, GivenNoneExpectedWhenOneIsFoundThenItFailsNamingIt) {
 TEST(CheckExpectations, GivenAnExactCountWhenTheCountDiffersThenItFailsWithBothNumbers) {
     const Scenario s = load(minimal_with("expect:\n  findings:\n    - {type: out_of_window, device: thermo-1, "
                                          "recipient: voice-partner, category: temperature, count: 3}\n"));
-    const Finding hit = finding(FindingType::out_of_window, "thermo-1", "voice-partner", Category::temperature);
+    const FindingHead hit = finding(FindingType::out_of_window, "thermo-1", "voice-partner", Category::temperature);
     std::vector<std::string> problems;
-    EXPECT_FALSE(check_expectations(s.expect, {hit}, &problems).ok());
+    EXPECT_FALSE(check_expectations(s.expect, Heads{hit}, &problems).ok());
     EXPECT_THAT(problems, ElementsAre("expected exactly 3 out_of_window for thermo-1 → voice-partner (temperature), "
                                       "found 1 (scenario.yaml:13:7)"));
-    EXPECT_TRUE(check_expectations(s.expect, {hit, hit, hit}).ok());
-    EXPECT_FALSE(check_expectations(s.expect, {hit, hit, hit, hit}).ok());
+    EXPECT_TRUE(check_expectations(s.expect, Heads{hit, hit, hit}).ok());
+    EXPECT_FALSE(check_expectations(s.expect, Heads{hit, hit, hit, hit}).ok());
 }
 
 TEST(CheckExpectations, GivenAnExactCountWhenAFindingDiffersInCategoryThenItIsNotCounted) {
@@ -805,9 +807,9 @@ TEST(CheckExpectations, GivenAnExactCountWhenAFindingDiffersInCategoryThenItIsNo
     e.max = 1;
     Expectations x;
     x.findings.push_back(e);
-    const Finding other = finding(FindingType::out_of_window, "thermo-1", "voice-partner", Category::setpoint);
+    const FindingHead other = finding(FindingType::out_of_window, "thermo-1", "voice-partner", Category::setpoint);
     std::vector<std::string> problems;
-    EXPECT_FALSE(check_expectations(x, {other}, &problems).ok());
+    EXPECT_FALSE(check_expectations(x, Heads{other}, &problems).ok());
     ASSERT_EQ(problems.size(), 2U);
     EXPECT_EQ(problems[0], "expected exactly 1 out_of_window for thermo-1 (temperature), found 0");
     EXPECT_THAT(problems[1], StartsWith("unexpected finding: out_of_window thermo-1 → voice-partner setpoint at"));
@@ -816,24 +818,24 @@ TEST(CheckExpectations, GivenAnExactCountWhenAFindingDiffersInCategoryThenItIsNo
 TEST(CheckExpectations, GivenAMinimumWhenMetOrNotThenItPassesOrFails) {
     const Scenario s = load(minimal_with("fleets:\n  - {prefix: door, count: 20, kind: lock}\nexpect:\n  findings:\n"
                                          "    - {type: side_channel, device: door, min: 2}\n"));
-    const Finding one = finding(FindingType::side_channel, "door-07", "voice-partner", std::nullopt);
-    const Finding two = finding(FindingType::side_channel, "door-20", "vendor-cloud", std::nullopt);
-    const Finding not_member = finding(FindingType::side_channel, "lock-front", "vendor-cloud", std::nullopt);
+    const FindingHead one = finding(FindingType::side_channel, "door-07", "voice-partner", std::nullopt);
+    const FindingHead two = finding(FindingType::side_channel, "door-20", "vendor-cloud", std::nullopt);
+    const FindingHead not_member = finding(FindingType::side_channel, "lock-front", "vendor-cloud", std::nullopt);
     std::vector<std::string> problems;
-    EXPECT_FALSE(check_expectations(s.expect, {one}, &problems).ok());
+    EXPECT_FALSE(check_expectations(s.expect, Heads{one}, &problems).ok());
     EXPECT_THAT(problems, ElementsAre("expected at least 2 side_channel for fleet door, found 1 (scenario.yaml:15:7)"));
-    EXPECT_TRUE(check_expectations(s.expect, {one, two}).ok());
-    EXPECT_FALSE(check_expectations(s.expect, {one, not_member}).ok());
+    EXPECT_TRUE(check_expectations(s.expect, Heads{one, two}).ok());
+    EXPECT_FALSE(check_expectations(s.expect, Heads{one, not_member}).ok());
 }
 
 TEST(CheckExpectations, GivenAnUnexpectedExtraFindingWhenOtherwiseMatchingThenItFails) {
     const Scenario s = load(minimal_with("expect:\n  findings:\n    - {type: side_channel, device: lock-front}\n"));
-    const Finding expected = finding(FindingType::side_channel, "lock-front", "voice-partner", std::nullopt);
-    const Finding extra = finding(FindingType::cause_mismatch, "thermo-1", "voice-partner", std::nullopt,
+    const FindingHead expected = finding(FindingType::side_channel, "lock-front", "voice-partner", std::nullopt);
+    const FindingHead extra = finding(FindingType::cause_mismatch, "thermo-1", "voice-partner", std::nullopt,
                                   kStart + kMsPerHour);
     std::vector<std::string> problems;
-    EXPECT_TRUE(check_expectations(s.expect, {expected}).ok());
-    const Status status = check_expectations(s.expect, {expected, extra}, &problems);
+    EXPECT_TRUE(check_expectations(s.expect, Heads{expected}).ok());
+    const Status status = check_expectations(s.expect, Heads{expected, extra}, &problems);
     ASSERT_FALSE(status.ok());
     EXPECT_THAT(problems, ElementsAre("unexpected finding: cause_mismatch thermo-1 → voice-partner at "
                                       "2026-01-05T01:00:00.000Z"));
@@ -842,16 +844,16 @@ TEST(CheckExpectations, GivenAnUnexpectedExtraFindingWhenOtherwiseMatchingThenIt
 TEST(CheckExpectations, GivenAllowOtherWhenAnExtraFindingComesThenItPasses) {
     const Scenario s = load(minimal_with("expect:\n  allow_other: true\n  findings:\n"
                                          "    - {type: side_channel, device: lock-front, min: 1}\n"));
-    const Finding expected = finding(FindingType::side_channel, "lock-front", "voice-partner", std::nullopt);
-    const Finding extra = finding(FindingType::out_of_window, "thermo-1", "voice-partner", Category::temperature);
-    EXPECT_TRUE(check_expectations(s.expect, {expected, extra}).ok());
+    const FindingHead expected = finding(FindingType::side_channel, "lock-front", "voice-partner", std::nullopt);
+    const FindingHead extra = finding(FindingType::out_of_window, "thermo-1", "voice-partner", Category::temperature);
+    EXPECT_TRUE(check_expectations(s.expect, Heads{expected, extra}).ok());
     // allow_other does not excuse a missing expected finding.
-    EXPECT_FALSE(check_expectations(s.expect, {extra}).ok());
+    EXPECT_FALSE(check_expectations(s.expect, Heads{extra}).ok());
 }
 
 TEST(CheckExpectations, GivenManyUnexpectedFindingsWhenCheckedThenTheListIsCutWithACount) {
     const Expectations none;
-    std::vector<Finding> found;
+    Heads found;
     for (int i = 0; i < 25; ++i) {
         found.push_back(finding(FindingType::out_of_window, "thermo-1", "voice-partner", Category::temperature,
                                 kStart + i * kMsPerSecond));

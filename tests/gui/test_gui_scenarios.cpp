@@ -109,7 +109,7 @@ void GuiScenariosTest::simulatorRunShowsFindingsAndVerdict() {
     const auto& model = win.panel->findings();
     QCOMPARE(static_cast<std::size_t>(model.rowCount()), expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
-        QCOMPARE(core::finding_to_json(model.findings()[i]), expected[i]);
+        QCOMPARE(core::finding_to_json(*model.findings().load(i)), expected[i]);
     }
     QCOMPARE(static_cast<std::size_t>(table->model()->rowCount()), expected.size());
     QCOMPARE(table->model()->index(0, gui::FindingsModel::kClass).data().toString(),
@@ -148,7 +148,7 @@ void GuiScenariosTest::simulatorRunShowsFindingsAndVerdict() {
     // sorting by time, descending, puts the last finding first
     table->sortByColumn(gui::FindingsModel::kTime, Qt::DescendingOrder);
     QCOMPARE(table->model()->index(0, 0).data(gui::FindingsModel::kSortRole).toLongLong(),
-             static_cast<qlonglong>(model.findings().back().t));
+             static_cast<qlonglong>(model.findings()[model.findings().size() - 1].t));
 
     // the detail pane is the selected finding with its evidence, as findings.json has it
     table->selectRow(0);

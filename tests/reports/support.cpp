@@ -49,14 +49,14 @@ std::unique_ptr<Built> build(const fs::path& dir, const std::string& policy_yaml
     auto judged = judge_trace(b->policy, b->taxonomy, dir / "trace.jsonl");
     if (!judged) throw std::runtime_error(judged.error().message);
     b->judged = std::move(*judged);
-    b->findings = b->judged.findings;
-    for (auto& f : extra) b->findings.push_back(std::move(f));
-    std::stable_sort(b->findings.begin(), b->findings.end(), core::finding_less);
+    for (std::size_t i = 0; i < b->judged.findings.size(); ++i) extra.push_back(*b->judged.findings.load(i));
+    b->findings = core::FindingList::from(std::move(extra));
+    b->findings.sort();
     ReportInput in;
     in.policy = &b->policy;
     in.taxonomy = &b->taxonomy;
     in.oracle = b->judged.oracle.get();
-    in.findings = b->findings;
+    in.findings = &b->findings;
     in.trace = dir / "trace.jsonl";
     in.info.scenario = b->judged.meta.scenario;
     in.info.version = "test";

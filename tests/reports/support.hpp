@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/findings.hpp"
+#include "core/finding_list.hpp"
 #include "core/policy.hpp"
 #include "core/taxonomy.hpp"
 #include "reports/model.hpp"
@@ -25,7 +25,7 @@ struct Built {
     core::Policy policy;
     core::Taxonomy taxonomy;
     JudgedTrace judged;
-    std::vector<core::Finding> findings;  ///< judged findings plus any extra ones, sorted
+    core::FindingList findings;  ///< judged findings plus any extra ones, sorted
     Report report;
 };
 

@@ -109,8 +109,8 @@ TEST_F(Browser, GivenHostileTrace_WhenReportOpenedInChromium_ThenNoInjectedScrip
     EXPECT_THAT(flat, HasSubstr("FAIL"));
 
     // JUnit from the same findings: well-formed for xmllint.
-    JunitSuite suite{"hostile", {}, std::vector<core::Finding>(built->findings.begin(), built->findings.end()), 0};
-    write_text(out / "junit.xml", junit_xml({suite}));
+    JunitSuite suite{"hostile", {}, &built->findings, 0};
+    write_text(out / "junit.xml", *junit_xml({suite}));
     const auto lint = proc::run_process({"/usr/bin/xmllint", "--noout", (out / "junit.xml").string()});
     EXPECT_EQ(lint.exit_code, 0) << lint.err;
 }

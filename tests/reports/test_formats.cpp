@@ -133,7 +133,7 @@ TEST_F(Formats, GivenFixture_WhenRenderedAsHtml_ThenEverySectionHoldsTheModel) {
         EXPECT_EQ(d.count("//tbody[@id='" + href.substr(1) + "']"), 1u) << href;
     }
     // Findings: one tbody per finding with its evidence (consent state, fields, the message).
-    EXPECT_EQ(d.count("//table[@id='ftable']/tbody[contains(@class,'f')]"), r.findings.size());
+    EXPECT_EQ(d.count("//table[@id='ftable']/tbody[contains(@class,'f')]"), r.findings->size());
     EXPECT_EQ(d.count("//tbody[@id='f-0']//tr[@class='ev']//table[@class='grants']"), 1u);
     EXPECT_EQ(d.count("//tbody[@id='f-0']//tr[@class='ev']//pre[@class='msg']"), 1u);
     EXPECT_EQ(d.count("//select[@id='ft']/option"), 4u);  // every + 3 leak classes present
@@ -245,12 +245,12 @@ TEST_F(Formats, GivenBenchBoards_WhenRendered_ThenTheRunSectionTablesThemEscaped
 
 TEST_F(Formats, GivenFixture_WhenWrittenAsJson_ThenSchemaHoldsProtocolMinimumAndEverythingTheHtmlShows) {
     const Report& r = fixture();
-    const auto j = nlohmann::json::parse(report_json(r));
+    const auto j = nlohmann::json::parse(*report_json(r));
     EXPECT_EQ(j["schema"], "consentrig-report");
     EXPECT_EQ(j["version"], kReportSchemaVersion);
     EXPECT_EQ(j["verdict"], "FAIL");
     // PROTOCOL.md §4: findings with type, device, recipient, category, t, evidence; summary counts.
-    ASSERT_EQ(j["findings"].size(), r.findings.size());
+    ASSERT_EQ(j["findings"].size(), r.findings->size());
     for (std::size_t i = 0; i < j["findings"].size(); ++i) {
         const auto& f = j["findings"][i];
         for (const char* k : {"type", "device", "recipient", "category", "t", "evidence", "provisions"}) EXPECT_TRUE(f.contains(k)) << k;
@@ -277,12 +277,12 @@ TEST_F(Formats, GivenFixture_WhenWrittenAsJson_ThenSchemaHoldsProtocolMinimumAnd
     EXPECT_TRUE(j["coverage"]["untested"].is_array());
     EXPECT_EQ(j["coverage"]["revocations"], 1);
     // Deterministic.
-    EXPECT_EQ(report_json(r), report_json(r));
+    EXPECT_EQ(*report_json(r), *report_json(r));
 }
 
 TEST_F(Formats, GivenHostileTrace_WhenWrittenAsJson_ThenValidJsonWithReplacementCharacters) {
     const Report& r = hostile();
-    const std::string text = report_json(r);
+    const std::string text = *report_json(r);
     const auto j = nlohmann::json::parse(text, nullptr, false);
     ASSERT_FALSE(j.is_discarded());
     bool found = false;
@@ -394,8 +394,8 @@ TEST(MarkdownEscape, GivenMarkupAndPunctuation_ThenEverythingIsEscaped) {
 
 TEST_F(Formats, GivenHostileTrace_WhenWrittenAsJunit_ThenWellFormedWithLiteralText) {
     const Report& r = hostile();
-    JunitSuite suite{"hostile<script>", {}, std::vector<core::Finding>(r.findings.begin(), r.findings.end()), 0.5};
-    const std::string xml = junit_xml({suite});
+    JunitSuite suite{"hostile<script>", {}, r.findings, 0.5};
+    const std::string xml = *junit_xml({suite});
     const Doc d = Doc::xml(xml);
     ASSERT_TRUE(d.ok()) << xml.substr(0, 400);
     EXPECT_EQ(d.count("/testsuites/testsuite"), 1u);
@@ -408,8 +408,8 @@ TEST_F(Formats, GivenHostileTrace_WhenWrittenAsJunit_ThenWellFormedWithLiteralTe
 
 TEST_F(Formats, GivenFixture_WhenWrittenAsJunit_ThenOneTestcasePerDeviceAndLeakClass) {
     const Report& r = fixture();
-    JunitSuite suite{"fixture", {"thermo-1"}, std::vector<core::Finding>(r.findings.begin(), r.findings.end()), 1.0};
-    const Doc d = Doc::xml(junit_xml({suite}));
+    JunitSuite suite{"fixture", {"thermo-1"}, r.findings, 1.0};
+    const Doc d = Doc::xml(*junit_xml({suite}));
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(d.count("//testcase"), core::kFindingTypeCount);
     EXPECT_EQ(d.count("//testcase[failure]"), 3u);

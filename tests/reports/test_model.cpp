@@ -52,7 +52,7 @@ protected:
 TEST_F(ReportModel, GivenFixture_WhenBuilt_ThenFailsWithTheExpectedLeaks) {
     const Report& r = fixture();
     EXPECT_EQ(r.verdict, Verdict::fail);
-    ASSERT_EQ(r.findings.size(), 4u);
+    ASSERT_EQ(r.findings->size(), 4u);
     EXPECT_EQ(r.aggregates.by_type[static_cast<std::size_t>(core::FindingType::out_of_window)], 2u);
     EXPECT_EQ(r.aggregates.by_type[static_cast<std::size_t>(core::FindingType::outside_scope)], 1u);
     EXPECT_EQ(r.aggregates.by_type[static_cast<std::size_t>(core::FindingType::after_revocation)], 1u);
@@ -80,7 +80,7 @@ TEST_F(ReportModel, GivenFixture_WhenBuilt_ThenProvisionVerdictsFollowTheMapping
     EXPECT_EQ(prov(r, ProvisionId::en_5_8_2).findings, 1u);
     EXPECT_THAT(prov(r, ProvisionId::en_5_8_2).reason, HasSubstr("outside_scope"));
     for (const auto& p : r.provisions) {
-        for (std::size_t fi : p.examples) EXPECT_TRUE(provisions_for(r.findings[fi]).test(static_cast<std::size_t>(p.id)));
+        for (std::size_t fi : p.examples) EXPECT_TRUE(provisions_for((*r.findings)[fi]).test(static_cast<std::size_t>(p.id)));
     }
 }
 
@@ -177,7 +177,7 @@ TEST_F(ReportModel, GivenCleanRunWithoutRevocation_WhenBuilt_ThenInconclusiveAnd
     dir_ = test_dir();
     built_ = build(dir_, kPolicy, kCleanTrace);
     const Report& r = built_->report;
-    EXPECT_TRUE(r.findings.empty());
+    EXPECT_TRUE(r.findings->empty());
     EXPECT_EQ(r.verdict, Verdict::inconclusive);
     EXPECT_THAT(r.verdict_reason, HasSubstr("GDPR Art. 7(3)"));
     EXPECT_EQ(prov(r, ProvisionId::en_6_2).verdict, Verdict::pass);
@@ -190,7 +190,7 @@ TEST_F(ReportModel, GivenCleanRunWithoutRevocation_WhenBuilt_ThenInconclusiveAnd
 
 TEST_F(ReportModel, GivenListedFindings_WhenBuilt_ThenTheirMessagesAreKeptVerbatim) {
     const Report& r = fixture();
-    EXPECT_EQ(r.listed.size(), r.findings.size());
+    EXPECT_EQ(r.listed.size(), r.findings->size());
     for (std::size_t fi : r.listed) {
         auto it = r.message_of.find(fi);
         ASSERT_NE(it, r.message_of.end()) << fi;
@@ -221,7 +221,7 @@ TEST_F(ReportModel, GivenManyDevicesAndSmallCaps_WhenBuilt_ThenOnlyTheWorstGetTi
     o.max_ranked = 3;
     built_ = build(dir_, kPolicy, trace, {}, o);
     const Report& r = built_->report;
-    ASSERT_EQ(r.findings.size(), 21u);
+    ASSERT_EQ(r.findings->size(), 21u);
     ASSERT_EQ(r.timelines.size(), 2u);
     EXPECT_EQ(r.timelines[0].device, "dev-6");
     EXPECT_EQ(r.timelines[1].device, "dev-5");
@@ -251,7 +251,8 @@ TEST(TextSummary, GivenMessagesLeakingSeveralCategories_WhenListed_ThenOneLinePe
         }
     }
     // WHEN two lines may be listed
-    const std::string text = consentrig::reports::text_summary(findings, 1, 3, 2);
+    const std::string text =
+        consentrig::reports::text_summary(consentrig::core::FindingList::from(findings), 1, 3, 2);
     // THEN two message lines carry both categories and the head says what was listed
     EXPECT_THAT(text, HasSubstr("first 4 of 6 findings, 2 messages:"));
     EXPECT_THAT(text, HasSubstr("thermo-1 -> voice  temperature, occupancy"));
