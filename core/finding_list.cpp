@@ -105,16 +105,23 @@ void FindingList::sort() {
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(),
                      [this](std::size_t a, std::size_t b) { return finding_less(heads_[a], heads_[b]); });
-    std::vector<FindingHead> heads;
-    std::vector<Where> where;
-    heads.reserve(heads_.size());
-    where.reserve(where_.size());
-    for (std::size_t i : order) {
-        heads.push_back(std::move(heads_[i]));
-        where.push_back(where_[i]);
+    // Apply the permutation in place, one cycle at a time: a second copy of the heads would
+    // double the memory a million findings take.
+    std::vector<bool> placed(order.size(), false);
+    for (std::size_t start = 0; start < order.size(); ++start) {
+        if (placed[start]) continue;
+        FindingHead head = std::move(heads_[start]);
+        const Where where = where_[start];
+        std::size_t at = start;
+        for (std::size_t from = order[at]; from != start; at = from, from = order[at]) {
+            heads_[at] = std::move(heads_[from]);
+            where_[at] = where_[from];
+            placed[at] = true;
+        }
+        heads_[at] = std::move(head);
+        where_[at] = where;
+        placed[at] = true;
     }
-    heads_ = std::move(heads);
-    where_ = std::move(where);
 }
 
 Result<nlohmann::json> FindingList::evidence(std::size_t i) const {

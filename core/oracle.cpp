@@ -926,20 +926,24 @@ std::vector<Finding> Oracle::finish(std::optional<TimeMs> end) {
 }
 
 Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy, TraceSource& source,
-                                OracleOptions options, const std::function<void(std::uint64_t)>& progress) {
+                                OracleOptions options, const std::function<void(std::uint64_t)>& progress,
+                                FindingList findings) {
     CheckResult result;
+    result.findings = std::move(findings);
     result.meta = source.meta();
     Oracle oracle(policy, taxonomy, options);
     oracle.begin(result.meta);
-    oracle.set_sink([&](Finding&& f) { (void)result.findings.push_back(std::move(f)); });  // in memory: cannot fail
+    oracle.set_sink([&](Finding&& f) { (void)result.findings.push_back(std::move(f)); });  // errors: findings.status()
     for (;;) {
         auto next = source.next();
         if (!next) return next.error();
         if (!next.value()) break;
         if (Status s = oracle.feed(*next.value()); !s) return s.error();
+        if (!result.findings.status()) return result.findings.status().error();
         if (progress && oracle.stats().records % kProgressRecords == 0) progress(oracle.stats().records);
     }
     (void)oracle.finish();  // the sink got them all
+    if (!result.findings.status()) return result.findings.status().error();
     result.findings.sort();
     result.warnings = source.warnings();
     result.stats = oracle.stats();

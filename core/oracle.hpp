@@ -93,15 +93,17 @@ private:
 /// Convenience: open, judge, and collect. Errors name file and line.
 struct CheckResult {
     TraceMeta meta;
-    FindingList findings;  ///< sorted; evidence in memory (compact)
+    FindingList findings;  ///< sorted
     std::vector<std::string> warnings;
     std::vector<std::string> devices;  ///< sorted
     Oracle::Stats stats;
 };
 /// `progress`, when set, is called every kProgressRecords records with the count so far.
+/// `findings`: where the findings go (FindingList::on_disk for a big trace); in memory by default.
 inline constexpr std::uint64_t kProgressRecords = 100'000;
 [[nodiscard]] Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy,
                                               TraceSource& source, OracleOptions options = {},
-                                              const std::function<void(std::uint64_t)>& progress = {});
+                                              const std::function<void(std::uint64_t)>& progress = {},
+                                              FindingList findings = {});
 
 }  // namespace consentrig::core

@@ -1139,28 +1139,36 @@ core::Result<Report> build_report(const ReportInput& input, const ReportOptions&
 }
 
 core::Result<JudgedTrace> judge_trace(const core::Policy& policy, const core::Taxonomy& taxonomy,
-                                      const std::filesystem::path& trace, std::optional<TimeMs> end,
-                                      bool without_lines) {
+                                      const std::filesystem::path& trace, const JudgeOptions& options) {
     auto src = core::open_trace(trace);
     if (!src) return src.error();
     JudgedTrace out;
+    if (!options.spill_dir.empty()) {
+        auto list = core::FindingList::on_disk(options.spill_dir);
+        if (!list) return list.error();
+        out.findings = std::move(*list);
+    }
     out.meta = (*src)->meta();
     out.oracle = std::make_unique<core::Oracle>(policy, taxonomy);
     out.oracle->begin(out.meta);
-    out.oracle->set_sink([&](core::Finding&& f) { (void)out.findings.push_back(std::move(f)); });  // in memory: cannot fail
+    out.oracle->set_sink([&](core::Finding&& f) {
+        if (options.keep_findings) (void)out.findings.push_back(std::move(f));  // errors: findings.status()
+    });
     bool first = true;
     for (;;) {
         auto next = (*src)->next();
         if (!next) return next.error();
         if (!next.value()) break;
         core::Record& rec = **next;
-        if (without_lines) rec.line = 0;
+        if (options.without_lines) rec.line = 0;
         if (first) out.first = rec.t;
         first = false;
         out.last = std::max(out.last, rec.kind == core::RecordKind::gap ? rec.t_end : rec.t);
         if (auto st = out.oracle->feed(rec); !st) return st.error();
+        if (!out.findings.status()) return out.findings.status().error();
     }
-    (void)out.oracle->finish(end);  // the sink got them all
+    (void)out.oracle->finish(options.end);  // the sink got them all
+    if (!out.findings.status()) return out.findings.status().error();
     out.findings.sort();
     out.warnings = (*src)->warnings();
     out.stats = out.oracle->stats();

@@ -252,18 +252,25 @@ struct Report {
 /// (the Report points into it, so it must outlive the Report).
 struct JudgedTrace {
     std::unique_ptr<core::Oracle> oracle;
-    core::FindingList findings;  ///< sorted; evidence in memory (compact)
+    core::FindingList findings;  ///< sorted
     core::TraceMeta meta;
     std::vector<std::string> warnings;
     core::TimeMs first = 0;
     core::TimeMs last = 0;
     core::Oracle::Stats stats;
 };
-/// `without_lines`: judge as if the records had no line numbers, as a live simulator run does
-/// (so findings rebuilt from a run's trace.db are byte-identical to the run's findings.json).
+struct JudgeOptions {
+    /// End of the observation (side-channel chance rates); default: the last record's time.
+    std::optional<core::TimeMs> end;
+    /// Judge as if the records had no line numbers, as a live simulator run does (so findings
+    /// rebuilt from a run's trace.db are byte-identical to the run's findings.json).
+    bool without_lines = false;
+    /// Where the findings' evidence goes (core::FindingList::on_disk); empty: kept in memory.
+    std::filesystem::path spill_dir;
+    /// False: only the oracle's consent state is wanted; the findings are not kept.
+    bool keep_findings = true;
+};
 [[nodiscard]] core::Result<JudgedTrace> judge_trace(const core::Policy& policy, const core::Taxonomy& taxonomy,
-                                                    const std::filesystem::path& trace,
-                                                    std::optional<core::TimeMs> end = std::nullopt,
-                                                    bool without_lines = false);
+                                                    const std::filesystem::path& trace, const JudgeOptions& options = {});
 
 }  // namespace consentrig::reports

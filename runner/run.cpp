@@ -257,7 +257,10 @@ core::Status write_reports(const nlohmann::json& info, const core::Policy& polic
     reports::JudgedTrace judged;
     if (!oracle) {
         // `check` keeps no oracle: judge the trace again (same rules, same findings).
-        auto j = reports::judge_trace(policy, taxonomy, trace, scenario ? std::optional(scenario->end()) : std::nullopt);
+        reports::JudgeOptions jo;
+        if (scenario) jo.end = scenario->end();
+        jo.keep_findings = false;  // the caller has them
+        auto j = reports::judge_trace(policy, taxonomy, trace, jo);
         if (!j) return j.error();
         judged = std::move(*j);
         in.oracle = judged.oracle.get();

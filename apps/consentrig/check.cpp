@@ -4,6 +4,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <system_error>
 #include <vector>
 
 #include "cli.hpp"
@@ -47,7 +48,15 @@ int run_check(const CheckOptions& o) {
     if (isatty(STDERR_FILENO)) {
         progress = [](std::uint64_t records) { std::cerr << "\r" << records << " records judged…" << std::flush; };
     }
-    auto result = core::check_trace(*policy, *taxonomy, **source, {}, progress);
+    // The findings' evidence waits in the temp folder ($TMPDIR) until the reports are written.
+    std::error_code ec;
+    const auto tmp = std::filesystem::temp_directory_path(ec);
+    auto spill = core::FindingList::on_disk(ec ? std::filesystem::path("/tmp") : tmp);
+    if (!spill) {
+        print_error("check", spill.error().message);
+        return kExitError;
+    }
+    auto result = core::check_trace(*policy, *taxonomy, **source, {}, progress, std::move(*spill));
     if (progress) std::cerr << "\r\033[K" << std::flush;
     for (const auto& w : (*source)->warnings()) std::cerr << "consentrig check: warning: " << reports::printable(w) << "\n";
     if (!result) {

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -94,8 +95,17 @@ void add_report(CLI::App& app, int& exit_code) {
             auto src = core::open_trace(trace);
             sim_run = src && (*src)->meta().source == "sim";
         }
-        auto judged = reports::judge_trace(policy, *taxonomy, trace, scenario ? std::optional(scenario->end()) : std::nullopt,
-                                           sim_run);
+        std::error_code ec;
+        fs::create_directories(out, ec);
+        if (ec) {
+            print_error("report", out.string() + ": cannot create: " + ec.message());
+            return;
+        }
+        reports::JudgeOptions jo;
+        if (scenario) jo.end = scenario->end();
+        jo.without_lines = sim_run;
+        jo.spill_dir = out;  // a big trace's findings do not fit in memory with their evidence
+        auto judged = reports::judge_trace(policy, *taxonomy, trace, jo);
         if (!judged) {
             print_error("report", reports::printable(judged.error().message));
             return;

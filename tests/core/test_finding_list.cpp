@@ -156,6 +156,30 @@ TEST_F(FindingListTest, GivenUnorderedFindings_WhenSorted_ThenStableInFindingLes
     }
 }
 
+// GIVEN a thousand findings in a shuffled order with many ties (long permutation cycles)
+// WHEN sorted
+// THEN each sits where std::stable_sort puts it, its evidence with it
+TEST_F(FindingListTest, GivenManyShuffledFindings_WhenSorted_ThenAsStableSortWithEvidenceAlong) {
+    std::vector<Finding> in;
+    std::uint64_t x = 12345;
+    for (int n = 0; n < 1000; ++n) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;  // LCG: a fixed shuffle
+        in.push_back(finding(FindingType::out_of_window, "thermo-" + std::to_string((x >> 33) % 7),
+                             static_cast<TimeMs>((x >> 40) % 50), Category::temperature, n));
+        in.back().line = 0;  // ties on every key but the evidence
+    }
+    auto list = FindingList::from(in);
+    list.sort();
+    std::stable_sort(in.begin(), in.end(), [](const Finding& a, const Finding& b) { return finding_less(a, b); });
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        EXPECT_EQ(list[i].device, in[i].device);
+        EXPECT_EQ(list[i].t, in[i].t);
+        auto e = list.evidence(i);
+        ASSERT_TRUE(e.ok());
+        ASSERT_EQ((*e)["reason"], in[i].evidence["reason"]) << "position " << i;
+    }
+}
+
 // GIVEN sorted findings and metadata keys on both sides of "findings" in key order
 // WHEN findings.json is written one finding at a time
 // THEN it is byte for byte the dump of the whole tree; also with no findings at all
