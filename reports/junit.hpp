@@ -4,6 +4,7 @@
 /// Schema: the common `testsuites/testsuite/testcase` form read by Jenkins, GitLab and GitHub
 /// annotations: a failing testcase carries `<failure message=… type=<leak class>>` and the
 /// evidence of its first findings in `<system-out>`. Device-supplied text is escaped.
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,10 @@ struct JunitSuite {
     double seconds = 0;
 };
 
-/// Errors: a finding's evidence cannot be read back.
+/// Written case by case (a fleet's file runs to hundreds of megabytes). Errors: a finding's
+/// evidence cannot be read back, a failed write.
+[[nodiscard]] core::Status write_junit_xml(const std::vector<JunitSuite>& suites, std::ostream& out);
+/// The same as a string, for small suites and tests.
 [[nodiscard]] core::Result<std::string> junit_xml(const std::vector<JunitSuite>& suites);
 
 }  // namespace consentrig::reports

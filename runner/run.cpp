@@ -429,11 +429,10 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     }
     writing("findings.json");
     if (auto st = write_findings_file(o.out / "findings.json", outcome.findings, head); !st) return st.error();
-    auto junit = reports::junit_xml({{s.name, outcome.devices, &outcome.findings, outcome.seconds}});
-    if (!junit) return junit.error();
-    for (const auto& [name, text] : {std::pair<const char*, std::string>{"run.json", dump_json(run)},
-                                     {"junit.xml", std::move(*junit)}}) {
-        if (auto st = write_file(o.out / name, text); !st) return st.error();
+    if (auto st = write_file(o.out / "run.json", dump_json(run)); !st) return st.error();
+    const std::vector<reports::JunitSuite> suite{{s.name, outcome.devices, &outcome.findings, outcome.seconds}};
+    if (auto st = write_file(o.out / "junit.xml", [&](std::ostream& out) { return reports::write_junit_xml(suite, out); }); !st) {
+        return st.error();
     }
     run["command"] = bench ? "bench" : "run";
     writing("reports");

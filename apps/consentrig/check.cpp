@@ -87,12 +87,8 @@ int run_check(const CheckOptions& o) {
         suite.devices = result->devices;
         suite.findings = &result->findings;
         suite.seconds = seconds;
-        auto xml = reports::junit_xml({suite});
-        if (!xml) {
-            print_error("check", xml.error().message);
-            return kExitError;
-        }
-        if (auto st = runner::write_file(o.junit_out, *xml); !st) {
+        if (auto st = runner::write_file(o.junit_out, [&](std::ostream& out) { return reports::write_junit_xml({suite}, out); });
+            !st) {
             print_error("check", st.error().message);
             return kExitError;
         }

@@ -158,9 +158,10 @@ void add_report(CLI::App& app, int& exit_code) {
         }
         reports::JunitSuite suite{scenario ? scenario->name : (judged->meta.scenario.empty() ? trace.stem().string() : judged->meta.scenario),
                                   judged->oracle->devices(), &judged->findings, 0};
-        auto junit = reports::junit_xml({suite});
         auto st = runner::write_findings_file(out / "findings.json", judged->findings, head);
-        if (st) st = junit ? runner::write_file(out / "junit.xml", *junit) : core::Status(junit.error());
+        if (st) {
+            st = runner::write_file(out / "junit.xml", [&](std::ostream& os) { return reports::write_junit_xml({suite}, os); });
+        }
         if (!st) {
             print_error("report", st.error().message);
             return;
