@@ -35,7 +35,8 @@ struct FindingList::Spill {
         if (fd < 0) return {};
         std::size_t done = 0;
         while (done < pending.size()) {
-            const ssize_t n = ::write(fd, pending.data() + done, pending.size() - done);
+            // At its offset, not the file's: a flush that failed half-way (disk full) is redone.
+            const ssize_t n = ::pwrite(fd, pending.data() + done, pending.size() - done, static_cast<off_t>(written + done));
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) return Error{path + ": cannot write findings' evidence: " + std::strerror(errno)};
             done += static_cast<std::size_t>(n);

@@ -327,6 +327,13 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
         if (o.progress) o.progress(last);
     };
 
+    // A run that fails keeps what it captured: the last batch is committed, and the trace's
+    // meta still says "complete": "false".
+    auto failed = [&](core::Error error) {
+        (void)store->commit();
+        return error;
+    };
+
     core::TimeMs end = s.end();
     if (bench) {
         rig::BenchOptions bo = *o.bench;
@@ -344,7 +351,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
             log_file << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         };
         auto stats = rig::run_bench(s, [&](const core::Record& r) { return capture.write(r); }, bo, logs);
-        if (!stats && !capture.cancelled()) return stats.error();
+        if (!stats && !capture.cancelled()) return failed(stats.error());
         if (stats) {
             end = stats->end;
             outcome.device_count = stats->boards.size();
@@ -364,7 +371,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
         }
         SimSink sink(capture);
         auto stats = sim::run_fleet(s, sink, fo);
-        if (!stats && !capture.cancelled()) return stats.error();
+        if (!stats && !capture.cancelled()) return failed(stats.error());
         if (stats) {
             outcome.device_count = stats->devices;
             outcome.events = stats->events;

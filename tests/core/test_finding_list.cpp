@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -127,6 +130,37 @@ TEST_F(FindingListTest, GivenManyFindingsAcrossFlushes_WhenLoaded_ThenAllComeBac
         EXPECT_EQ((*e)["line"], n);
     }
     EXPECT_TRUE(list->status().ok());
+}
+
+// GIVEN a spill file that cannot grow past 256 KiB (a full disk, as RLIMIT_FSIZE makes it)
+// WHEN findings keep coming
+// THEN push_back fails with an error naming the spill file and status() keeps it; once there is
+//      room again every finding taken still loads
+TEST_F(FindingListTest, GivenAFullDisk_WhenFindingsKeepComing_ThenTheErrorSaysSoAndEarlierOnesLoad) {
+    auto list = FindingList::on_disk(dir_);
+    ASSERT_TRUE(list.ok());
+    rlimit before{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+    rlimit small = before;
+    small.rlim_cur = 256 * 1024;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+    Status failed;
+    int n = 0;
+    for (; n < 20000 && failed.ok(); ++n) failed = list->push_back(finding(FindingType::out_of_window, "thermo-1", n, Category::temperature, n));
+    setrlimit(RLIMIT_FSIZE, &before);
+    std::signal(SIGXFSZ, old_handler);
+
+    ASSERT_FALSE(failed.ok()) << "20000 findings fitted in 256 KiB";
+    EXPECT_THAT(failed.error().message, ::testing::HasSubstr("cannot write findings' evidence"));
+    EXPECT_THAT(failed.error().message, ::testing::HasSubstr((dir_ / ".findings-").string()));
+    EXPECT_FALSE(list->status().ok());
+    // With room again, every finding that was taken reads back as it went in.
+    for (int k : {0, n / 2, n - 1}) {
+        auto e = list->evidence(static_cast<std::size_t>(k));
+        ASSERT_TRUE(e.ok()) << e.error().message;
+        EXPECT_EQ((*e)["line"], k);
+    }
 }
 
 // GIVEN a folder that does not exist
