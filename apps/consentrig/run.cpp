@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -217,8 +216,10 @@ private:
     core::FindingList findings_;
 };
 
-/// Under mpirun: every rank simulates its shard, rank 0 gathers the shard reports and writes
-/// the merged findings.json (identical to a single-process run's) next to the shard folders.
+/// Under mpirun: every rank simulates its shard, rank 0 joins the shards' findings.json (which
+/// it reads from the shard folders, one finding at a time) into the merged findings.json next
+/// to them, identical to a single-process run's. Only small facts travel over MPI, so the
+/// findings of a leaky fleet need neither a rank's nor rank 0's memory.
 int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
     o.shard = std::to_string(job.rank) + "/" + std::to_string(job.size);
     o.quiet = o.quiet || job.rank != 0;
@@ -226,16 +227,28 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
     nlohmann::json mine;
     mine["ok"] = r.ok();
     if (r) {
-        std::ifstream in(r->run.out / "findings.json", std::ios::binary);
-        mine["report"] = std::string(std::istreambuf_iterator<char>(in), {});
+        std::error_code ec;
+        const fs::path file = fs::absolute(r->run.out / "findings.json", ec);
+        mine["findings"] = file.string();
+        mine["size"] = fs::file_size(file, ec);
         mine["devices"] = r->run.device_count;
         mine["messages"] = r->run.messages;
     } else {
         mine["error"] = r.error().message;
     }
-    const auto all = gather_to_root(mine.dump());
+    const auto all = gather_to_root(mine.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     if (job.rank != 0) return r ? kExitClean : kExitError;
 
+    std::vector<nlohmann::json> ranks;
+    for (std::size_t rank = 0; rank < all.size(); ++rank) {
+        auto j = nlohmann::json::parse(all[rank], nullptr, false);
+        if (j.is_discarded() || !j.value("ok", false) || !j.contains("findings") || !j["findings"].is_string()) {
+            print_error("run", "rank " + std::to_string(rank) + ": " +
+                                   reports::printable(j.is_discarded() ? "no report" : j.value("error", "failed")));
+            return kExitError;
+        }
+        ranks.push_back(std::move(j));
+    }
     RunOutcome merged = std::move(*r);
     merged.run.out = merged.run.out.parent_path();
     auto spill = core::FindingList::on_disk(merged.run.out);
@@ -245,16 +258,20 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
     }
     ShardMerge merge(std::move(*spill));
     std::uint64_t devices = 0, messages = 0;
-    for (std::size_t rank = 0; rank < all.size(); ++rank) {
-        const auto j = nlohmann::json::parse(all[rank], nullptr, false);
-        if (j.is_discarded() || !j.value("ok", false) || !j.contains("report") || !j["report"].is_string()) {
-            print_error("run", "rank " + std::to_string(rank) + ": " +
-                                   reports::printable(j.is_discarded() ? "no report" : j.value("error", "failed")));
+    for (std::size_t rank = 0; rank < ranks.size(); ++rank) {
+        const nlohmann::json& j = ranks[rank];
+        const fs::path file = j["findings"].get<std::string>();
+        const std::string name = "rank " + std::to_string(rank) + ": " + file.string();
+        std::error_code ec;
+        std::ifstream in(file, std::ios::binary);
+        if (!in || fs::file_size(file, ec) != j.value("size", std::uintmax_t{0})) {
+            print_error("run", reports::printable(name) + " is not visible from rank 0: give --out a folder that every rank "
+                                                          "shares, or run the shards with --shard and join them with "
+                                                          "`consentrig merge`");
             return kExitError;
         }
-        std::istringstream report(j["report"].get<std::string>());
-        if (auto st = merge.add("rank " + std::to_string(rank), report); !st) {
-            print_error("run", st.error().message);
+        if (auto st = merge.add(name, in); !st) {
+            print_error("run", reports::printable(st.error().message));
             return kExitError;
         }
         devices += j.value("devices", std::uint64_t{0});
