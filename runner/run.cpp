@@ -215,6 +215,15 @@ std::string dump_json(const nlohmann::json& j) {
 
 core::Status write_file(const fs::path& path, const std::function<core::Status(std::ostream&)>& write) {
     std::error_code ec;
+    // A device or pipe (`--json /dev/stdout`) is written in place: renaming over it would
+    // replace it with a regular file.
+    if (const auto st = fs::status(path, ec); !ec && fs::exists(st) && !fs::is_regular_file(st)) {
+        std::ofstream out(path, std::ios::binary);
+        if (!out) return core::Error{path.string() + ": cannot write: " + std::error_code(errno, std::generic_category()).message()};
+        if (auto written = write(out); !written) return core::Error{path.string() + ": " + written.error().message};
+        if (!out.flush()) return core::Error{path.string() + ": write failed: " + std::error_code(errno, std::generic_category()).message()};
+        return {};
+    }
     if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
     const fs::path tmp = path.string() + ".tmp";
     {

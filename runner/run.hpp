@@ -96,7 +96,8 @@ struct RunOutcome {
                                          const core::FindingList& findings, const std::filesystem::path& trace,
                                          const core::Scenario* scenario, const std::filesystem::path& out);
 
-/// Writes a whole file via a temporary and rename, so a reader never sees half a file.
+/// Writes a whole file via a temporary and rename, so a reader never sees half a file; a device
+/// or pipe that already exists (`/dev/stdout`) is written in place.
 [[nodiscard]] core::Status write_file(const std::filesystem::path& path, std::string_view content);
 /// The same, for content written as a stream (findings.json of a million findings).
 [[nodiscard]] core::Status write_file(const std::filesystem::path& path,

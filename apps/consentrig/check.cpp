@@ -48,10 +48,24 @@ int run_check(const CheckOptions& o) {
     if (isatty(STDERR_FILENO)) {
         progress = [](std::uint64_t records) { std::cerr << "\r" << records << " records judged…" << std::flush; };
     }
-    // The findings' evidence waits in the temp folder ($TMPDIR) until the reports are written.
+    // The findings' evidence waits on disk until the outputs are written: in the folder of the
+    // first output asked for, else in the temp folder ($TMPDIR).
+    namespace fs = std::filesystem;
     std::error_code ec;
-    const auto tmp = std::filesystem::temp_directory_path(ec);
-    auto spill = core::FindingList::on_disk(ec ? std::filesystem::path("/tmp") : tmp);
+    fs::path spill_dir = fs::temp_directory_path(ec);
+    if (ec) spill_dir = "/tmp";
+    if (!o.out.empty()) {
+        spill_dir = o.out;
+    } else {
+        for (const std::string& file : {o.json_out, o.junit_out}) {
+            if (!file.empty()) {
+                spill_dir = fs::absolute(file, ec).parent_path();
+                break;
+            }
+        }
+    }
+    fs::create_directories(spill_dir, ec);
+    auto spill = core::FindingList::on_disk(spill_dir);
     if (!spill) {
         print_error("check", spill.error().message);
         return kExitError;

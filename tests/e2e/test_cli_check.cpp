@@ -2,6 +2,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -71,6 +75,26 @@ TEST_F(CheckCli, GivenShippedExample_WhenChecked_ThenExit1WithEveryExpectedLeakI
     const std::string xml = slurp(path("junit.xml"));
     EXPECT_THAT(xml, HasSubstr("classname=\"example-home.thermo-1\" name=\"out_of_window\""));
     EXPECT_THAT(xml, HasSubstr("<failure"));
+}
+
+// GIVEN --json naming a pipe (as `--json /dev/stdout` does), opened for reading beforehand
+// WHEN the example is checked (its 17 kB of findings fit in the pipe's buffer)
+// THEN the findings come through the pipe, and the pipe is still a pipe (not renamed over)
+TEST_F(CheckCli, GivenAPipeAsJsonOutput_WhenChecked_ThenTheFindingsGoThroughItAndItStaysAPipe) {
+    ASSERT_EQ(::mkfifo(path("pipe").c_str(), 0600), 0);
+    const int fd = ::open(path("pipe").c_str(), O_RDONLY | O_NONBLOCK);  // the writer's open won't block
+    ASSERT_GE(fd, 0);
+    const auto r = run_process({exe_, "check", kExamples + "/policy.yaml", kExamples + "/trace.jsonl", "--json", path("pipe")});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << text.size() << " bytes came through the pipe";
+    EXPECT_GT(j["findings"].size(), 0u);
+    EXPECT_TRUE(fs::is_fifo(path("pipe")));
+    EXPECT_FALSE(fs::exists(path("pipe.tmp")));
 }
 
 TEST_F(CheckCli, GivenCleanTrace_WhenChecked_ThenExit0AndPass) {
