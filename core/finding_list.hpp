@@ -8,7 +8,7 @@
 /// the memory a run needs does not grow with its evidence. `load(i)` reads one finding back.
 ///
 ///     auto list = core::FindingList::on_disk(out_dir);   // or FindingList{} in memory
-///     oracle.set_sink([&](core::Finding&& f) { list->push_back(std::move(f)); });
+///     oracle.set_sink([&](core::Finding&& f) { (void)list->push_back(std::move(f)); });  // errors: status()
 ///     …  list->sort();
 ///     write_findings_json(*list, head, file);             // findings.json, one finding at a time
 #include <cstdint>
