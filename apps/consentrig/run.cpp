@@ -284,6 +284,11 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
         return kExitError;
     }
     merged.run.findings = std::move(merge.findings());
+    // The expectations hold for the whole fleet, not for rank 0's shard.
+    merged.run.expectation_problems.clear();
+    merged.run.expectations_met =
+        merged.run.complete &&
+        core::check_expectations(merged.scenario.expect, merged.run.findings.heads(), &merged.run.expectation_problems).ok();
     std::cout << "mpi: " << job.size << " ranks, shard reports in " << merged.run.out.string() << "/shard-*/\n";
     return print_outcome(merged, list);
 }

@@ -76,4 +76,18 @@ TEST_F(ScaleOut, GivenMpirunWithTwoRanks_WhenRun_ThenRankZeroWritesByteIdentical
     EXPECT_TRUE(fs::exists(dir_ / "mpi" / "shard-1-of-2" / "findings.json"));
     EXPECT_EQ(slurp(dir_ / "mpi" / "findings.json"), expected_);
 }
+
+// GIVEN a fleet whose expected findings come from devices of both shards (rank 0's shard alone
+//       does not meet them)
+// WHEN it runs under mpirun -np 2
+// THEN the expectations are checked against the merged findings and met
+TEST_F(ScaleOut, GivenExpectationsSpanningBothShards_WhenRunUnderMpirun_ThenTheMergedFindingsMeetThem) {
+    const std::string housing = std::string(CONSENTRIG_SOURCE_DIR) + "/scenarios/fleet-housing-association.yaml";
+    const auto r = run_process({CONSENTRIG_MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", "2", exe_, "run",
+                                housing, "--out", (dir_ / "mpi-housing").string(), "--quiet"},
+                               {}, {"OMPI_MCA_rmaps_base_oversubscribe=1"});
+    ASSERT_LE(r.exit_code, 1) << r.out << r.err;
+    EXPECT_THAT(r.out, ::testing::HasSubstr("expectations: met"));
+    EXPECT_THAT(r.out, ::testing::Not(::testing::HasSubstr("NOT met")));
+}
 #endif
