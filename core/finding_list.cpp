@@ -1,14 +1,13 @@
 #include "core/finding_list.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <ostream>
-#include <system_error>
 
 namespace consentrig::core {
 
