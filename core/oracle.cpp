@@ -4,8 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <limits>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -72,9 +72,9 @@ constexpr std::size_t kRecentInteractions = 3;  ///< cause_mismatch evidence lis
 constexpr std::size_t kPendingKeepBytes = std::size_t{1} << 20;  ///< a held-back slot keeps no bigger buffer
 
 /// Side-channel statistics of one device × recipient: constant size.
-struct SideChannelStats {
-    std::uint64_t messages = 0;  ///< state-free messages
-    std::uint64_t hits = 0;      ///< of those, sent within the lag window after an unconsented change
+/// What a side-channel finding reports about its hits. Allocated at the first hit: every pair
+/// with keep-alives counts messages, few ever have a hit, and a fleet has millions of pairs.
+struct SideChannelHits {
     TimeMs first_hit_t = 0;
     std::uint64_t first_hit_line = 0;
     std::string first_hit_body;
@@ -83,6 +83,12 @@ struct SideChannelStats {
     DurationMs lag_max = 0;
     double lag_sum = 0;
     std::array<std::uint64_t, kLagBuckets> lag_hist{};
+};
+
+struct SideChannelStats {
+    std::uint64_t messages = 0;  ///< state-free messages
+    std::uint64_t hits = 0;      ///< of those, sent within the lag window after an unconsented change
+    std::unique_ptr<SideChannelHits> detail;  ///< set from the first hit on
 };
 
 struct PairState {
@@ -100,7 +106,8 @@ struct DeviceState {
     std::vector<PairState> pairs;  ///< few per device: linear search
     /// Recent interactions with the device, for cause_mismatch: those within the cause
     /// tolerance of the latest, and at least the last three (evidence). Older ones are dropped.
-    std::deque<Interaction> interactions;
+    /// A vector, not a deque: an empty libstdc++ deque already holds 576 bytes.
+    std::vector<Interaction> interactions;
     // Truth: a hash per category of the last value, to see changes.
     std::array<std::uint64_t, kCategoryCount> truth_hash{};
     CategorySet truth_known;
@@ -283,6 +290,9 @@ struct Oracle::Impl {
         for (auto& p : dev.pairs) {
             if (p.recipient == recipient) return p;
         }
+        // Grown one at a time: a device has two to four recipients, and doubling would leave a
+        // spare PairState in most of a fleet's millions of devices.
+        if (dev.pairs.size() == dev.pairs.capacity()) dev.pairs.reserve(dev.pairs.size() + 1);
         PairState& p = dev.pairs.emplace_back();
         p.recipient = recipient;
         collect_grants(p, dev.id, recipient_names[recipient]);
@@ -474,10 +484,12 @@ struct Oracle::Impl {
         }
         dev.interactions.push_back(Interaction{r.t, r.via, rid});
         // Records come in time order: later messages never look further back than this.
-        while (dev.interactions.size() > kRecentInteractions &&
-               dev.interactions.front().t < r.t - options.cause_tolerance_ms) {
-            dev.interactions.pop_front();
+        auto keep = dev.interactions.begin();
+        while (dev.interactions.end() - keep > static_cast<std::ptrdiff_t>(kRecentInteractions) &&
+               keep->t < r.t - options.cause_tolerance_ms) {
+            ++keep;
         }
+        dev.interactions.erase(dev.interactions.begin(), keep);
     }
 
     void apply_truth(const Record& r) {
@@ -518,18 +530,20 @@ struct Oracle::Impl {
             if (dev.last_change.test(i) && !covered_judging(p, static_cast<Category>(i), r.t)) unconsented = true;
         }
         if (!unconsented) return;
-        if (s.hits == 0) {
-            s.first_hit_t = r.t;
-            s.first_hit_line = r.line;
-            s.first_hit_body = r.payload;
-            s.first_hit_format = r.format;
+        if (!s.detail) {
+            s.detail = std::make_unique<SideChannelHits>();
+            s.detail->first_hit_t = r.t;
+            s.detail->first_hit_line = r.line;
+            s.detail->first_hit_body = r.payload;
+            s.detail->first_hit_format = r.format;
         }
         ++s.hits;
-        s.lag_min = std::min(s.lag_min, lag);
-        s.lag_max = std::max(s.lag_max, lag);
-        s.lag_sum += static_cast<double>(lag);
+        SideChannelHits& d = *s.detail;
+        d.lag_min = std::min(d.lag_min, lag);
+        d.lag_max = std::max(d.lag_max, lag);
+        d.lag_sum += static_cast<double>(lag);
         const auto bucket = static_cast<std::size_t>(lag * static_cast<DurationMs>(kLagBuckets) / options.side_channel_lag_ms);
-        ++s.lag_hist[std::min(bucket, kLagBuckets - 1)];
+        ++d.lag_hist[std::min(bucket, kLagBuckets - 1)];
     }
 
     Finding base_finding(FindingType type, const DeviceState& dev, const PairState& p, const Egress& r) const {
@@ -749,10 +763,11 @@ struct Oracle::Impl {
             const double span = static_cast<double>(std::max<TimeMs>(end - dev.first_seen, 1));
             const double chance = std::min(1.0, static_cast<double>(dev.covered_ms) / span);
             for (PairState& p : dev.pairs) {
-                const SideChannelStats& s = p.side;
-                if (s.hits < options.side_channel_min_hits || chance <= 0 || chance >= 1) continue;
-                const double observed = static_cast<double>(s.hits) / static_cast<double>(s.messages);
-                const double p_value = binomial_upper_tail(s.messages, s.hits, chance);
+                const SideChannelStats& stats = p.side;
+                if (stats.hits == 0 || stats.hits < options.side_channel_min_hits || chance <= 0 || chance >= 1) continue;
+                const SideChannelHits& s = *stats.detail;
+                const double observed = static_cast<double>(stats.hits) / static_cast<double>(stats.messages);
+                const double p_value = binomial_upper_tail(stats.messages, stats.hits, chance);
                 if (p_value >= options.side_channel_alpha || observed <= chance) continue;
                 Finding f;
                 f.type = FindingType::side_channel;
@@ -761,8 +776,8 @@ struct Oracle::Impl {
                 f.t = s.first_hit_t;
                 f.line = s.first_hit_line;
                 nlohmann::json e;
-                e["state_free_messages"] = s.messages;
-                e["following_unconsented_change"] = s.hits;
+                e["state_free_messages"] = stats.messages;
+                e["following_unconsented_change"] = stats.hits;
                 e["state_changes"] = dev.state_changes;
                 e["lag_window_ms"] = options.side_channel_lag_ms;
                 e["observation_ms"] = static_cast<std::int64_t>(span);
@@ -774,7 +789,7 @@ struct Oracle::Impl {
                 e["alpha"] = options.side_channel_alpha;
                 nlohmann::json lag;
                 lag["min_ms"] = s.lag_min;
-                lag["mean_ms"] = s.lag_sum / static_cast<double>(s.hits);
+                lag["mean_ms"] = s.lag_sum / static_cast<double>(stats.hits);
                 lag["max_ms"] = s.lag_max;
                 nlohmann::json hist = nlohmann::json::array();
                 const DurationMs width = options.side_channel_lag_ms / static_cast<DurationMs>(kLagBuckets);
@@ -789,7 +804,7 @@ struct Oracle::Impl {
                 e["first_message"] = parse_or_text(s.first_hit_body);
                 e["format"] = s.first_hit_format;
                 if (s.first_hit_line) e["line"] = s.first_hit_line;
-                e["reason"] = std::to_string(s.hits) + " of " + std::to_string(s.messages) +
+                e["reason"] = std::to_string(stats.hits) + " of " + std::to_string(stats.messages) +
                               " state-free messages to " + f.recipient + " followed an unconsented state change within " +
                               format_duration(options.side_channel_lag_ms) + "; chance would give " +
                               std::to_string(static_cast<int>(std::lround(chance * 1000))) + "‰";

@@ -417,6 +417,32 @@ TEST(OracleCause, GivenVoiceInteractionJustPastTolerance_WhenCauseClaimed_ThenMi
     EXPECT_THAT(types_of(b.judge()), testing::ElementsAre("cause_mismatch"));
 }
 
+TEST(OracleCause, GivenFiveInteractions_WhenCauseUnsupported_ThenEvidenceListsTheLastThreeNewestFirst) {
+    // GIVEN five interactions ten minutes apart (the oracle keeps only the recent ones), none
+    // of them by voice
+    const TimeMs t = at("2026-01-05T10:00:00.000Z");
+    TraceBuilder b(kSchedulePolicy);
+    b.interaction(t, "app", "vendor-cloud")
+        .interaction(t + 10 * kMsPerMinute, "app", "home-graph")
+        .interaction(t + 20 * kMsPerMinute, "physical", "")
+        .interaction(t + 30 * kMsPerMinute, "app", "vendor-cloud")
+        .interaction(t + 40 * kMsPerMinute, "physical", "");
+    // WHEN a report claims a voice interaction
+    b.egress(t + 40 * kMsPerMinute + 1000, "vendor-cloud", "alexa", alexa_temperature(t, "VOICE_INTERACTION"));
+    const auto findings = b.judge();
+    // THEN the evidence lists the three latest, newest first, with their recipients
+    ASSERT_EQ(findings.size(), 1u);
+    const json& recent = findings[0].evidence["recent_interactions"];
+    ASSERT_EQ(recent.size(), 3u);
+    EXPECT_EQ(recent[0]["t"], "2026-01-05T10:40:00.000Z");
+    EXPECT_EQ(recent[0]["via"], "physical");
+    EXPECT_TRUE(recent[0]["recipient"].is_null());
+    EXPECT_EQ(recent[1]["t"], "2026-01-05T10:30:00.000Z");
+    EXPECT_EQ(recent[1]["recipient"], "vendor-cloud");
+    EXPECT_EQ(recent[2]["t"], "2026-01-05T10:20:00.000Z");
+    EXPECT_EQ(recent[2]["via"], "physical");
+}
+
 // ---- side channel --------------------------------------------------------------------------
 
 namespace {
