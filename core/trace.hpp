@@ -120,8 +120,9 @@ public:
 
 /// SQLite trace store (WAL). Tables: `meta(key TEXT PRIMARY KEY, value TEXT)` and
 /// `records(seq INTEGER PRIMARY KEY, kind TEXT, t INTEGER, device TEXT, line TEXT)` where
-/// `line` is the exact JSONL text. Writes go in transactions of `batch` records; a capture cut
-/// off mid-write keeps every record of every committed batch.
+/// `line` is the exact JSONL text. Writes go in transactions of `batch` records, made by the
+/// store's own writer thread while the caller goes on (docs/trace.md); a capture cut off
+/// mid-write keeps every record of every committed batch. One thread at a time uses a store.
 class TraceStore {
 public:
     [[nodiscard]] static Result<TraceStore> create(const std::filesystem::path& path);
@@ -134,8 +135,9 @@ public:
     /// `replayed_to`); not part of the JSONL export. Committed with the next commit().
     [[nodiscard]] Status put_meta(std::string_view key, std::string_view value);
     /// `line` is the record's JSONL text; empty means "serialise `record` with to_jsonl".
+    /// Errors: a write error of an earlier batch (the store writes nothing after one).
     [[nodiscard]] Status append(const Record& record, std::string_view line = {});
-    [[nodiscard]] Status commit();  ///< makes everything appended so far durable
+    [[nodiscard]] Status commit();  ///< makes everything appended so far durable (waits for it)
     void set_batch(std::size_t records) { batch_ = records; }
     /// Builds the `records(device, t)` index (idempotent; commits what is pending first). No
     /// trace has it unless asked for: it is for ad-hoc queries by device, the readers stream

@@ -12,12 +12,15 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <condition_variable>
+#include <mutex>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace consentrig::core {
@@ -38,10 +41,20 @@ std::string prefixed(const std::filesystem::path& path, std::string_view message
 }
 
 std::string sqlite_message(sqlite3* db, int rc) {
+    const int last_errno = errno;  // before anything else can set it
     const int primary = rc & 0xff;
     if (primary == SQLITE_CORRUPT) return "database disk image is malformed — the file may be truncated";
     if (primary == SQLITE_NOTADB) return "file is not a database (or its header is damaged)";
-    return db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    if (db == nullptr) return sqlite3_errstr(rc);
+    std::string message = sqlite3_errmsg(db);
+    // "disk I/O error" alone does not say that the disk is full or the file too large. SQLite
+    // keeps the OS error only for some failures; a failed write leaves it in errno.
+    int os_errno = sqlite3_system_errno(db);
+    if (os_errno == 0 && (sqlite3_extended_errcode(db) == SQLITE_IOERR_WRITE || primary == SQLITE_FULL)) os_errno = last_errno;
+    if ((primary == SQLITE_IOERR || primary == SQLITE_FULL) && os_errno != 0) {
+        message += " (" + std::error_code(os_errno, std::generic_category()).message() + ")";
+    }
+    return message;
 }
 
 /// Refuses to overwrite: a trace file is evidence. An existing empty file is fine (mktemp).
@@ -145,32 +158,6 @@ struct Connection {
         return {};
     }
 
-    /// `kind`, `device` may be null (unknown kinds without them); t null when `has_t` is false.
-    Status insert_row(std::uint64_t seq, std::string_view kind, bool has_t, TimeMs t, const std::string* device,
-                      std::string_view line) {
-        sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(seq));
-        if (kind.empty()) {
-            sqlite3_bind_null(insert, 2);
-        } else {
-            sqlite3_bind_text(insert, 2, kind.data(), static_cast<int>(kind.size()), SQLITE_STATIC);
-        }
-        if (has_t) {
-            sqlite3_bind_int64(insert, 3, t);
-        } else {
-            sqlite3_bind_null(insert, 3);
-        }
-        if (device == nullptr) {
-            sqlite3_bind_null(insert, 4);
-        } else {
-            sqlite3_bind_text(insert, 4, device->data(), static_cast<int>(device->size()), SQLITE_STATIC);
-        }
-        sqlite3_bind_text(insert, 5, line.data(), static_cast<int>(line.size()), SQLITE_STATIC);
-        const int rc = sqlite3_step(insert);
-        sqlite3_reset(insert);
-        if (rc != SQLITE_DONE) return fail(rc);
-        return {};
-    }
-
     Status put_meta(std::string_view key, std::string_view value) {
         sqlite3_bind_text(insert_meta, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
         sqlite3_bind_text(insert_meta, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
@@ -191,27 +178,224 @@ struct Connection {
     }
 };
 
+/// A prepared statement, finalized with its owner.
+struct Statement {
+    sqlite3_stmt* st = nullptr;
+    Statement() = default;
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    ~Statement() { sqlite3_finalize(st); }
+};
+
+/// Rows on their way into `records`, their strings in one buffer (a record's own strings do
+/// not outlive the next one). `kind`, `t` and `device` may be absent (unknown kinds in an import).
+class RowBuffer {
+public:
+    void add(std::uint64_t seq, std::string_view kind, std::optional<TimeMs> t, const std::string* device,
+             std::string_view line) {
+        Row& row = rows_.emplace_back();
+        row.seq = seq;
+        row.t = t;
+        row.has_kind = !kind.empty();
+        row.kind = append(kind);
+        row.has_device = device != nullptr;
+        if (device) row.device = append(*device);
+        row.line = append(line);
+    }
+    [[nodiscard]] std::size_t size() const { return rows_.size(); }
+    [[nodiscard]] bool empty() const { return rows_.empty(); }
+    void clear() {
+        rows_.clear();
+        text_.clear();
+    }
+
+    /// Inserts the rows in order, kMultiRows at a time by one multi-row INSERT (`multi`, prepared
+    /// on first use): one statement run per chunk instead of per row, and SQLite keeps its
+    /// cursor at the end of the table between the rows of a chunk (rows come in seq order), so
+    /// an insert needs no seek from the root. The rest go one by one. On error the rows before
+    /// the failing chunk are in.
+    Status insert(Connection& conn, Statement& multi) const {
+        std::size_t i = 0;
+        for (; i + kMultiRows <= rows_.size(); i += kMultiRows) {
+            if (multi.st == nullptr) {
+                std::string sql = "INSERT INTO records(seq, kind, t, device, line) VALUES ";
+                for (std::size_t r = 0; r < kMultiRows; ++r) sql += r == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)";
+                const int rc = sqlite3_prepare_v3(conn.db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &multi.st, nullptr);
+                if (rc != SQLITE_OK) return conn.fail(rc);
+            }
+            for (std::size_t r = 0; r < kMultiRows; ++r) bind(multi.st, static_cast<int>(5 * r), rows_[i + r]);
+            const int rc = sqlite3_step(multi.st);
+            sqlite3_reset(multi.st);
+            sqlite3_clear_bindings(multi.st);
+            if (rc != SQLITE_DONE) return conn.fail(rc);
+        }
+        for (; i < rows_.size(); ++i) {
+            bind(conn.insert, 0, rows_[i]);
+            const int rc = sqlite3_step(conn.insert);
+            sqlite3_reset(conn.insert);
+            if (rc != SQLITE_DONE) return conn.fail(rc);
+        }
+        return {};
+    }
+
+    static constexpr std::size_t kMultiRows = 64;
+
+private:
+    struct Span {
+        std::size_t offset = 0, size = 0;
+    };
+    struct Row {
+        std::uint64_t seq = 0;
+        std::optional<TimeMs> t;
+        bool has_kind = false, has_device = false;
+        Span kind, device, line;
+    };
+
+    Span append(std::string_view s) {
+        const Span span{text_.size(), s.size()};
+        text_ += s;
+        return span;
+    }
+
+    /// Binds one row at parameter offset `base` (columns seq, kind, t, device, line).
+    void bind(sqlite3_stmt* st, int base, const Row& row) const {
+        sqlite3_bind_int64(st, base + 1, static_cast<sqlite3_int64>(row.seq));
+        const auto text = [&](int i, Span span) {
+            sqlite3_bind_text(st, base + i, text_.data() + span.offset, static_cast<int>(span.size), SQLITE_STATIC);
+        };
+        if (row.has_kind) {
+            text(2, row.kind);
+        } else {
+            sqlite3_bind_null(st, base + 2);
+        }
+        if (row.t) {
+            sqlite3_bind_int64(st, base + 3, *row.t);
+        } else {
+            sqlite3_bind_null(st, base + 3);
+        }
+        if (row.has_device) {
+            text(4, row.device);
+        } else {
+            sqlite3_bind_null(st, base + 4);
+        }
+        text(5, row.line);
+    }
+
+    std::vector<Row> rows_;
+    std::string text_;  ///< the rows' strings; bound at insert, when it no longer grows
+};
+
+/// The store's SQLite work on its own thread: append() serialises a record and hands full
+/// batches over, so that the simulator and the oracle run while SQLite writes (on a 100,000-
+/// device day SQLite is more than half of the capture's CPU). One batch is written while the
+/// next fills; a producer faster than SQLite waits for the batch before. Each batch is one
+/// transaction, as before the thread. The connection is used by one thread at a time: the
+/// writer, or the owner once drain() has returned.
+class Writer {
+public:
+    explicit Writer(Connection& conn) : conn_(conn), thread_([this] { loop(); }) {}
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+    ~Writer() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+    }
+
+    /// Hands `batch` over (it comes back empty, with the spare buffer's capacity). The first
+    /// write error, once there is one: every later batch is dropped, as a gap in the trace
+    /// would be worse than its end.
+    Status submit(RowBuffer& batch) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !queued_; });
+        if (!error_) return error_;
+        std::swap(next_, batch);
+        queued_ = true;
+        lock.unlock();
+        changed_.notify_all();
+        return {};
+    }
+
+    /// Waits until every batch handed over is written; the first write error, if any.
+    Status drain() {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !queued_ && !busy_; });
+        return error_;
+    }
+
+private:
+    void loop() {
+        RowBuffer writing;
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            changed_.wait(lock, [&] { return queued_ || stop_; });
+            if (!queued_) return;
+            writing.clear();
+            std::swap(writing, next_);
+            queued_ = false;
+            busy_ = true;
+            const bool failed = !error_;
+            lock.unlock();
+            changed_.notify_all();
+            Status s = failed ? Status{} : write(writing);
+            lock.lock();
+            busy_ = false;
+            if (!s && error_) error_ = std::move(s);
+            changed_.notify_all();
+        }
+    }
+
+    Status write(const RowBuffer& batch) {
+        try {
+            if (auto s = conn_.exec("BEGIN"); !s) return s;
+            if (auto s = batch.insert(conn_, multi_); !s) {
+                // Keep the rows that did go in, if SQLite still can.
+                if (!conn_.exec("COMMIT")) (void)conn_.exec("ROLLBACK");
+                return s;
+            }
+            return conn_.exec("COMMIT");
+        } catch (const std::exception& e) {
+            return Error{prefixed(conn_.path, e.what())};
+        }
+    }
+
+    Connection& conn_;
+    Statement multi_;  ///< used by the writer thread only
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    RowBuffer next_;       ///< the batch handed over, while queued_
+    bool queued_ = false;
+    bool busy_ = false;    ///< the writer is writing a batch
+    bool stop_ = false;
+    Status error_;         ///< the first write error
+    std::thread thread_;   ///< last: starts once the rest is built
+};
+
 }  // namespace
 
 // ───────────────────────────── TraceStore ─────────────────────────────
 
 struct TraceStore::Impl {
     Connection conn;
-    bool in_transaction = false;
-    std::size_t pending = 0;
+    std::optional<Writer> writer;  ///< set once the schema is in
+    RowBuffer filling;
     std::uint64_t next_seq = 1;
     bool appended = false;
 
     ~Impl() {
-        if (in_transaction) (void)conn.exec("COMMIT");
+        if (writer) (void)commit();
+        writer.reset();  // joins the thread before the connection closes
     }
 
+    /// Hands over what is filling and waits until everything is written.
     Status commit() {
-        if (!in_transaction) return {};
-        if (auto s = conn.exec("COMMIT"); !s) return s;
-        in_transaction = false;
-        pending = 0;
-        return {};
+        if (!filling.empty()) {
+            if (auto s = writer->submit(filling); !s) return s;
+        }
+        return writer->drain();
     }
 };
 
@@ -231,6 +415,7 @@ Result<TraceStore> TraceStore::create(const std::filesystem::path& path) {
             remove_db_files(path, existed);
             return s.error();
         }
+        impl->writer.emplace(impl->conn);
         return TraceStore(std::move(impl));
     } catch (const std::exception& e) {
         return Error{prefixed(path, e.what())};
@@ -240,6 +425,7 @@ Result<TraceStore> TraceStore::create(const std::filesystem::path& path) {
 Status TraceStore::write_meta(const TraceMeta& meta) {
     try {
         if (!impl_) return Error{"trace store: used after move"};
+        if (auto s = impl_->writer->drain(); !s) return s;
         if (auto s = impl_->conn.write_meta(meta, to_jsonl(meta)); !s) return s;
         // Records are numbered as lines of this trace's export: the meta line is line 1.
         if (!impl_->appended) impl_->next_seq = 2;
@@ -258,17 +444,10 @@ Status TraceStore::append(const Record& record, std::string_view line) {
             own = to_jsonl(record);
             line = own;
         }
-        if (!im.in_transaction) {
-            if (auto s = im.conn.exec("BEGIN"); !s) return s;
-            im.in_transaction = true;
-        }
-        if (auto s = im.conn.insert_row(im.next_seq, to_string(record.kind), true, record.t, &record.device, line);
-            !s) {
-            return s;
-        }
+        im.filling.add(im.next_seq, to_string(record.kind), record.t, &record.device, line);
         ++im.next_seq;
         im.appended = true;
-        if (++im.pending >= std::max<std::size_t>(batch_, 1)) return im.commit();
+        if (im.filling.size() >= std::max<std::size_t>(batch_, 1)) return im.writer->submit(im.filling);
         return {};
     } catch (const std::exception& e) {
         return Error{prefixed(impl_->conn.path, e.what())};
@@ -277,6 +456,8 @@ Status TraceStore::append(const Record& record, std::string_view line) {
 
 Status TraceStore::put_meta(std::string_view key, std::string_view value) {
     if (!impl_) return Error{"trace store: used after move"};
+    // The writer must be idle before this thread uses the connection.
+    if (auto s = impl_->writer->drain(); !s) return s;
     return impl_->conn.put_meta(key, value);
 }
 
@@ -316,113 +497,6 @@ Status TraceStore::create_index() {
 
 namespace {
 
-/// Rows of an import, inserted kImportBatch at a time by one multi-row INSERT: one statement
-/// run per batch instead of per row, and SQLite keeps its cursor at the end of the table
-/// between the rows of a batch (rows come in seq order), so an insert needs no seek from the
-/// root. The text of the rows is copied into one buffer (the reader's lines do not outlive the
-/// next read). Rows go in in the same order as one at a time, and the import fails with the
-/// same message: parse errors flush what came before them first.
-class ImportBatch {
-public:
-    static constexpr std::size_t kRows = 64;
-
-    explicit ImportBatch(Connection& conn) : conn_(conn) {}
-    ImportBatch(const ImportBatch&) = delete;
-    ImportBatch& operator=(const ImportBatch&) = delete;
-    ~ImportBatch() { sqlite3_finalize(insert_); }
-
-    Status add(std::uint64_t seq, std::string_view kind, const std::optional<TimeMs>& t,
-               const std::optional<std::string>& device, std::string_view line) {
-        Row& row = rows_[count_++];
-        row.seq = seq;
-        row.t = t;
-        row.kind = append(kind);
-        row.has_kind = !kind.empty();
-        row.has_device = device.has_value();
-        if (device) row.device = append(*device);
-        row.line = append(line);
-        if (count_ == kRows) return flush();
-        return {};
-    }
-
-    /// Inserts the rows held so far.
-    Status flush() {
-        if (count_ == 0) return {};
-        Status s;
-        if (count_ == kRows) {
-            if (insert_ == nullptr) {
-                std::string sql = "INSERT INTO records(seq, kind, t, device, line) VALUES ";
-                for (std::size_t i = 0; i < kRows; ++i) sql += i == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)";
-                const int rc = sqlite3_prepare_v3(conn_.db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &insert_, nullptr);
-                if (rc != SQLITE_OK) return conn_.fail(rc);
-            }
-            for (std::size_t i = 0; i < kRows; ++i) bind(insert_, static_cast<int>(5 * i), rows_[i]);
-            const int rc = sqlite3_step(insert_);
-            sqlite3_reset(insert_);
-            sqlite3_clear_bindings(insert_);
-            if (rc != SQLITE_DONE) s = conn_.fail(rc);
-        } else {
-            for (std::size_t i = 0; i < count_ && s; ++i) {
-                const Row& row = rows_[i];
-                const std::string device(view(row.device));
-                s = conn_.insert_row(row.seq, row.has_kind ? view(row.kind) : std::string_view{}, row.t.has_value(),
-                                     row.t.value_or(0), row.has_device ? &device : nullptr, view(row.line));
-            }
-        }
-        count_ = 0;
-        text_.clear();
-        return s;
-    }
-
-private:
-    struct Span {
-        std::size_t offset = 0, size = 0;
-    };
-    struct Row {
-        std::uint64_t seq = 0;
-        std::optional<TimeMs> t;
-        bool has_kind = false, has_device = false;
-        Span kind, device, line;
-    };
-
-    Span append(std::string_view s) {
-        const Span span{text_.size(), s.size()};
-        text_ += s;
-        return span;
-    }
-    [[nodiscard]] std::string_view view(Span span) const { return std::string_view(text_).substr(span.offset, span.size); }
-
-    /// As Connection::insert_row binds its one row.
-    void bind(sqlite3_stmt* st, int base, const Row& row) const {
-        sqlite3_bind_int64(st, base + 1, static_cast<sqlite3_int64>(row.seq));
-        const auto text = [&](int i, Span span) {
-            sqlite3_bind_text(st, base + i, text_.data() + span.offset, static_cast<int>(span.size), SQLITE_STATIC);
-        };
-        if (row.has_kind) {
-            text(2, row.kind);
-        } else {
-            sqlite3_bind_null(st, base + 2);
-        }
-        if (row.t) {
-            sqlite3_bind_int64(st, base + 3, *row.t);
-        } else {
-            sqlite3_bind_null(st, base + 3);
-        }
-        if (row.has_device) {
-            text(4, row.device);
-        } else {
-            sqlite3_bind_null(st, base + 4);
-        }
-        text(5, row.line);
-    }
-
-    Connection& conn_;
-    sqlite3_stmt* insert_ = nullptr;
-    std::array<Row, kRows> rows_{};
-    std::size_t count_ = 0;
-    std::string text_;  ///< the rows' strings; bound at flush, when it no longer grows
-};
-
 Result<std::uint64_t> import_impl(const std::filesystem::path& jsonl, Connection& conn) {
     auto reader = JsonlLineReader::open(jsonl);
     if (!reader) return reader.error();
@@ -430,10 +504,16 @@ Result<std::uint64_t> import_impl(const std::filesystem::path& jsonl, Connection
 
     if (auto s = conn.create(true); !s) return s.error();
     if (auto s = conn.exec("BEGIN"); !s) return s.error();
-    ImportBatch batch(conn);
+    RowBuffer batch;
+    Statement multi;
+    const auto flush = [&]() -> Status {
+        Status s = batch.insert(conn, multi);
+        batch.clear();
+        return s;
+    };
     // A failure is reported only after the rows before it are in, as when inserting one by one.
     const auto fail = [&](Error e) -> Error {
-        if (auto s = batch.flush(); !s) return s.error();
+        if (auto s = flush(); !s) return s.error();
         return e;
     };
     std::uint64_t count = 0;
@@ -456,11 +536,14 @@ Result<std::uint64_t> import_impl(const std::filesystem::path& jsonl, Connection
         }
         // Unknown kinds, and a meta line that is not first, are kept verbatim in place so that
         // export gives the file back; readers skip them with a warning.
-        if (auto s = batch.add(no, info->kind_name, info->t, info->device, text); !s) return s.error();
+        batch.add(no, info->kind_name, info->t, info->device ? &*info->device : nullptr, text);
+        if (batch.size() == RowBuffer::kMultiRows) {
+            if (auto s = flush(); !s) return s.error();
+        }
         first = false;
         ++count;
     }
-    if (auto s = batch.flush(); !s) return s.error();
+    if (auto s = flush(); !s) return s.error();
     if (auto s = conn.exec("COMMIT"); !s) return s.error();
     if (auto s = conn.finish_bulk(); !s) return s.error();
     return count;

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <ctime>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -738,6 +739,52 @@ TEST(TraceSqlite, GIVEN_a_database_truncated_to_half_WHEN_read_THEN_some_records
     auto stub = open_trace(dir / "stub.db");
     ASSERT_FALSE(stub.ok());
     EXPECT_EQ(stub.error().message, (dir / "stub.db").string() + ": database disk image is malformed — the file may be truncated");
+}
+
+// GIVEN a store whose files cannot grow past 1 MiB (a full disk, as RLIMIT_FSIZE makes it)
+// WHEN records keep coming, committed every 500
+// THEN append or commit fails naming the database, and once there is room again the trace
+//      holds every committed record and then only records in order, without a gap
+TEST(TraceSqlite, GIVEN_a_full_disk_WHEN_records_keep_coming_THEN_an_error_names_the_file_and_committed_records_stay) {
+    TempDir dir;
+    const fs::path db = dir / "full.db";
+    constexpr int kCommitEvery = 500;
+    Status failed;
+    int committed = 0;
+    int appended = 0;
+    {
+        auto store = TraceStore::create(db);
+        ASSERT_TRUE(store.ok()) << store.error().message;
+        rlimit before{};
+        ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
+        const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+        rlimit small = before;
+        small.rlim_cur = 1024 * 1024;
+        ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+        for (; appended < 100000 && failed.ok(); ++appended) {
+            Record r{.kind = RecordKind::truth, .t = kT0 + appended, .device = "thermo-" + std::to_string(appended % 7),
+                     .payload = R"({"temperature":)" + std::to_string(appended) + R"(,"pad":"0123456789012345678901234567890123456789"})"};
+            failed = store->append(r);
+            if (failed.ok() && (appended + 1) % kCommitEvery == 0) {
+                failed = store->commit();
+                if (failed.ok()) committed = appended + 1;
+            }
+        }
+        setrlimit(RLIMIT_FSIZE, &before);
+        std::signal(SIGXFSZ, old_handler);
+    }  // closing with room again
+    ASSERT_FALSE(failed.ok()) << "100000 records fitted in 1 MiB";
+    // SQLite says "disk I/O error"; the error adds what the OS said
+    EXPECT_EQ(failed.error().message, db.string() + ": disk I/O error (" + std::strerror(EFBIG) + ")");
+    EXPECT_GT(committed, 0);
+
+    auto src = open_trace(db);
+    ASSERT_TRUE(src.ok()) << src.error().message;
+    const Drained d = drain(**src);
+    EXPECT_EQ(d.error, "");
+    EXPECT_GE(d.records.size(), static_cast<std::size_t>(committed));
+    EXPECT_LT(d.records.size(), static_cast<std::size_t>(appended));
+    for (std::size_t i = 0; i < d.records.size(); ++i) ASSERT_EQ(d.records[i].t, kT0 + static_cast<TimeMs>(i)) << "record " << i;
 }
 
 namespace {
