@@ -154,6 +154,7 @@ private:
     std::uint64_t first_record_t_ = 0;
     bool saw_record_ = false;
     simdjson::dom::parser truth_parser_;
+    core::MessageSummary summary_;  ///< on_egress's, reused: what a message carries, without its text
     /// (device, recipient, t, line) of listed findings → the finding indices waiting for the body.
     std::map<std::tuple<std::string_view, std::string_view, TimeMs, std::uint64_t>, std::vector<std::size_t>> wanted_;
 
@@ -358,10 +359,11 @@ void Builder::on_egress(const core::Record& rec) {
     }
     ++device_messages_[rec.device];
     ++r_.aggregates.messages_by_recipient[rec.recipient];
-    const core::DecodedMessage msg = in_.taxonomy->decode(rec.format, rec.payload);
-    const CategorySet cats = msg.categories();
-    bool unclassified = !msg.error.empty();
-    for (const auto& f : msg.fields) unclassified = unclassified || !f.category;
+    // Only categories and whether something is unclassified count here: summarize, not decode
+    // (the fields' text would be a third of this pass).
+    in_.taxonomy->summarize(rec.format, rec.payload, summary_);
+    const CategorySet cats = summary_.categories;
+    const bool unclassified = !summary_.error.empty() || summary_.unclassified;
     if (cats.any()) {
         ++r_.meta.state_messages;
         for (std::size_t i = 0; i < core::kCategoryCount; ++i) {
