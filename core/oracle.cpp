@@ -71,7 +71,6 @@ constexpr std::size_t kFewRecipients = 8;       ///< looked up by comparing befo
 constexpr std::size_t kRecentInteractions = 3;  ///< cause_mismatch evidence lists this many
 constexpr std::size_t kPendingKeepBytes = std::size_t{1} << 20;  ///< a held-back slot keeps no bigger buffer
 
-/// Side-channel statistics of one device × recipient: constant size.
 /// What a side-channel finding reports about its hits. Allocated at the first hit: every pair
 /// with keep-alives counts messages, few ever have a hit, and a fleet has millions of pairs.
 struct SideChannelHits {
@@ -85,6 +84,7 @@ struct SideChannelHits {
     std::array<std::uint64_t, kLagBuckets> lag_hist{};
 };
 
+/// Side-channel statistics of one device × recipient.
 struct SideChannelStats {
     std::uint64_t messages = 0;  ///< state-free messages
     std::uint64_t hits = 0;      ///< of those, sent within the lag window after an unconsented change
