@@ -5,13 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/resource.h>
-
-#include <csignal>
 #include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "tests/core/file_size_limit.hpp"
 
 using namespace consentrig::core;
 using nlohmann::json;
@@ -139,17 +138,13 @@ TEST_F(FindingListTest, GivenManyFindingsAcrossFlushes_WhenLoaded_ThenAllComeBac
 TEST_F(FindingListTest, GivenAFullDisk_WhenFindingsKeepComing_ThenTheErrorSaysSoAndEarlierOnesLoad) {
     auto list = FindingList::on_disk(dir_);
     ASSERT_TRUE(list.ok());
-    rlimit before{};
-    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
-    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
-    rlimit small = before;
-    small.rlim_cur = 256 * 1024;
-    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
     Status failed;
     int n = 0;
-    for (; n < 20000 && failed.ok(); ++n) failed = list->push_back(finding(FindingType::out_of_window, "thermo-1", n, Category::temperature, n));
-    setrlimit(RLIMIT_FSIZE, &before);
-    std::signal(SIGXFSZ, old_handler);
+    {
+        const consentrig::testing::FileSizeLimit full_disk(256 * 1024);
+        ASSERT_TRUE(full_disk.ok());
+        for (; n < 20000 && failed.ok(); ++n) failed = list->push_back(finding(FindingType::out_of_window, "thermo-1", n, Category::temperature, n));
+    }
 
     ASSERT_FALSE(failed.ok()) << "20000 findings fitted in 256 KiB";
     EXPECT_THAT(failed.error().message, ::testing::HasSubstr("cannot write findings' evidence"));

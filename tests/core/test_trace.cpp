@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/trace.hpp"
+#include "tests/core/file_size_limit.hpp"
 #include "core/trace_journal.hpp"
 
 // Records are built with C++20 designated initializers naming only the fields that matter;
@@ -755,12 +756,8 @@ TEST(TraceSqlite, GIVEN_a_full_disk_WHEN_records_keep_coming_THEN_an_error_names
     {
         auto store = TraceStore::create(db);
         ASSERT_TRUE(store.ok()) << store.error().message;
-        rlimit before{};
-        ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
-        const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
-        rlimit small = before;
-        small.rlim_cur = 1024 * 1024;
-        ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+        const consentrig::testing::FileSizeLimit full_disk(1024 * 1024);
+        ASSERT_TRUE(full_disk.ok());
         for (; appended < 100000 && failed.ok(); ++appended) {
             Record r{.kind = RecordKind::truth, .t = kT0 + appended, .device = "thermo-" + std::to_string(appended % 7),
                      .payload = R"({"temperature":)" + std::to_string(appended) + R"(,"pad":"0123456789012345678901234567890123456789"})"};
@@ -770,9 +767,7 @@ TEST(TraceSqlite, GIVEN_a_full_disk_WHEN_records_keep_coming_THEN_an_error_names
                 if (failed.ok()) committed = appended + 1;
             }
         }
-        setrlimit(RLIMIT_FSIZE, &before);
-        std::signal(SIGXFSZ, old_handler);
-    }  // closing with room again
+    }  // the limit goes before the store: it closes with room again
     ASSERT_FALSE(failed.ok()) << "100000 records fitted in 1 MiB";
     // SQLite says "disk I/O error"; the error adds what the OS said
     EXPECT_EQ(failed.error().message, db.string() + ": disk I/O error (" + std::strerror(EFBIG) + ")");
