@@ -583,3 +583,34 @@ TEST(OracleQueries, GivenInteractionAndUnlink_WhenAskedAfterFinish_ThenConsented
     EXPECT_THAT(oracle.interactions("thermo-1", "voice-partner"), testing::ElementsAre(i));
     EXPECT_THAT(oracle.recipients("thermo-1"), testing::ElementsAre("voice-partner"));
 }
+
+TEST(OracleQueries, GivenThousandsOfDevices_WhenAskedAfterFinish_ThenEachKeepsItsOwnInteractions) {
+    // GIVEN 5,000 devices (the oracle's name index grows and rebuilds many times), device k
+    // with one interaction at start + k seconds, through one of two recipients
+    auto policy = parse_policy(kInteractionPolicy, "policy.yaml");
+    auto taxonomy = Taxonomy::builtin();
+    ASSERT_TRUE(policy.ok() && taxonomy.ok());
+    Oracle oracle(*policy, *taxonomy);
+    TraceMeta meta;
+    meta.start = at(kStart);
+    oracle.begin(meta);
+    constexpr int kDevices = 5000;
+    const auto device = [](int k) { return "thermo-" + std::to_string(k); };
+    const auto recipient = [](int k) { return k % 2 ? std::string("voice-partner") : std::string("home-graph"); };
+    for (int k = 0; k < kDevices; ++k) {
+        const json line{{"kind", "interaction"}, {"t", iso(at(kStart) + k * 1000)}, {"device", device(k)},
+                        {"via", "voice"}, {"recipient", recipient(k)}, {"action", "query"}};
+        auto r = parse_record(line.dump(), static_cast<std::uint64_t>(k) + 1);
+        ASSERT_TRUE(r.ok());
+        ASSERT_TRUE(oracle.feed(*r).ok());
+    }
+    (void)oracle.finish();
+    // THEN every device is known once, and each one's interaction is its own
+    EXPECT_EQ(oracle.devices().size(), static_cast<std::size_t>(kDevices));
+    for (int k : {0, 1, 15, 16, 17, 2047, 2048, 4999}) {
+        EXPECT_THAT(oracle.interactions(device(k), recipient(k)), testing::ElementsAre(at(kStart) + k * 1000)) << device(k);
+        EXPECT_TRUE(oracle.interactions(device(k), recipient(k + 1)).empty()) << device(k);
+        EXPECT_THAT(oracle.recipients(device(k)), testing::Contains(recipient(k)));
+    }
+    EXPECT_TRUE(oracle.interactions("thermo-5000", "voice-partner").empty());
+}
