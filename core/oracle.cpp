@@ -20,8 +20,8 @@ constexpr std::size_t kLagBuckets = 20;  ///< side-channel lag histogram resolut
 
 /// Names (device ids, recipients) to dense ids 0, 1, … in the order first seen. One
 /// open-addressing table of (hash, id) slots: a lookup reads one slot and, when the hashes
-/// match, the name; a node-based map reads a bucket and a node (a tenth of `check`'s time went
-/// to those misses on a 20,000-device trace).
+/// match, the name; a node-based map reads a bucket and a node. (Lookups were a tenth of
+/// `check`'s time on a 20,000-device trace with std::unordered_map, about half that now.)
 class NameIndex {
 public:
     static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
