@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -553,25 +554,35 @@ TEST(OracleDeterminism, GivenSameTrace_WhenJudgedTwice_ThenJsonIdentical) {
 
 // ---- consent state queries (timelines in reports) ----------------------------------------
 
-TEST(OracleQueries, GivenInteractionAndUnlink_WhenAskedAfterFinish_ThenConsentedAtFollowsTheRules) {
-    auto policy = parse_policy(kInteractionPolicy, "policy.yaml");
-    auto taxonomy = Taxonomy::builtin();
-    ASSERT_TRUE(policy.ok() && taxonomy.ok());
-    Oracle oracle(*policy, *taxonomy);
-    TraceMeta meta;
-    meta.start = at(kStart);
-    oracle.begin(meta);
+/// An oracle judging under kInteractionPolicy from kStart, fed trace lines one at a time.
+class OracleQueries : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(policy_.ok() && taxonomy_.ok());
+        oracle_ = std::make_unique<Oracle>(*policy_, *taxonomy_);
+        TraceMeta meta;
+        meta.start = at(kStart);
+        oracle_->begin(meta);
+    }
+    void feed(const json& line) {
+        auto r = parse_record(line.dump(), ++lines_);
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        ASSERT_TRUE(oracle_->feed(*r).ok());
+    }
+
+    Result<Policy> policy_ = parse_policy(kInteractionPolicy, "policy.yaml");
+    Result<Taxonomy> taxonomy_ = Taxonomy::builtin();
+    std::unique_ptr<Oracle> oracle_;
+    std::uint64_t lines_ = 0;
+};
+
+TEST_F(OracleQueries, GivenInteractionAndUnlink_WhenAskedAfterFinish_ThenConsentedAtFollowsTheRules) {
+    Oracle& oracle = *oracle_;
     const TimeMs i = at("2026-01-05T10:00:00.000Z");
     const TimeMs unlink = at("2026-01-05T12:00:00.000Z");
-    std::uint64_t n = 0;
-    for (const json& line : {json{{"kind", "interaction"}, {"t", iso(i)}, {"device", "thermo-1"}, {"via", "voice"},
-                                  {"recipient", "voice-partner"}, {"action", "query"}},
-                             json{{"kind", "link"}, {"t", iso(unlink)}, {"device", "*"}, {"recipient", "voice-partner"},
-                                  {"linked", false}}}) {
-        auto r = parse_record(line.dump(), ++n);
-        ASSERT_TRUE(r.ok());
-        ASSERT_TRUE(oracle.feed(*r).ok());
-    }
+    feed(json{{"kind", "interaction"}, {"t", iso(i)}, {"device", "thermo-1"}, {"via", "voice"},
+              {"recipient", "voice-partner"}, {"action", "query"}});
+    feed(json{{"kind", "link"}, {"t", iso(unlink)}, {"device", "*"}, {"recipient", "voice-partner"}, {"linked", false}});
     (void)oracle.finish();
     EXPECT_TRUE(oracle.consented_at("thermo-1", "voice-partner", Category::temperature, i));
     EXPECT_TRUE(oracle.consented_at("thermo-1", "voice-partner", Category::temperature, i + 119'999));
@@ -584,25 +595,16 @@ TEST(OracleQueries, GivenInteractionAndUnlink_WhenAskedAfterFinish_ThenConsented
     EXPECT_THAT(oracle.recipients("thermo-1"), testing::ElementsAre("voice-partner"));
 }
 
-TEST(OracleQueries, GivenThousandsOfDevices_WhenAskedAfterFinish_ThenEachKeepsItsOwnInteractions) {
+TEST_F(OracleQueries, GivenThousandsOfDevices_WhenAskedAfterFinish_ThenEachKeepsItsOwnInteractions) {
     // GIVEN 5,000 devices (the oracle's name index grows and rebuilds many times), device k
     // with one interaction at start + k seconds, through one of two recipients
-    auto policy = parse_policy(kInteractionPolicy, "policy.yaml");
-    auto taxonomy = Taxonomy::builtin();
-    ASSERT_TRUE(policy.ok() && taxonomy.ok());
-    Oracle oracle(*policy, *taxonomy);
-    TraceMeta meta;
-    meta.start = at(kStart);
-    oracle.begin(meta);
+    Oracle& oracle = *oracle_;
     constexpr int kDevices = 5000;
     const auto device = [](int k) { return "thermo-" + std::to_string(k); };
     const auto recipient = [](int k) { return k % 2 ? std::string("voice-partner") : std::string("home-graph"); };
     for (int k = 0; k < kDevices; ++k) {
-        const json line{{"kind", "interaction"}, {"t", iso(at(kStart) + k * 1000)}, {"device", device(k)},
-                        {"via", "voice"}, {"recipient", recipient(k)}, {"action", "query"}};
-        auto r = parse_record(line.dump(), static_cast<std::uint64_t>(k) + 1);
-        ASSERT_TRUE(r.ok());
-        ASSERT_TRUE(oracle.feed(*r).ok());
+        ASSERT_NO_FATAL_FAILURE(feed(json{{"kind", "interaction"}, {"t", iso(at(kStart) + k * 1000)}, {"device", device(k)},
+                                          {"via", "voice"}, {"recipient", recipient(k)}, {"action", "query"}}));
     }
     (void)oracle.finish();
     // THEN every device is known once, and each one's interaction is its own
