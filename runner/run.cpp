@@ -336,13 +336,6 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
         if (o.progress) o.progress(last);
     };
 
-    // A run that fails keeps what it captured: the last batch is committed, and the trace's
-    // meta still says "complete": "false".
-    auto failed = [&](core::Error error) {
-        (void)store->commit();
-        return error;
-    };
-
     core::TimeMs end = s.end();
     if (bench) {
         rig::BenchOptions bo = *o.bench;
@@ -360,7 +353,9 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
             log_file << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         };
         auto stats = rig::run_bench(s, [&](const core::Record& r) { return capture.write(r); }, bo, logs);
-        if (!stats && !capture.cancelled()) return failed(stats.error());
+        // A run that fails keeps what it captured: the store's destructor commits the last
+        // batch, and the trace's meta still says "complete": "false".
+        if (!stats && !capture.cancelled()) return stats.error();
         if (stats) {
             end = stats->end;
             outcome.device_count = stats->boards.size();
@@ -380,7 +375,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
         }
         SimSink sink(capture);
         auto stats = sim::run_fleet(s, sink, fo);
-        if (!stats && !capture.cancelled()) return failed(stats.error());
+        if (!stats && !capture.cancelled()) return stats.error();  // kept as above
         if (stats) {
             outcome.device_count = stats->devices;
             outcome.events = stats->events;
