@@ -987,11 +987,12 @@ Result<CheckResult> check_trace(const Policy& policy, const Taxonomy& taxonomy, 
     Oracle oracle(policy, taxonomy, options);
     oracle.begin(result.meta);
     oracle.set_sink([&](Finding&& f) { (void)result.findings.push_back(std::move(f)); });  // errors: findings.status()
+    Record record;  // refilled record after record (nothing allocated per record once grown)
     for (;;) {
-        auto next = source.next();
-        if (!next) return next.error();
-        if (!next.value()) break;
-        if (Status s = oracle.feed(*next.value()); !s) return s.error();
+        auto more = source.next(record);
+        if (!more) return more.error();
+        if (!*more) break;
+        if (Status s = oracle.feed(record); !s) return s.error();
         if (!result.findings.status()) return result.findings.status().error();
         if (progress && oracle.stats().records % kProgressRecords == 0) progress(oracle.stats().records);
     }

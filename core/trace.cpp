@@ -596,13 +596,24 @@ Status validate_fields(const Fields& f, std::uint64_t line_no) {
     return {};
 }
 
-Result<Record> record_from_fields(Fields& f, std::uint64_t line_no) {
+/// Fills `r` from a parsed line, every field (what the line does not set is reset), reusing the
+/// storage of r's strings: a reader fills one Record over and over.
+Status fill_record(Fields& f, std::uint64_t line_no, Record& r) {
     if (f.kind == kUnknownKind) return Error{"unknown kind " + quote_value(f.unknown_kind)};
     const auto kind = static_cast<RecordKind>(f.kind);
-    Record r;
     r.kind = kind;
     r.line = line_no;
-    if (kind == RecordKind::meta) return r;
+    r.t = 0;
+    r.t_end = 0;
+    r.device.clear();
+    r.recipient.clear();
+    r.format.clear();
+    r.via.clear();
+    r.action.clear();
+    r.categories = CategorySet{};
+    r.flag = false;
+    r.payload.clear();
+    if (kind == RecordKind::meta) return {};
     if (auto s = validate_fields(f, line_no); !s) return s.error();
 
     r.device.assign(f.str[K_device]);
@@ -637,16 +648,23 @@ Result<Record> record_from_fields(Fields& f, std::uint64_t line_no) {
         case RecordKind::meta:
             break;
     }
+    return {};
+}
+
+Result<Record> record_from_fields(Fields& f, std::uint64_t line_no) {
+    Record r;
+    if (auto s = fill_record(f, line_no, r); !s) return s.error();
     return r;
 }
 
-Result<Record> parse_record_padded(od::parser& parser, const char* data, std::size_t len,
-                                   std::size_t capacity, std::uint64_t line_no) {
+/// Parses a line (padded for simdjson) into `into`.
+Status parse_record_into(od::parser& parser, const char* data, std::size_t len, std::size_t capacity,
+                         std::uint64_t line_no, Record& into) {
     Fields f;
     auto s = parse_fields(parser, data, len, capacity, line_no, f);
-    auto r = s ? record_from_fields(f, line_no) : Result<Record>(s.error());
+    if (s) s = fill_record(f, line_no, into);
     release_if_huge(parser);
-    return r;
+    return s;
 }
 
 Result<TraceMeta> meta_from_fields(const Fields& f, std::uint64_t line_no) {
@@ -705,8 +723,10 @@ Result<Record> parse_record(std::string_view line, std::uint64_t line_no) {
     try {
         auto& tp = thread_parser();
         const char* data = tp.buffer.copy(line);
-        auto r = parse_record_padded(tp.parser, data, line.size(), tp.buffer.capacity(), line_no);
+        Record r;
+        auto s = parse_record_into(tp.parser, data, line.size(), tp.buffer.capacity(), line_no, r);
         tp.buffer.shrink();
+        if (!s) return s.error();
         return r;
     } catch (const std::exception& e) {
         return line_error(line_no, std::string("cannot parse: ") + e.what());
@@ -977,9 +997,10 @@ bool starts_with_unknown_kind(const Error& e) { return e.message.rfind("unknown 
 /// the warnings, the end after an error, and what a parsed line becomes.
 class RecordSource : public TraceSource {
 public:
-    Result<std::optional<Record>> next() final {
+    using TraceSource::next;
+    Result<bool> next(Record& into) final {
         try {
-            return next_impl();
+            return next_impl(into);
         } catch (const std::exception& e) {
             done_ = true;
             return Error{prefixed(name_, std::string("read error: ") + e.what())};
@@ -989,28 +1010,28 @@ public:
     const std::vector<std::string>& warnings() const final { return warnings_; }
 
 protected:
-    using Next = Result<std::optional<Record>>;
     explicit RecordSource(std::string name) : name_(std::move(name)) {}
-    virtual Next next_impl() = 0;
+    virtual Result<bool> next_impl(Record& into) = 0;
 
-    /// A parsed line: the record next() returns, or the error that ends the source, or nothing
-    /// when the line is skipped (an unknown kind, a late meta line: a warning says so).
-    std::optional<Next> take(Result<Record>& parsed, std::uint64_t line_no) {
+    /// A line parsed into `into`: true (the record next() returns), or the error that ends the
+    /// source, or nothing when the line is skipped (an unknown kind, a late meta line: a warning
+    /// says so).
+    std::optional<Result<bool>> take(const Status& parsed, const Record& into, std::uint64_t line_no) {
         if (!parsed) {
             if (!starts_with_unknown_kind(parsed.error())) {
                 done_ = true;
-                return Next{Error{prefixed(name_, parsed.error().message)}};
+                return Result<bool>{Error{prefixed(name_, parsed.error().message)}};
             }
             warnings_.push_back(prefixed(name_, "line " + std::to_string(line_no) + ": " +
                                                     parsed.error().message + " skipped"));
             return std::nullopt;
         }
-        if (parsed->kind == RecordKind::meta) {
+        if (into.kind == RecordKind::meta) {
             warnings_.push_back(prefixed(name_, "line " + std::to_string(line_no) +
                                                     ": meta line is not the first line; ignored"));
             return std::nullopt;
         }
-        return Next{std::optional<Record>{std::move(parsed.value())}};
+        return Result<bool>{true};
     }
 
     std::string name_;
@@ -1049,14 +1070,19 @@ public:
 
 
 private:
-    Next next_impl() override {
-        if (done_) return std::optional<Record>{};
+    Result<bool> next_impl(Record& into) override {
+        if (done_) return false;
         for (;;) {
-            std::optional<Result<Record>> parsed;
+            Status parsed;
             std::uint64_t no = 0;
             if (pending_) {
-                parsed.swap(pending_);
                 no = reader_.line_no();
+                if (*pending_) {
+                    into = std::move(pending_->value());
+                } else {
+                    parsed = pending_->error();
+                }
+                pending_.reset();
             } else {
                 auto line = reader_.next();
                 if (!line) {
@@ -1065,14 +1091,14 @@ private:
                 }
                 if (!*line) {
                     done_ = true;
-                    return std::optional<Record>{};
+                    return false;
                 }
                 if (is_blank_line(**line)) continue;
                 no = reader_.line_no();
-                parsed.emplace(parse_record_padded(parser_, (*line)->data(), (*line)->size(),
-                                                   (*line)->size() + JsonlLineReader::kLinePadding, no));
+                parsed = parse_record_into(parser_, (*line)->data(), (*line)->size(),
+                                           (*line)->size() + JsonlLineReader::kLinePadding, no, into);
             }
-            if (auto out = take(*parsed, no)) return std::move(*out);
+            if (auto out = take(parsed, into, no)) return std::move(*out);
         }
     }
 
@@ -1182,7 +1208,7 @@ private:
         return Pages{be32(28), static_cast<std::uint64_t>(st.st_size) / page_size};
     }
 
-    Next next_impl() override {
+    Result<bool> next_impl(Record& into) override {
         while (!done_) {
             const int rc = sqlite3_step(records_);
             if (rc == SQLITE_DONE) {
@@ -1201,11 +1227,11 @@ private:
             }
             const std::string_view line(text, static_cast<std::size_t>(sqlite3_column_bytes(records_, 1)));
             const char* data = buffer_.copy(line);
-            auto parsed = parse_record_padded(parser_, data, line.size(), buffer_.capacity(), seq);
+            const Status parsed = parse_record_into(parser_, data, line.size(), buffer_.capacity(), seq, into);
             buffer_.shrink();
-            if (auto out = take(parsed, seq)) return std::move(*out);
+            if (auto out = take(parsed, into, seq)) return std::move(*out);
         }
-        return std::optional<Record>{};
+        return false;
     }
 
     sqlite3* db_ = nullptr;
@@ -1219,6 +1245,14 @@ constexpr char kSqliteHeader[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f',
                                     'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
 
 }  // namespace
+
+Result<std::optional<Record>> TraceSource::next() {
+    Record r;
+    auto more = next(r);
+    if (!more) return more.error();
+    if (!*more) return std::optional<Record>{};
+    return std::optional<Record>{std::move(r)};
+}
 
 Result<std::unique_ptr<TraceSource>> open_trace(const std::filesystem::path& path) {
     try {

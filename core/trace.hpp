@@ -7,7 +7,8 @@
 /// evidence shows the message exactly as captured and JSONL ⇄ SQLite round-trips losslessly.
 ///
 ///   auto src = open_trace("capture.db");   // or .jsonl; chosen by content, not extension
-///   while (auto rec = src.value()->next()) { … }   // see TraceSource::next
+///   Record rec;
+///   for (auto more = src.value()->next(rec); more && *more; more = src.value()->next(rec)) { … }
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -106,9 +107,14 @@ private:
 class TraceSource {
 public:
     virtual ~TraceSource() = default;
-    /// The next record, nullopt at the end, or an error naming where (file and line). After an
-    /// error the source is finished. `meta` lines are consumed into meta(), not returned.
-    [[nodiscard]] virtual Result<std::optional<Record>> next() = 0;
+    /// Fills `into` with the next record and returns true; false at the end; or an error naming
+    /// where (file and line). After an error the source is finished and `into` holds nothing
+    /// useful. `meta` lines are consumed into meta(), not returned. `into`'s strings keep their
+    /// storage from record to record: a reader of millions of records allocates nothing per
+    /// record once they have grown (docs/trace.md).
+    [[nodiscard]] virtual Result<bool> next(Record& into) = 0;
+    /// The next record as a value, nullopt at the end (for callers that read a few records).
+    [[nodiscard]] Result<std::optional<Record>> next();
     [[nodiscard]] virtual const TraceMeta& meta() const = 0;
     /// Non-fatal problems seen so far (unknown kinds skipped, …), each naming where.
     [[nodiscard]] virtual const std::vector<std::string>& warnings() const = 0;

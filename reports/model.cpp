@@ -513,11 +513,11 @@ core::Status Builder::stream() {
     auto src = core::open_trace(in_.trace);
     if (!src) return src.error();
     core::TraceSource& source = **src;
+    core::Record rec;  // refilled record after record
     for (;;) {
-        auto next = source.next();
-        if (!next) return next.error();
-        if (!next.value()) break;
-        const core::Record& rec = **next;
+        auto more = source.next(rec);
+        if (!more) return more.error();
+        if (!*more) break;
         ++r_.meta.records;
         switch (rec.kind) {
             case core::RecordKind::egress: on_egress(rec); break;

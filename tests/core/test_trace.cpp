@@ -633,6 +633,43 @@ TEST(TraceSqlite, GIVEN_imported_trace_WHEN_read_from_sqlite_THEN_same_records_m
     EXPECT_EQ((*from_db)->warnings()[0], (dir / "trace.db").string() + R"(: line 7: unknown kind "future-thing" skipped)");
 }
 
+TEST(TraceSqlite, GIVEN_every_kind_after_every_other_WHEN_read_into_one_reused_record_THEN_each_equals_its_line_parsed_alone) {
+    // GIVEN the sample's record lines forwards and then backwards, so that each kind follows
+    // kinds with other fields set (an egress's body before a link, a consent's categories
+    // before a gap, a physical interaction without a recipient after an egress, …)
+    std::vector<std::string> lines;
+    std::istringstream in(sample_trace());
+    for (std::string line; std::getline(in, line);) {
+        if (line.find("\"kind\":\"meta\"") == std::string::npos && line.find("future-thing") == std::string::npos) {
+            lines.push_back(line);
+        }
+    }
+    lines.push_back(R"({"kind":"interaction","t":"2026-01-05T00:00:12.000Z","device":"lock-front","via":"physical"})");
+    const std::vector<std::string> backwards(lines.rbegin(), lines.rend());
+    lines.insert(lines.end(), backwards.begin(), backwards.end());
+    std::string text;
+    for (const auto& line : lines) text += line + "\n";
+    TempDir dir;
+    write_file(dir / "in.jsonl", text);
+    ASSERT_TRUE(import_jsonl(dir / "in.jsonl", dir / "trace.db").ok());
+    for (const char* file : {"in.jsonl", "trace.db"}) {
+        auto src = open_trace(dir / file);
+        ASSERT_TRUE(src.ok()) << src.error().message;
+        // WHEN every record is read into the same Record
+        Record reused;
+        std::size_t n = 0;
+        for (;; ++n) {
+            auto more = (*src)->next(reused);
+            ASSERT_TRUE(more.ok()) << file << ": " << more.error().message;
+            if (!*more) break;
+            // THEN it is what that line alone parses to: nothing is left from the record before
+            ASSERT_LT(n, lines.size()) << file;
+            EXPECT_EQ(reused, parse_ok(lines[n], n + 1)) << file << " line " << n + 1 << ": " << lines[n];
+        }
+        EXPECT_EQ(n, lines.size()) << file;
+    }
+}
+
 TEST(TraceSqlite, GIVEN_sqlite_file_with_jsonl_name_WHEN_opened_THEN_content_decides) {
     TempDir dir;
     write_file(dir / "in.jsonl", sample_trace());
