@@ -299,6 +299,64 @@ core::Status write_reports(const nlohmann::json& info, const core::Policy& polic
     return {};
 }
 
+std::optional<std::uint64_t> os_free_space(const fs::path& path) {
+    std::error_code ec;
+    const auto info = fs::space(path, ec);
+    if (ec) return std::nullopt;
+    return info.available;
+}
+
+namespace {
+
+std::string size_text(std::uint64_t bytes) {
+    constexpr double kMb = 1e6, kGb = 1e9;
+    const auto b = static_cast<double>(bytes);
+    char buf[32];
+    if (b >= kGb) {
+        std::snprintf(buf, sizeof buf, "%.1f GB", b / kGb);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.1f MB", b / kMb);
+    }
+    return buf;
+}
+
+/// Projects trace.db's size at the end of the scenario from its size so far and warns once when
+/// that would not fit in what is free (docs/cli.md, "Disk space").
+class SpaceWatch {
+public:
+    SpaceWatch(const fs::path& out, const RunOptions& o) : out_(out), o_(o) {}
+
+    void at(double fraction) {
+        if (warned_ || !o_.warn || !o_.free_space || fraction < kFirstLook || fraction >= 1) return;
+        std::uint64_t written = 0;
+        for (const char* f : {"trace.db", "trace.db-wal"}) {
+            std::error_code ec;
+            const auto size = fs::file_size(out_ / f, ec);
+            if (!ec) written += size;
+        }
+        const auto free = o_.free_space(out_);
+        if (!free || written == 0) return;
+        const auto projected = static_cast<std::uint64_t>(static_cast<double>(written) / fraction);
+        if (projected - written <= *free) return;
+        warned_ = true;
+        o_.warn((out_ / "trace.db").string() + ": at this rate the trace will reach about " + size_text(projected) +
+                " by the end of the scenario (" + size_text(written) + " written in the first " +
+                std::to_string(static_cast<int>(fraction * 100)) + " % of its time), but only " + size_text(*free) +
+                " are free there. The run goes on; if the disk fills up it stops with an error and keeps every "
+                "record committed so far. Free space, choose a bigger disk with --out, or split the fleet with "
+                "--shard (docs/scale-out.md).");
+    }
+
+private:
+    /// The first few percent of scenario time say too little about the rest.
+    static constexpr double kFirstLook = 0.02;
+    fs::path out_;
+    const RunOptions& o_;
+    bool warned_ = false;
+};
+
+}  // namespace
+
 core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxonomy& taxonomy, const RunOptions& o) {
     const auto started = Clock::now();
     const bool bench = o.bench.has_value();
@@ -329,6 +387,16 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     oracle.set_sink([&](core::Finding&& f) { (void)findings.push_back(std::move(f)); });  // errors: findings.status()
     Capture capture(*store, oracle, findings, o.cancel, bench);
 
+    SpaceWatch space(o.out, o);
+    // A run that stops on an error keeps what it captured: the store's destructor commits the last
+    // batch, and the trace's meta still says "complete": "false". The error says how to use it.
+    auto stopped = [&](const core::Error& e) {
+        const std::string trace = (o.out / "trace.db").string();
+        return core::Error{e.message + ". " + trace +
+                           " keeps every record committed before this error; `consentrig report --scenario " + s.file +
+                           " --out <a folder with room> " + trace +
+                           "` judges them and writes findings.json and the reports (marked incomplete)"};
+    };
     Progress last;  ///< the latest progress sent, repeated with what is being written
     auto writing = [&](std::string_view what) {
         last.findings = outcome.findings.size();
@@ -340,12 +408,11 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     if (bench) {
         rig::BenchOptions bo = *o.bench;
         bo.work_dir = o.out / "boards";
-        if (o.progress) {
-            bo.progress = [&](const rig::BenchProgress& p) {
-                last = Progress{p.fraction, p.scenario_now, 0, p.messages, findings.size(), {}};
-                o.progress(last);
-            };
-        }
+        bo.progress = [&](const rig::BenchProgress& p) {
+            space.at(p.fraction);
+            last = Progress{p.fraction, p.scenario_now, 0, p.messages, findings.size(), {}};
+            if (o.progress) o.progress(last);
+        };
         std::ofstream log_file(o.out / "board-log.jsonl", std::ios::trunc);
         const rig::LogSink logs = [&](const std::string& device, const rig::Capture& c) {
             nlohmann::json j{{"device", device}, {"arrival", core::format_rfc3339(c.arrival_ms)}, {"level", c.level}, {"msg", c.msg}};
@@ -353,9 +420,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
             log_file << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         };
         auto stats = rig::run_bench(s, [&](const core::Record& r) { return capture.write(r); }, bo, logs);
-        // A run that fails keeps what it captured: the store's destructor commits the last
-        // batch, and the trace's meta still says "complete": "false".
-        if (!stats && !capture.cancelled()) return stats.error();
+        if (!stats && !capture.cancelled()) return stopped(stats.error());
         if (stats) {
             end = stats->end;
             outcome.device_count = stats->boards.size();
@@ -367,15 +432,14 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
         sim::FleetOptions fo;
         fo.seed = o.seed;
         fo.shard = o.shard;
-        if (o.progress) {
-            fo.progress = [&](const sim::FleetProgress& p) {
-                last = Progress{p.fraction, p.now, p.devices, p.messages, findings.size(), {}};
-                o.progress(last);
-            };
-        }
+        fo.progress = [&](const sim::FleetProgress& p) {
+            space.at(p.fraction);
+            last = Progress{p.fraction, p.now, p.devices, p.messages, findings.size(), {}};
+            if (o.progress) o.progress(last);
+        };
         SimSink sink(capture);
         auto stats = sim::run_fleet(s, sink, fo);
-        if (!stats && !capture.cancelled()) return stats.error();  // kept as above
+        if (!stats && !capture.cancelled()) return stopped(stats.error());
         if (stats) {
             outcome.device_count = stats->devices;
             outcome.events = stats->events;
@@ -392,9 +456,9 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
                                      {"replayed_to", core::format_rfc3339(end)}}) {
         if (auto st = store->put_meta(key, value); !st) return st.error();
     }
-    if (auto st = store->commit(); !st) return st.error();
+    if (auto st = store->commit(); !st) return stopped(st.error());
     (void)oracle.finish(end);  // the sink gets the last findings
-    if (!findings.status()) return findings.status().error();
+    if (!findings.status()) return stopped(findings.status().error());
     findings.sort();
     outcome.findings = std::move(findings);
     outcome.devices = oracle.devices();

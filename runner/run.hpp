@@ -47,6 +47,11 @@ struct Progress {
     std::string_view writing;
 };
 
+/// Bytes free to this process on the file system that holds `path`; nullopt when unknown.
+using FreeSpace = std::function<std::optional<std::uint64_t>(const std::filesystem::path&)>;
+/// The operating system's answer (std::filesystem::space).
+[[nodiscard]] std::optional<std::uint64_t> os_free_space(const std::filesystem::path& path);
+
 struct RunOptions {
     std::filesystem::path out;              ///< output folder (created; a previous trace there is replaced)
     std::optional<std::uint64_t> seed;      ///< overrides the scenario's seed
@@ -58,6 +63,11 @@ struct RunOptions {
     /// Set to true from any thread to stop the run at the next record; what was captured is
     /// kept and judged, and the reports say the run is incomplete.
     const std::atomic<bool>* cancel = nullptr;
+    /// Told once, as soon as trace.db's growth so far, carried on to the end of the scenario,
+    /// would need more than the space left in `out` (a million-device day writes about 77 GB).
+    /// The run goes on: a full disk later stops it with an error and keeps what was committed.
+    std::function<void(const std::string&)> warn;
+    FreeSpace free_space = os_free_space;
 };
 
 struct RunOutcome {

@@ -8,6 +8,7 @@
 #include "core/scenario.hpp"
 #include "core/trace.hpp"
 #include "runner/run.hpp"
+#include "tests/core/file_size_limit.hpp"
 
 namespace consentrig::runner {
 namespace {
@@ -113,6 +114,83 @@ TEST_F(RunnerTest, GivenARunningScenario_WhenCancelledHalfway_ThenWhatWasCapture
     EXPECT_TRUE(run.contains("cancelled_at"));
     EXPECT_TRUE(fs::exists(o.out / "report.html"));
     for (const auto& f : r->findings) EXPECT_LE(f.t, r->replayed_to);
+    fs::remove_all(o.out);
+}
+
+TEST_F(RunnerTest, GivenLittleFreeSpace_WhenTheTraceGrows_ThenOneWarningProjectsItsSizeAndTheRunGoesOn) {
+    // GIVEN an output folder whose file system has 1 MB free (a fake: the test must not fill the
+    // disk); the default scenario's trace takes about 4 MB
+    RunOptions o;
+    o.out = fresh_dir("space");
+    std::vector<fs::path> asked;
+    std::vector<std::string> warnings;
+    o.free_space = [&](const fs::path& p) -> std::optional<std::uint64_t> {
+        asked.push_back(p);
+        return 1'000'000;
+    };
+    o.warn = [&](const std::string& w) { warnings.push_back(w); };
+    // WHEN the scenario runs
+    auto r = run_scenario(scenario, taxonomy, o);
+    // THEN one warning names the trace, its projected size and the free space, and the run completes
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->complete);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].rfind((o.out / "trace.db").string() + ": at this rate the trace will reach about ", 0), 0u)
+        << warnings[0];
+    EXPECT_NE(warnings[0].find("but only 1.0 MB are free there"), std::string::npos) << warnings[0];
+    ASSERT_FALSE(asked.empty());
+    EXPECT_EQ(asked.front(), o.out);
+    fs::remove_all(o.out);
+}
+
+TEST_F(RunnerTest, GivenRoomForTheWholeTrace_WhenRun_ThenNoSpaceWarning) {
+    // GIVEN a file system with a terabyte free
+    RunOptions o;
+    o.out = fresh_dir("room");
+    std::size_t asked = 0;
+    o.free_space = [&](const fs::path&) -> std::optional<std::uint64_t> {
+        ++asked;
+        return std::uint64_t{1} << 40;
+    };
+    std::vector<std::string> warnings;
+    o.warn = [&](const std::string& w) { warnings.push_back(w); };
+    // WHEN the scenario runs THEN the space was looked at as the trace grew, and nothing is said
+    auto r = run_scenario(scenario, taxonomy, o);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_GT(asked, 10u);
+    EXPECT_TRUE(warnings.empty()) << warnings.front();
+    fs::remove_all(o.out);
+}
+
+TEST_F(RunnerTest, GivenADiskThatFillsMidRun_WhenRun_ThenTheErrorSaysHowToJudgeWhatTheTraceKept) {
+    // GIVEN no file may grow past 160 KiB (the default scenario's trace is about 290 KiB)
+    RunOptions o;
+    o.out = fresh_dir("full");
+    std::optional<core::Result<RunOutcome>> r;
+    {
+        testing::FileSizeLimit limit(160 * 1024);
+        ASSERT_TRUE(limit.ok());
+        // WHEN the scenario runs
+        r = run_scenario(scenario, taxonomy, o);
+    }
+    // THEN it fails naming the file that could not grow (the trace or the findings' spill file,
+    // whichever fills first) and what the OS said, and says how to judge what the trace kept
+    ASSERT_FALSE(*r);
+    const std::string& m = r->error().message;
+    const std::string trace = (o.out / "trace.db").string();
+    EXPECT_EQ(m.rfind(o.out.string() + "/", 0), 0u) << m;
+    EXPECT_NE(m.find("File too large"), std::string::npos) << m;
+    EXPECT_NE(m.find(trace + " keeps every record committed before this error; `consentrig report --scenario " +
+                     scenario.file + " --out <a folder with room> " + trace + "`"),
+              std::string::npos)
+        << m;
+    // and the trace it kept can be read to its end
+    auto src = core::open_trace(o.out / "trace.db");
+    ASSERT_TRUE(src) << src.error().message;
+    core::Record rec;
+    auto more = (*src)->next(rec);
+    while (more && *more) more = (*src)->next(rec);
+    EXPECT_TRUE(more) << more.error().message;
     fs::remove_all(o.out);
 }
 
