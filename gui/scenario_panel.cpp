@@ -75,6 +75,10 @@ ScenarioPanel::ScenarioPanel(BenchController* controller, ScenarioPanelOptions o
     setWidget(build());
 
     connect(runner_, &ScenarioRunner::progressed, this, &ScenarioPanel::refresh_progress);
+    connect(runner_, &ScenarioRunner::warned, this, [this](const QString& w) {
+        problems_->appendPlainText(tr("warning: %1").arg(w));
+        problems_->setVisible(true);
+    });
     connect(runner_, &ScenarioRunner::finished, this, &ScenarioPanel::on_finished);
     connect(controller_, &BenchController::connected, this, &ScenarioPanel::refresh_board_choice);
     connect(controller_, &BenchController::disconnected, this, &ScenarioPanel::refresh_board_choice);
@@ -513,6 +517,7 @@ void ScenarioPanel::start_run(Mode mode, const QString& board_port, const QStrin
     ScenarioRequest req;
     req.scenario = sc;
     req.out = out;
+    req.free_space = options_.free_space;
     if (mode == Mode::bench) {
         // the same order as `consentrig bench`: BENCH.yaml, then what the dock sets
         rig::BenchOptions bo;
@@ -621,11 +626,13 @@ void ScenarioPanel::on_finished() {
     }
     const Colors c = colors(palette());
     auto paint = [this](const QColor& col) { verdict_->setStyleSheet(QString("color: %1").arg(col.name())); };
+    // What the panel lists under the verdict: the error or the unmet expectations, then warnings
+    // (the run's own, already shown as they came, and the bench's).
+    QStringList lines;
     if (!r->outcome) {
         verdict_->setText(tr("Run failed"));
         paint(c.leak);
-        problems_->setPlainText(r->error);
-        problems_->setVisible(true);
+        lines << r->error;
     } else {
         const auto& o = *r->outcome;
         model_->set_findings(std::shared_ptr<const core::FindingList>(r, &o.findings));
@@ -643,22 +650,15 @@ void ScenarioPanel::on_finished() {
             verdict_->setText(tr("Expectations NOT met · %1").arg(found));
             paint(c.leak);
         }
-        if (!o.expectation_problems.empty()) {
-            QStringList lines;
-            for (const auto& p : o.expectation_problems) lines << qs(p);
-            problems_->setPlainText(lines.join('\n'));
-            problems_->setVisible(true);
-        }
-        if (o.bench) {
-            QStringList warn;
-            for (const auto& w : o.bench->warnings) warn << tr("warning: %1").arg(qs(w));
-            if (!warn.isEmpty()) {
-                problems_->appendPlainText(warn.join('\n'));
-                problems_->setVisible(true);
-            }
-        }
+        for (const auto& p : o.expectation_problems) lines << qs(p);
         progress_->setText(progress_->text() + tr(" · %1 s").arg(o.seconds, 0, 'f', 1));
     }
+    for (const auto& w : r->warnings) lines << tr("warning: %1").arg(w);
+    if (r->outcome && r->outcome->bench) {
+        for (const auto& w : r->outcome->bench->warnings) lines << tr("warning: %1").arg(qs(w));
+    }
+    problems_->setPlainText(lines.join('\n'));
+    problems_->setVisible(!lines.isEmpty());
     set_running_ui(false);
     refresh_board_choice();
     emit run_finished();

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "core/scenario.hpp"
+#include "runner/run.hpp"
 
 class QCheckBox;
 class QComboBox;
@@ -42,6 +43,8 @@ struct ScenarioPanelOptions {
     bool use_settings = true;  ///< QSettings: last folder, recent files, mode (tests: off)
     /// Reconnects the window to a serial port after a bench run borrowed its board.
     std::function<void(const QString& port)> reconnect;
+    /// Free space of a run's folder, for the warning that its trace may not fit (tests: a fake).
+    runner::FreeSpace free_space = runner::os_free_space;
 };
 
 class ScenarioPanel final : public QDockWidget {
@@ -71,6 +74,8 @@ public:
     bool set_bench_config(const QString& path);
     /// Where the next runs get their folders (see ScenarioPanelOptions::runs_dir).
     void set_runs_dir(std::filesystem::path dir) { options_.runs_dir = std::move(dir); }
+    /// How the next runs learn the free space of their folder (see ScenarioPanelOptions::free_space).
+    void set_free_space(runner::FreeSpace free_space) { options_.free_space = std::move(free_space); }
 
     [[nodiscard]] ScenarioRunner& runner() { return *runner_; }
     [[nodiscard]] FindingsModel& findings() { return *model_; }

@@ -45,6 +45,12 @@ bool ScenarioRunner::start(ScenarioRequest request) {
             o.out = req.out;
             o.bench = std::move(req.bench);
             o.cancel = &cancel_;
+            o.free_space = std::move(req.free_space);
+            o.warn = [this, result](const std::string& w) {
+                const QString text = QString::fromStdString(w);
+                result->warnings << text;  // the result is this thread's until it is posted
+                QMetaObject::invokeMethod(this, [this, text] { emit warned(text); }, Qt::QueuedConnection);
+            };
             o.progress = [this, box](const runner::Progress& p) {
                 std::lock_guard lock(box->m);
                 box->latest = p;

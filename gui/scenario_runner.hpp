@@ -7,6 +7,7 @@
 /// are announced there by signals. cancel() sets the runner's atomic flag: the run stops at the
 /// next record, and what was captured is kept, judged and reported as incomplete.
 #include <QObject>
+#include <QStringList>
 
 #include <atomic>
 #include <filesystem>
@@ -23,11 +24,13 @@ struct ScenarioRequest {
     core::Scenario scenario;
     std::filesystem::path out;                ///< the run's folder (runner::RunOptions::out)
     std::optional<rig::BenchOptions> bench;   ///< set: on boards, else simulated
+    runner::FreeSpace free_space = runner::os_free_space;  ///< for the disk-space warning (tests: a fake)
 };
 
 struct ScenarioResult {
     std::optional<runner::RunOutcome> outcome;  ///< empty: the run failed (error)
     QString error;
+    QStringList warnings;  ///< the run's warnings (runner::RunOptions::warn), also sent by warned()
     std::filesystem::path out;
     bool on_bench = false;
 };
@@ -53,6 +56,8 @@ public:
 signals:
     void started();
     void progressed();
+    /// A warning while the run goes on (the trace may not fit on its disk).
+    void warned(const QString& warning);
     /// The run ended (completed, cancelled or failed): see result().
     void finished();
 

@@ -73,6 +73,7 @@ class GuiScenariosTest : public QObject {
 private slots:
     void initTestCase() { ::setenv("CONSENTRIG_PDF", "off", 1); }  // Chromium is not the point here
     void simulatorRunShowsFindingsAndVerdict();
+    void runWhoseTraceMayNotFitWarns();
     void cancelledBenchRunIsIncomplete();
     void connectedBoardIsLentToBenchRun();
     void benchConfigCheckedAndUsed();
@@ -181,6 +182,31 @@ void GuiScenariosTest::simulatorRunShowsFindingsAndVerdict() {
         QVERIFY2(fs::exists(keep / f), f);
         QCOMPARE(fs::file_size(keep / f), fs::file_size(out / f));
     }
+}
+
+void GuiScenariosTest::runWhoseTraceMayNotFitWarns() {
+    // GIVEN the default scenario, and a run folder whose file system has 1 MB free (a fake: the
+    // test must not fill the disk; the scenario's trace takes about 4 MB)
+    Window win;
+    QVERIFY(win.panel && win.panel->open_scenario(kDefault));
+    win.panel->set_free_space([](const fs::path&) -> std::optional<std::uint64_t> { return 1'000'000; });
+    auto* problems = win.get<QPlainTextEdit>("scenarioProblems");
+    auto* verdict = win.get<QLabel>("scenarioVerdict");
+    QVERIFY(problems && verdict);
+    // WHEN it runs on the simulator
+    QSignalSpy warned(&win.panel->runner(), &gui::ScenarioRunner::warned);
+    QSignalSpy done(win.panel, &gui::ScenarioPanel::run_finished);
+    QTest::mouseClick(win.get<QPushButton>("scenarioRun"), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, kLong);
+    // THEN one warning came while it ran, the panel still lists it under the verdict, and the
+    // run itself went on to the end
+    QCOMPARE(warned.count(), 1);
+    const QString w = warned.at(0).at(0).toString();
+    QVERIFY2(w.contains("trace.db: at this rate the trace will reach about") && w.contains("but only 1.0 MB are free"),
+             qPrintable(w));
+    QVERIFY(problems->isVisible());
+    QCOMPARE(problems->toPlainText(), "warning: " + w);
+    QVERIFY2(verdict->text().startsWith("Expectations met"), qPrintable(verdict->text()));
 }
 
 void GuiScenariosTest::cancelledBenchRunIsIncomplete() {
