@@ -389,8 +389,10 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
 
     SpaceWatch space(o.out, o);
     // A run that stops on an error keeps what it captured: the store's destructor commits the last
-    // batch, and the trace's meta still says "complete": "false". The error says how to use it.
+    // batch, and the trace's meta still says "complete": "false". Once it has captured something
+    // the error says how to use it (not for a scenario refused before it starts).
     auto stopped = [&](const core::Error& e) {
+        if (capture.records() == 0) return e;
         const std::string trace = (o.out / "trace.db").string();
         return core::Error{e.message + ". " + trace +
                            " keeps every record committed before this error; `consentrig report --scenario " + s.file +

@@ -194,6 +194,18 @@ TEST_F(RunnerTest, GivenADiskThatFillsMidRun_WhenRun_ThenTheErrorSaysHowToJudgeW
     fs::remove_all(o.out);
 }
 
+TEST_F(RunnerTest, GivenAShardThatDoesNotExist_WhenRun_ThenTheErrorSaysOnlyThat) {
+    // GIVEN shard 3 of 2  WHEN the scenario runs
+    RunOptions o;
+    o.out = fresh_dir("shard");
+    o.shard = sim::Shard{3, 2};
+    auto r = run_scenario(scenario, taxonomy, o);
+    // THEN the error is the simulator's alone: nothing was captured, so there is no trace to judge
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message, "shard 3/2 is not valid (want i/N with 0 ≤ i < N)");
+    fs::remove_all(o.out);
+}
+
 TEST_F(RunnerTest, GivenAnOutputPathThatIsAFile_WhenRun_ThenAnErrorNamesIt) {
     // GIVEN a file where the output folder should be
     const fs::path file = fresh_dir("file");
