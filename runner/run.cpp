@@ -343,8 +343,10 @@ public:
                 " by the end of the scenario (" + size_text(written) + " written in the first " +
                 std::to_string(static_cast<int>(fraction * 100)) + " % of its time), but only " + size_text(*free) +
                 " are free there. The run goes on; if the disk fills up it stops with an error and keeps every "
-                "record committed so far. Free space, choose a bigger disk with --out, or split the fleet with "
-                "--shard (docs/scale-out.md).");
+                "record committed so far. " +
+                (o_.bench ? "Free space, or choose a bigger disk with --out."
+                          : "Free space, choose a bigger disk with --out, or split the fleet with --shard "
+                            "(docs/scale-out.md)."));
     }
 
 private:

@@ -158,6 +158,7 @@ int run_bench_command(const BenchRunOptions& o, std::string_view command) {
                          static_cast<unsigned long long>(p.findings));
         };
     }
+    ro.warn = [tty](const std::string& warning) { print_warning(tty, warning); };
     auto r = runner::run_scenario(s, *taxonomy, ro);
     if (tty) std::cerr << "\n";
     if (!r) return fail(r.error().message);

@@ -46,5 +46,8 @@ int run_bench_command(const BenchRunOptions& o, std::string_view command);
 
 /// Prints `consentrig <command>: <message>` to stderr.
 void print_error(std::string_view command, std::string_view message);
+/// Prints `warning: <message>` to stderr while a run goes on; on a terminal it first clears the
+/// progress line, which goes on below it.
+void print_warning(bool tty, std::string_view message);
 
 }  // namespace consentrig::app

@@ -11,6 +11,10 @@ void print_error(std::string_view command, std::string_view message) {
     std::cerr << "consentrig " << command << ": " << message << "\n";
 }
 
+void print_warning(bool tty, std::string_view message) {
+    std::cerr << (tty ? "\r\033[K" : "") << "warning: " << message << "\n";
+}
+
 }  // namespace consentrig::app
 
 int main(int argc, char** argv) {

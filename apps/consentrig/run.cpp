@@ -115,9 +115,7 @@ core::Result<RunOutcome> run_scenario(const RunOptions& o) {
     ro.shard = *shard;
     const bool tty = !o.quiet && isatty(STDERR_FILENO);
     if (tty) ro.progress = [](const runner::Progress& p) { std::cerr << progress_line(p) << std::flush; };
-    ro.warn = [tty](const std::string& warning) {  // below the progress bar, which goes on after it
-        std::cerr << (tty ? "\r\033[K" : "") << "warning: " << warning << "\n";
-    };
+    ro.warn = [tty](const std::string& warning) { print_warning(tty, warning); };
     auto run = runner::run_scenario(s, *taxonomy, ro);
     if (tty) std::cerr << "\n";
     if (!run) return run.error();
