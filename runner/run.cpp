@@ -324,22 +324,22 @@ std::string size_text(std::uint64_t bytes) {
 /// that would not fit in what is free (docs/cli.md, "Disk space").
 class SpaceWatch {
 public:
-    SpaceWatch(const fs::path& out, const RunOptions& o) : out_(out), o_(o) {}
+    explicit SpaceWatch(const RunOptions& o) : o_(o) {}
 
     void at(double fraction) {
         if (warned_ || !o_.warn || !o_.free_space || fraction < kFirstLook || fraction >= 1) return;
         std::uint64_t written = 0;
         for (const char* f : {"trace.db", "trace.db-wal"}) {
             std::error_code ec;
-            const auto size = fs::file_size(out_ / f, ec);
+            const auto size = fs::file_size(o_.out / f, ec);
             if (!ec) written += size;
         }
-        const auto free = o_.free_space(out_);
+        const auto free = o_.free_space(o_.out);
         if (!free || written == 0) return;
         const auto projected = static_cast<std::uint64_t>(static_cast<double>(written) / fraction);
         if (projected - written <= *free) return;
         warned_ = true;
-        o_.warn((out_ / "trace.db").string() + ": at this rate the trace will reach about " + size_text(projected) +
+        o_.warn((o_.out / "trace.db").string() + ": at this rate the trace will reach about " + size_text(projected) +
                 " by the end of the scenario (" + size_text(written) + " written in the first " +
                 std::to_string(static_cast<int>(fraction * 100)) + " % of its time), but only " + size_text(*free) +
                 " are free there. The run goes on; if the disk fills up it stops with an error and keeps every "
@@ -352,7 +352,6 @@ public:
 private:
     /// The first few percent of scenario time say too little about the rest.
     static constexpr double kFirstLook = 0.02;
-    fs::path out_;
     const RunOptions& o_;
     bool warned_ = false;
 };
@@ -389,7 +388,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     oracle.set_sink([&](core::Finding&& f) { (void)findings.push_back(std::move(f)); });  // errors: findings.status()
     Capture capture(*store, oracle, findings, o.cancel, bench);
 
-    SpaceWatch space(o.out, o);
+    SpaceWatch space(o);
     // A run that stops on an error keeps what it captured: the store's destructor commits the last
     // batch, and the trace's meta still says "complete": "false". Once it has captured something
     // the error says how to use it (not for a scenario refused before it starts).
