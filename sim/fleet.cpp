@@ -512,6 +512,10 @@ private:
         std::string id;
     };
     mutable std::vector<FleetIds> fleet_ids_;
+    /// The last id cached_id returned, and whose: a fleet's id changes only through cached_id,
+    /// which then moves these along (fleet_ids_ is not resized once built).
+    mutable std::uint32_t last_id_device_ = kNoDevice;
+    mutable const std::string* last_id_ = nullptr;
 };
 
 // ---- construction ------------------------------------------------------------------------------
@@ -538,14 +542,22 @@ void Runner::set_member(std::string& id, std::size_t fleet, std::uint32_t global
 }
 
 const std::string& Runner::cached_id(std::uint32_t global_index) const {
+    if (global_index == last_id_device_) return *last_id_;  // the HAL asks two or three times per event
     const std::size_t fleet = fleet_of(global_index);
-    if (fleet == kNamed) return s_.devices[global_index].id;
-    FleetIds& ids = fleet_ids_[fleet];
-    if (global_index != ids.current) {
-        set_member(ids.id, fleet, global_index);
-        ids.current = global_index;
+    const std::string* id = nullptr;
+    if (fleet == kNamed) {
+        id = &s_.devices[global_index].id;
+    } else {
+        FleetIds& ids = fleet_ids_[fleet];
+        if (global_index != ids.current) {
+            set_member(ids.id, fleet, global_index);
+            ids.current = global_index;
+        }
+        id = &ids.id;
     }
-    return ids.id;
+    last_id_device_ = global_index;
+    last_id_ = id;
+    return *id;
 }
 
 Record& Runner::scratch(Scratch& s, TimeMs t, std::uint32_t global_index) {
