@@ -308,14 +308,19 @@ std::optional<std::uint64_t> os_free_space(const fs::path& path) {
 
 namespace {
 
+/// Decimal units, as disk sizes are sold and `df -H` prints them.
 std::string size_text(std::uint64_t bytes) {
-    constexpr double kMb = 1e6, kGb = 1e9;
+    constexpr double kKb = 1e3, kMb = 1e6, kGb = 1e9;
     const auto b = static_cast<double>(bytes);
     char buf[32];
     if (b >= kGb) {
         std::snprintf(buf, sizeof buf, "%.1f GB", b / kGb);
-    } else {
+    } else if (b >= kMb) {
         std::snprintf(buf, sizeof buf, "%.1f MB", b / kMb);
+    } else if (b >= kKb) {
+        std::snprintf(buf, sizeof buf, "%.1f kB", b / kKb);
+    } else {
+        std::snprintf(buf, sizeof buf, "%llu bytes", static_cast<unsigned long long>(bytes));
     }
     return buf;
 }

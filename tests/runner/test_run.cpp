@@ -138,6 +138,7 @@ TEST_F(RunnerTest, GivenLittleFreeSpace_WhenTheTraceGrows_ThenOneWarningProjects
     EXPECT_EQ(warnings[0].rfind((o.out / "trace.db").string() + ": at this rate the trace will reach about ", 0), 0u)
         << warnings[0];
     EXPECT_NE(warnings[0].find("but only 1.0 MB are free there"), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find("or split the fleet with --shard"), std::string::npos) << warnings[0];
     ASSERT_FALSE(asked.empty());
     EXPECT_EQ(asked.front(), o.out);
     fs::remove_all(o.out);
@@ -159,6 +160,33 @@ TEST_F(RunnerTest, GivenRoomForTheWholeTrace_WhenRun_ThenNoSpaceWarning) {
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_GT(asked, 10u);
     EXPECT_TRUE(warnings.empty()) << warnings.front();
+    fs::remove_all(o.out);
+}
+
+TEST_F(RunnerTest, GivenABenchRunWithLittleFreeSpace_WhenTheTraceGrows_ThenTheWarningLeavesOutShards) {
+    // GIVEN the default scenario replayed for one hour on host-stub boards (real ptys, ×1000:
+    // about 4 s), and 1 kB free (a fake)
+    RunOptions o;
+    o.out = fresh_dir("bench-space");
+    rig::BenchOptions bench;
+    bench.time_scale = 1000;
+    bench.duration_ms = core::kMsPerHour;
+    o.bench = bench;
+    o.free_space = [](const fs::path&) -> std::optional<std::uint64_t> { return 1'000; };
+    std::vector<std::string> warnings;
+    o.warn = [&](const std::string& w) { warnings.push_back(w); };
+    // WHEN it runs
+    auto r = run_scenario(scenario, taxonomy, o);
+    // THEN it warns once, with the bench's advice: bench runs cannot be sharded
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->bench);
+    EXPECT_GT(r->records, 0u);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].rfind((o.out / "trace.db").string() + ": at this rate the trace will reach about ", 0), 0u)
+        << warnings[0];
+    EXPECT_NE(warnings[0].find("but only 1.0 kB are free there"), std::string::npos) << warnings[0];
+    EXPECT_NE(warnings[0].find("Free space, or choose a bigger disk with --out."), std::string::npos) << warnings[0];
+    EXPECT_EQ(warnings[0].find("--shard"), std::string::npos) << warnings[0];
     fs::remove_all(o.out);
 }
 
