@@ -144,6 +144,15 @@ public:
     /// Errors: a write error of an earlier batch (the store writes nothing after one).
     [[nodiscard]] Status append(const Record& record, std::string_view line = {});
     [[nodiscard]] Status commit();  ///< makes everything appended so far durable (waits for it)
+    /// The trace's size as of the last batch the writer thread committed: SQLite's pages in
+    /// use, in the file and its write-ahead log — what the file measures once closed. A run
+    /// projects its final size from it (a WAL file holds pages rewritten commit after commit,
+    /// so its size says little). Any thread may ask.
+    [[nodiscard]] std::uint64_t committed_bytes() const;
+    /// How large the write-ahead log (`-wal` file) grows before SQLite folds it into the trace
+    /// and starts it again (SQLite's wal_autocheckpoint, 1,000 pages of 4 KiB; a transaction may
+    /// take it a little past that). On disk while the store is open, gone once it is closed.
+    [[nodiscard]] std::uint64_t wal_limit_bytes() const;
     void set_batch(std::size_t records) { batch_ = records; }
     /// Builds the `records(device, t)` index (idempotent; commits what is pending first). No
     /// trace has it unless asked for: it is for ad-hoc queries by device, the readers stream

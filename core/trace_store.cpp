@@ -11,7 +11,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <cerrno>
@@ -32,6 +34,8 @@ constexpr const char* kSchema =
 constexpr const char* kIndex = "CREATE INDEX IF NOT EXISTS records_device_t ON records(device, t)";
 constexpr const char* kInsert = "INSERT INTO records(seq, kind, t, device, line) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr const char* kInsertMeta = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)";
+/// Pages in use (in the file and its write-ahead log) times their size.
+constexpr const char* kLogicalBytes = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()";
 
 std::string prefixed(const std::filesystem::path& path, std::string_view message) {
     std::string s = path.string();
@@ -97,6 +101,8 @@ struct Connection {
     sqlite3* db = nullptr;
     sqlite3_stmt* insert = nullptr;
     sqlite3_stmt* insert_meta = nullptr;
+    sqlite3_stmt* logical_bytes_query = nullptr;
+    std::uint64_t wal_limit_bytes = 0;  ///< see kWalLimitBytes; 0 without a write-ahead log
 
     Connection() = default;
     Connection(const Connection&) = delete;
@@ -106,7 +112,8 @@ struct Connection {
     void close() {
         sqlite3_finalize(insert);
         sqlite3_finalize(insert_meta);
-        insert = insert_meta = nullptr;
+        sqlite3_finalize(logical_bytes_query);
+        insert = insert_meta = logical_bytes_query = nullptr;
         if (db != nullptr) sqlite3_close_v2(db);
         db = nullptr;
     }
@@ -145,12 +152,39 @@ struct Connection {
             }
             sqlite3_finalize(st);
             if (mode != "wal") return Error{prefixed(path, "cannot switch the database to WAL mode")};
+            // How far the write-ahead log grows before SQLite folds it into the file (wal_autocheckpoint
+            // is not among the pragmas a query can read as a table).
+            wal_limit_bytes = pragma_value("PRAGMA wal_autocheckpoint") * pragma_value("PRAGMA page_size");
         }
         rc = sqlite3_prepare_v3(db, kInsert, -1, SQLITE_PREPARE_PERSISTENT, &insert, nullptr);
         if (rc != SQLITE_OK) return fail(rc);
         rc = sqlite3_prepare_v3(db, kInsertMeta, -1, SQLITE_PREPARE_PERSISTENT, &insert_meta, nullptr);
         if (rc != SQLITE_OK) return fail(rc);
+        rc = sqlite3_prepare_v3(db, kLogicalBytes, -1, SQLITE_PREPARE_PERSISTENT, &logical_bytes_query, nullptr);
+        if (rc != SQLITE_OK) return fail(rc);
         return {};
+    }
+
+    /// A pragma's integer value (0 if it has none).
+    [[nodiscard]] std::uint64_t pragma_value(const char* sql) const {
+        sqlite3_stmt* st = nullptr;
+        std::uint64_t value = 0;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+            value = static_cast<std::uint64_t>(std::max<sqlite3_int64>(sqlite3_column_int64(st, 0), 0));
+        }
+        sqlite3_finalize(st);
+        return value;
+    }
+
+    /// The database's size as this connection sees it: what the file will measure once the
+    /// write-ahead log is checkpointed into it (0 if SQLite cannot say).
+    [[nodiscard]] std::uint64_t logical_bytes() const {
+        std::uint64_t bytes = 0;
+        if (sqlite3_step(logical_bytes_query) == SQLITE_ROW) {
+            bytes = static_cast<std::uint64_t>(std::max<sqlite3_int64>(sqlite3_column_int64(logical_bytes_query, 0), 0));
+        }
+        sqlite3_reset(logical_bytes_query);
+        return bytes;
     }
 
     Status finish_bulk() {
@@ -293,7 +327,7 @@ private:
 /// writer, or the owner once drain() has returned.
 class Writer {
 public:
-    explicit Writer(Connection& conn) : conn_(conn), thread_([this] { loop(); }) {}
+    explicit Writer(Connection& conn) : conn_(conn), committed_bytes_(conn.logical_bytes()), thread_([this] { loop(); }) {}
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
     ~Writer() {
@@ -318,6 +352,9 @@ public:
         changed_.notify_all();
         return {};
     }
+
+    /// The database's size after the last batch written (any thread).
+    [[nodiscard]] std::uint64_t committed_bytes() const { return committed_bytes_.load(std::memory_order_relaxed); }
 
     /// Waits until every batch handed over is written; the first write error, if any.
     Status drain() {
@@ -356,7 +393,9 @@ private:
                 if (!conn_.exec("COMMIT")) (void)conn_.exec("ROLLBACK");
                 return s;
             }
-            return conn_.exec("COMMIT");
+            if (auto s = conn_.exec("COMMIT"); !s) return s;
+            committed_bytes_.store(conn_.logical_bytes(), std::memory_order_relaxed);
+            return {};
         } catch (const std::exception& e) {
             return Error{prefixed(conn_.path, e.what())};
         }
@@ -371,6 +410,7 @@ private:
     bool busy_ = false;    ///< the writer is writing a batch
     bool stop_ = false;
     Status error_;         ///< the first write error
+    std::atomic<std::uint64_t> committed_bytes_;
     std::thread thread_;   ///< last: starts once the rest is built
 };
 
@@ -453,6 +493,10 @@ Status TraceStore::append(const Record& record, std::string_view line) {
         return Error{prefixed(impl_->conn.path, e.what())};
     }
 }
+
+std::uint64_t TraceStore::committed_bytes() const { return impl_ ? impl_->writer->committed_bytes() : 0; }
+
+std::uint64_t TraceStore::wal_limit_bytes() const { return impl_ ? impl_->conn.wal_limit_bytes : 0; }
 
 Status TraceStore::put_meta(std::string_view key, std::string_view value) {
     if (!impl_) return Error{"trace store: used after move"};

@@ -325,28 +325,39 @@ std::string size_text(std::uint64_t bytes) {
     return buf;
 }
 
-/// Projects trace.db's size at the end of the scenario from its size so far and warns once when
-/// that would not fit in what is free (docs/cli.md, "Disk space").
+/// Projects trace.db's size at the end of the scenario from its growth so far and warns once
+/// when that, with the write-ahead log beside it while the run lasts, would not fit in what is
+/// left (docs/cli.md, "Disk space"). The trace's size is SQLite's count of the pages in use,
+/// not the files': the log holds pages rewritten commit after commit until it is folded into
+/// the file (a 12-hour bench replay's small batches made the two files 28 times the trace it
+/// ended as, early on). The growth is measured from the start, not between two looks: the size
+/// moves a batch at a time (1,024 records in a simulation), too coarse for one 1 % step.
 class SpaceWatch {
 public:
-    explicit SpaceWatch(const RunOptions& o) : o_(o) {}
+    SpaceWatch(const RunOptions& o, const core::TraceStore& store)
+        : o_(o), store_(store), empty_(store.committed_bytes()) {}
 
     void at(double fraction) {
         if (warned_ || !o_.warn || !o_.free_space || fraction < kFirstLook || fraction >= 1) return;
-        std::uint64_t written = 0;
-        for (const char* f : {"trace.db", "trace.db-wal"}) {
-            std::error_code ec;
-            const auto size = fs::file_size(o_.out / f, ec);
-            if (!ec) written += size;
-        }
+        const std::uint64_t written = store_.committed_bytes();
+        if (written <= empty_) return;
         const auto free = o_.free_space(o_.out);
-        if (!free || written == 0) return;
-        const auto projected = static_cast<std::uint64_t>(static_cast<double>(written) / fraction);
-        if (projected - written <= *free) return;
+        if (!free) return;
+        // The empty trace (schema, meta) is there from the start; what grows, grows with time.
+        const auto projected = empty_ + static_cast<std::uint64_t>(static_cast<double>(written - empty_) / fraction);
+        // The log grows with every commit until it reaches SQLite's limit and is folded into the
+        // file, then is reused at that size: it peaks at its growth carried on, or at the limit.
+        const std::uint64_t wal = file_size(o_.out / "trace.db-wal");
+        const auto wal_peak = std::min(store_.wal_limit_bytes(),
+                                       static_cast<std::uint64_t>(static_cast<double>(wal) / fraction));
+        const std::uint64_t on_disk = file_size(o_.out / "trace.db") + wal;
+        const std::uint64_t peak = projected + std::max(wal_peak, wal);
+        if (peak <= on_disk || peak - on_disk <= *free) return;
         warned_ = true;
         o_.warn((o_.out / "trace.db").string() + ": at this rate the trace will reach about " + size_text(projected) +
                 " by the end of the scenario (" + size_text(written) + " written in the first " +
-                std::to_string(static_cast<int>(fraction * 100)) + " % of its time), but only " + size_text(*free) +
+                std::to_string(static_cast<int>(fraction * 100)) + " % of its time), and its write-ahead log takes up to " +
+                size_text(std::max(wal_peak, wal)) + " more while the run lasts, but only " + size_text(*free) +
                 " are free there. The run goes on; if the disk fills up it stops with an error and keeps every "
                 "record committed so far. " +
                 (o_.bench ? "Free space, or choose a bigger disk with --out."
@@ -355,9 +366,16 @@ public:
     }
 
 private:
+    [[nodiscard]] static std::uint64_t file_size(const fs::path& p) {
+        std::error_code ec;
+        const auto size = fs::file_size(p, ec);
+        return ec ? 0 : size;
+    }
     /// The first few percent of scenario time say too little about the rest.
     static constexpr double kFirstLook = 0.02;
     const RunOptions& o_;
+    const core::TraceStore& store_;
+    const std::uint64_t empty_;  ///< the trace's size before its first record
     bool warned_ = false;
 };
 
@@ -393,7 +411,7 @@ core::Result<RunOutcome> run_scenario(const core::Scenario& s, const core::Taxon
     oracle.set_sink([&](core::Finding&& f) { (void)findings.push_back(std::move(f)); });  // errors: findings.status()
     Capture capture(*store, oracle, findings, o.cancel, bench);
 
-    SpaceWatch space(o);
+    SpaceWatch space(o, *store);
     // A run that stops on an error keeps what it captured: the store's destructor commits the last
     // batch, and the trace's meta still says "complete": "false". Once it has captured something
     // the error says how to use it (not for a scenario refused before it starts).

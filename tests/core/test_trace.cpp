@@ -737,6 +737,38 @@ TEST(TraceSqlite, GIVEN_store_with_meta_and_records_WHEN_read_back_THEN_lines_ar
     EXPECT_THAT(text, HasSubstr(verbatim_line));
 }
 
+TEST(TraceSqlite, GIVEN_batches_committed_one_by_one_WHEN_the_size_is_asked_THEN_it_grows_and_is_the_closed_files_size) {
+    TempDir dir;
+    std::uint64_t last = 0;
+    {
+        // GIVEN a store with small batches (as a bench run's), written a batch at a time
+        auto store = TraceStore::create(dir / "grow.db");
+        ASSERT_TRUE(store.ok()) << store.error().message;
+        store->set_batch(4);
+        const std::uint64_t empty = store->committed_bytes();
+        EXPECT_GT(empty, 0u);  // the schema's pages
+        EXPECT_EQ(store->wal_limit_bytes(), 1000u * 4096u);  // SQLite's defaults: 1,000 pages of 4 KiB
+        ASSERT_TRUE(store->write_meta(TraceMeta{.scenario = "s", .source = "bench", .start = kT0}).ok());
+        const std::string state(600, 'x');
+        for (int i = 0; i < 400; ++i) {
+            Record r{.kind = RecordKind::truth, .t = kT0 + i, .device = "d", .payload = R"({"note":")" + state + "\"}"};
+            ASSERT_TRUE(store->append(r).ok());
+        }
+        ASSERT_TRUE(store->commit().ok());
+        // WHEN asked after the last commit THEN 400 records of ~650 bytes made it grow by at
+        // least their size, while the files on disk (the trace and its write-ahead log) say
+        // something else
+        last = store->committed_bytes();
+        EXPECT_GE(last - empty, 400u * 600u);
+        std::error_code ec;
+        const auto on_disk = fs::file_size(dir / "grow.db", ec) + fs::file_size(dir / "grow.db-wal", ec);
+        EXPECT_NE(on_disk, last);
+    }  // closing folds the write-ahead log into the file
+    // and once closed, the file measures exactly the last size given
+    EXPECT_EQ(fs::file_size(dir / "grow.db"), last);
+    EXPECT_FALSE(fs::exists(dir / "grow.db-wal"));
+}
+
 TEST(TraceSqlite, GIVEN_a_database_truncated_to_half_WHEN_read_THEN_some_records_then_a_malformed_error_and_no_crash) {
     TempDir dir;
     constexpr int kRecords = 5000;

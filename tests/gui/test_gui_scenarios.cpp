@@ -185,10 +185,15 @@ void GuiScenariosTest::simulatorRunShowsFindingsAndVerdict() {
 }
 
 void GuiScenariosTest::runWhoseTraceMayNotFitWarns() {
-    // GIVEN the default scenario, and a run folder whose file system has 1 MB free (a fake: the
-    // test must not fill the disk; the scenario's trace takes about 4 MB)
+    // GIVEN 200 thermostats for a day (an 11.6 MB trace, committed in 38 batches as it grows),
+    // and a run folder whose file system has 1 MB free (a fake: the test must not fill the disk)
     Window win;
-    QVERIFY(win.panel && win.panel->open_scenario(kDefault));
+    const fs::path fleet = fs::path(win.dir.path().toStdString()) / "fleet.yaml";
+    std::ofstream(fleet) << "name: space-fleet\nseed: 1\nstart: 2026-01-05T00:00:00Z\nduration: 24h\ntimezone: UTC\n"
+                            "recipients: {vendor-cloud: json}\n"
+                            "consent: [{recipient: vendor-cloud, categories: [all], basis: always}]\n"
+                            "fleets: [{prefix: thermo, count: 200, kind: thermostat}]\n";
+    QVERIFY(win.panel && win.panel->open_scenario(QString::fromStdString(fleet.string())));
     win.panel->set_free_space([](const fs::path&) -> std::optional<std::uint64_t> { return 1'000'000; });
     auto* problems = win.get<QPlainTextEdit>("scenarioProblems");
     auto* verdict = win.get<QLabel>("scenarioVerdict");

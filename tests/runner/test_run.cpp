@@ -44,6 +44,41 @@ std::uint64_t count_records(const fs::path& trace) {
     return n;
 }
 
+/// 200 thermostats for a day: about 38,000 records in 38 committed batches, an 11.6 MB trace —
+/// enough for the trace's growth to be seen at most of the run's 1 % steps.
+core::Scenario fleet_scenario() {
+    auto s = core::parse_scenario(R"(name: space-fleet
+seed: 1
+start: 2026-01-05T00:00:00Z
+duration: 24h
+timezone: UTC
+recipients:
+  vendor-cloud: json
+consent:
+  - recipient: vendor-cloud
+    categories: [all]
+    basis: always
+fleets:
+  - prefix: thermo
+    count: 200
+    kind: thermostat
+)",
+                                  "space-fleet.yaml");
+    EXPECT_TRUE(s) << (s ? "" : s.error().message);
+    return s ? std::move(*s) : core::Scenario{};
+}
+
+/// The size a space warning projects ("will reach about 11.6 MB"), in bytes; 0 if none.
+double projected_bytes(const std::string& warning) {
+    const std::string mark = "will reach about ";
+    const auto at = warning.find(mark);
+    if (at == std::string::npos) return 0;
+    std::size_t used = 0;
+    const double value = std::stod(warning.substr(at + mark.size()), &used);
+    const std::string unit = warning.substr(at + mark.size() + used, 3);
+    return value * (unit == " GB" ? 1e9 : unit == " MB" ? 1e6 : unit == " kB" ? 1e3 : 1);
+}
+
 class RunnerTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -119,7 +154,8 @@ TEST_F(RunnerTest, GivenARunningScenario_WhenCancelledHalfway_ThenWhatWasCapture
 
 TEST_F(RunnerTest, GivenLittleFreeSpace_WhenTheTraceGrows_ThenOneWarningProjectsItsSizeAndTheRunGoesOn) {
     // GIVEN an output folder whose file system has 1 MB free (a fake: the test must not fill the
-    // disk); the default scenario's trace takes about 4 MB
+    // disk), and a fleet whose trace takes 11.6 MB
+    const core::Scenario fleet = fleet_scenario();
     RunOptions o;
     o.out = fresh_dir("space");
     std::vector<fs::path> asked;
@@ -130,7 +166,7 @@ TEST_F(RunnerTest, GivenLittleFreeSpace_WhenTheTraceGrows_ThenOneWarningProjects
     };
     o.warn = [&](const std::string& w) { warnings.push_back(w); };
     // WHEN the scenario runs
-    auto r = run_scenario(scenario, taxonomy, o);
+    auto r = run_scenario(fleet, taxonomy, o);
     // THEN one warning names the trace, its projected size and the free space, and the run completes
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(r->complete);
@@ -139,6 +175,12 @@ TEST_F(RunnerTest, GivenLittleFreeSpace_WhenTheTraceGrows_ThenOneWarningProjects
         << warnings[0];
     EXPECT_NE(warnings[0].find("but only 1.0 MB are free there"), std::string::npos) << warnings[0];
     EXPECT_NE(warnings[0].find("or split the fleet with --shard"), std::string::npos) << warnings[0];
+    // and the projection, made from the first few percent of the day, is within a factor of 2.5
+    // of the final size (it was 0.5: the night it saw is quieter than the day; when the size was
+    // read from the files, the write-ahead log made it several times too large)
+    const auto final_bytes = static_cast<double>(fs::file_size(o.out / "trace.db"));
+    EXPECT_GT(projected_bytes(warnings[0]), final_bytes / 2.5) << warnings[0];
+    EXPECT_LT(projected_bytes(warnings[0]), final_bytes * 2.5) << warnings[0];
     ASSERT_FALSE(asked.empty());
     EXPECT_EQ(asked.front(), o.out);
     fs::remove_all(o.out);
@@ -146,6 +188,7 @@ TEST_F(RunnerTest, GivenLittleFreeSpace_WhenTheTraceGrows_ThenOneWarningProjects
 
 TEST_F(RunnerTest, GivenRoomForTheWholeTrace_WhenRun_ThenNoSpaceWarning) {
     // GIVEN a file system with a terabyte free
+    const core::Scenario fleet = fleet_scenario();
     RunOptions o;
     o.out = fresh_dir("room");
     std::size_t asked = 0;
@@ -156,7 +199,7 @@ TEST_F(RunnerTest, GivenRoomForTheWholeTrace_WhenRun_ThenNoSpaceWarning) {
     std::vector<std::string> warnings;
     o.warn = [&](const std::string& w) { warnings.push_back(w); };
     // WHEN the scenario runs THEN the space was looked at as the trace grew, and nothing is said
-    auto r = run_scenario(scenario, taxonomy, o);
+    auto r = run_scenario(fleet, taxonomy, o);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_GT(asked, 10u);
     EXPECT_TRUE(warnings.empty()) << warnings.front();
@@ -165,7 +208,8 @@ TEST_F(RunnerTest, GivenRoomForTheWholeTrace_WhenRun_ThenNoSpaceWarning) {
 
 TEST_F(RunnerTest, GivenABenchRunWithLittleFreeSpace_WhenTheTraceGrows_ThenTheWarningLeavesOutShards) {
     // GIVEN the default scenario replayed for one hour on host-stub boards (real ptys, ×1000:
-    // about 4 s), and 1 kB free (a fake)
+    // about 4 s), and 1 kB free (a fake). (Its 39 records fill a few 4 KiB pages: too few for
+    // the projected size to be compared with the final one.)
     RunOptions o;
     o.out = fresh_dir("bench-space");
     rig::BenchOptions bench;
