@@ -102,7 +102,7 @@ struct Connection {
     sqlite3_stmt* insert = nullptr;
     sqlite3_stmt* insert_meta = nullptr;
     sqlite3_stmt* logical_bytes_query = nullptr;
-    std::uint64_t wal_limit_bytes = 0;  ///< see kWalLimitBytes; 0 without a write-ahead log
+    std::uint64_t wal_limit_bytes = 0;  ///< TraceStore::wal_limit_bytes; 0 without a write-ahead log
 
     Connection() = default;
     Connection(const Connection&) = delete;

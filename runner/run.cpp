@@ -348,16 +348,16 @@ public:
         // The log grows with every commit until it reaches SQLite's limit and is folded into the
         // file, then is reused at that size: it peaks at its growth carried on, or at the limit.
         const std::uint64_t wal = file_size(o_.out / "trace.db-wal");
-        const auto wal_peak = std::min(store_.wal_limit_bytes(),
-                                       static_cast<std::uint64_t>(static_cast<double>(wal) / fraction));
+        const std::uint64_t wal_peak = std::max(
+            wal, std::min(store_.wal_limit_bytes(), static_cast<std::uint64_t>(static_cast<double>(wal) / fraction)));
         const std::uint64_t on_disk = file_size(o_.out / "trace.db") + wal;
-        const std::uint64_t peak = projected + std::max(wal_peak, wal);
+        const std::uint64_t peak = projected + wal_peak;
         if (peak <= on_disk || peak - on_disk <= *free) return;
         warned_ = true;
         o_.warn((o_.out / "trace.db").string() + ": at this rate the trace will reach about " + size_text(projected) +
                 " by the end of the scenario (" + size_text(written) + " written in the first " +
                 std::to_string(static_cast<int>(fraction * 100)) + " % of its time), and its write-ahead log takes up to " +
-                size_text(std::max(wal_peak, wal)) + " more while the run lasts, but only " + size_text(*free) +
+                size_text(wal_peak) + " more while the run lasts, but only " + size_text(*free) +
                 " are free there. The run goes on; if the disk fills up it stops with an error and keeps every "
                 "record committed so far. " +
                 (o_.bench ? "Free space, or choose a bigger disk with --out."

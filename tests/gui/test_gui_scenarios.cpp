@@ -188,12 +188,7 @@ void GuiScenariosTest::runWhoseTraceMayNotFitWarns() {
     // GIVEN 200 thermostats for a day (an 11.6 MB trace, committed in 38 batches as it grows),
     // and a run folder whose file system has 1 MB free (a fake: the test must not fill the disk)
     Window win;
-    const fs::path fleet = fs::path(win.dir.path().toStdString()) / "fleet.yaml";
-    std::ofstream(fleet) << "name: space-fleet\nseed: 1\nstart: 2026-01-05T00:00:00Z\nduration: 24h\ntimezone: UTC\n"
-                            "recipients: {vendor-cloud: json}\n"
-                            "consent: [{recipient: vendor-cloud, categories: [all], basis: always}]\n"
-                            "fleets: [{prefix: thermo, count: 200, kind: thermostat}]\n";
-    QVERIFY(win.panel && win.panel->open_scenario(QString::fromStdString(fleet.string())));
+    QVERIFY(win.panel && win.panel->open_scenario(QStringLiteral(CONSENTRIG_SOURCE_DIR "/tests/runner/space-fleet.yaml")));
     win.panel->set_free_space([](const fs::path&) -> std::optional<std::uint64_t> { return 1'000'000; });
     auto* problems = win.get<QPlainTextEdit>("scenarioProblems");
     auto* verdict = win.get<QLabel>("scenarioVerdict");

@@ -44,26 +44,9 @@ std::uint64_t count_records(const fs::path& trace) {
     return n;
 }
 
-/// 200 thermostats for a day: about 38,000 records in 38 committed batches, an 11.6 MB trace —
-/// enough for the trace's growth to be seen at most of the run's 1 % steps.
+/// tests/runner/space-fleet.yaml: 200 thermostats for a day, an 11.6 MB trace.
 core::Scenario fleet_scenario() {
-    auto s = core::parse_scenario(R"(name: space-fleet
-seed: 1
-start: 2026-01-05T00:00:00Z
-duration: 24h
-timezone: UTC
-recipients:
-  vendor-cloud: json
-consent:
-  - recipient: vendor-cloud
-    categories: [all]
-    basis: always
-fleets:
-  - prefix: thermo
-    count: 200
-    kind: thermostat
-)",
-                                  "space-fleet.yaml");
+    auto s = core::load_scenario(fs::path(CONSENTRIG_SOURCE_DIR) / "tests/runner/space-fleet.yaml");
     EXPECT_TRUE(s) << (s ? "" : s.error().message);
     return s ? std::move(*s) : core::Scenario{};
 }
@@ -176,8 +159,7 @@ TEST_F(RunnerTest, GivenLittleFreeSpace_WhenTheTraceGrows_ThenOneWarningProjects
     EXPECT_NE(warnings[0].find("but only 1.0 MB are free there"), std::string::npos) << warnings[0];
     EXPECT_NE(warnings[0].find("or split the fleet with --shard"), std::string::npos) << warnings[0];
     // and the projection, made from the first few percent of the day, is within a factor of 2.5
-    // of the final size (it was 0.5: the night it saw is quieter than the day; when the size was
-    // read from the files, the write-ahead log made it several times too large)
+    // of the final size (it was 0.5: the night it saw is quieter than the day)
     const auto final_bytes = static_cast<double>(fs::file_size(o.out / "trace.db"));
     EXPECT_GT(projected_bytes(warnings[0]), final_bytes / 2.5) << warnings[0];
     EXPECT_LT(projected_bytes(warnings[0]), final_bytes * 2.5) << warnings[0];
