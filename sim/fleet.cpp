@@ -180,6 +180,19 @@ constexpr std::array<char, 200> kDigitPairs = [] {
     return pairs;
 }();
 
+/// `s = text[0, n)` for the reused records' bodies: in place when the text is no longer than
+/// what `s` holds (mostly, as the firmware's bodies and TRUTH objects vary by a few digits),
+/// where std::string::assign's general path costs more than the copy. `text` is the firmware's
+/// buffer, never `s`'s own.
+void overwrite(std::string& s, const char* text, std::size_t n) {
+    if (n <= s.size()) {
+        std::memcpy(s.data(), text, n);
+        s.resize(n);
+    } else {
+        s.assign(text, n);
+    }
+}
+
 std::uint16_t to_mask(const core::CategorySet& set) { return static_cast<std::uint16_t>(set.to_ulong()); }
 
 // ---- per-device state -------------------------------------------------------------------------
@@ -340,7 +353,8 @@ public:
 
 private:
     Status build();
-    [[nodiscard]] std::vector<double> draw_group_params(const ParamTable& params, const std::string& device) const;
+    /// Into `values` (cleared first): a fleet's loop reuses one vector for all its members.
+    void draw_group_params(const ParamTable& params, const std::string& device, std::vector<double>& values) const;
     Status build_group(const std::string& key, DeviceKind kind, core::Profile profile, const ParamTable& params,
                        const std::vector<double>& values, const std::vector<std::string>& linked,
                        const std::string& representative);
@@ -501,7 +515,13 @@ private:
         return slot;  // until the next lookup
     }
     std::array<Name, 64> names_{};
-    Scratch egress_{RecordKind::egress};
+    /// One per recipient (and one for a name that is none): a device's reports alternate
+    /// between its partners, and each record keeps its recipient and format.
+    std::array<Scratch, FW_MAX_RECIPIENTS + 1> egress_{Scratch{RecordKind::egress}, Scratch{RecordKind::egress},
+                                                     Scratch{RecordKind::egress}, Scratch{RecordKind::egress},
+                                                     Scratch{RecordKind::egress}};
+    Scratch retry_{RecordKind::egress};  ///< retransmissions: their names come with them
+    static_assert(FW_MAX_RECIPIENTS == 4, "egress_ lists a Scratch per recipient and one more");
     Scratch truth_{RecordKind::truth};
     /// A fleet's ids differ only in the member's zero-padded digits: one id per fleet, its digits
     /// rewritten in place (a device's records come in runs; the fleets' devices interleave).
@@ -582,11 +602,11 @@ DurationMs Runner::utc_offset(TimeMs t) const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(offset_.offset).count();
 }
 
-std::vector<double> Runner::draw_group_params(const ParamTable& params, const std::string& device) const {
+void Runner::draw_group_params(const ParamTable& params, const std::string& device, std::vector<double>& values) const {
     // Drawn per device, then quantised (0.01 of a unit, whole seconds) so that members drawing
     // the same firmware settings share one config instead of one config each.
     Rng rng(seed_, device, "fw");
-    std::vector<double> values;
+    values.clear();
     for (const auto& [name, param] : params) {
         const ParamDef* def = find_param(name);
         double v = draw(param.value, rng);
@@ -598,7 +618,6 @@ std::vector<double> Runner::draw_group_params(const ParamTable& params, const st
         if (per_device(def->target)) v = 0;
         values.push_back(v);
     }
-    return values;
 }
 
 Status Runner::build_group(const std::string& key, DeviceKind kind, core::Profile profile, const ParamTable& params,
@@ -677,7 +696,7 @@ Status Runner::add_device(std::uint32_t global_index, std::uint32_t group, const
     Device& d = devices_.emplace_back();
     if (global_of(devices_.size() - 1) != global_index) return Error{"internal: devices out of shard order"};
     d.group = group;
-    const std::string id = device_id(global_index);
+    const std::string& id = cached_id(global_index);
     d.rng = Rng(seed_, id);
     Rng prng(seed_, id, "params");
     d.time_constant_h = static_cast<float>(static_cast<double>(kDefaultTimeConstantMs) / kMsPerHour);
@@ -756,8 +775,9 @@ Status Runner::build() {
         const bool mine = global % shard.count == shard.index;
         if (mine) {
             const auto gi = static_cast<std::uint32_t>(groups_.size());
-            if (auto st = build_group(spec.id, spec.kind, spec.profile, params_store_.back(),
-                                      draw_group_params(params_store_.back(), spec.id), spec.linked, spec.id);
+            std::vector<double> values;
+            draw_group_params(params_store_.back(), spec.id, values);
+            if (auto st = build_group(spec.id, spec.kind, spec.profile, params_store_.back(), values, spec.linked, spec.id);
                 !st)
                 return st;
             if (auto st = add_device(global, gi, params_store_.back()); !st) return st;
@@ -771,21 +791,23 @@ Status Runner::build() {
         // Members sharing a profile, the same interaction grants and the same drawn settings share
         // a firmware config;
         // each member picks its profile with a per-device draw.
-        std::map<std::tuple<core::Profile, std::vector<bool>, std::vector<double>>, std::uint32_t> group_of;
-        std::string id;
+        using GroupKey = std::tuple<core::Profile, std::vector<bool>, std::vector<double>>;
+        std::map<GroupKey, std::uint32_t> group_of;
+        GroupKey key;  // one for all members, filled in place: a million members allocate nothing
+        auto& [profile, signature, values] = key;
         for (std::uint64_t m = 1; m <= fleet.count; ++m, ++global) {
             if (global % shard.count != shard.index) continue;
-            core::assign_fleet_device_id(id, fleet.prefix, fleet.count, m);
+            const std::string& id = cached_id(global);  // fleet_ids_ are made above
             Rng pick(seed_, id, "profile");
-            const core::Profile profile = fleet.pick_profile(pick.uniform());
-            std::vector<bool> signature;
+            profile = fleet.pick_profile(pick.uniform());
+            signature.clear();
             for (const auto& g : s_.policy.grants()) {
                 if (g.basis == core::Basis::interaction) signature.push_back(g.applies_to_device(id));
             }
-            std::vector<double> values = draw_group_params(params, id);
-            auto [it, fresh] = group_of.try_emplace({profile, std::move(signature), values},
-                                                    static_cast<std::uint32_t>(groups_.size()));
-            if (fresh) {
+            draw_group_params(params, id, values);
+            auto it = group_of.find(key);
+            if (it == group_of.end()) {
+                it = group_of.emplace(key, static_cast<std::uint32_t>(groups_.size())).first;
                 if (auto st = build_group(fleet.prefix + "/" + std::string(core::to_string(profile)), fleet.kind, profile,
                                           params, values, fleet.linked, id);
                     !st)
@@ -807,7 +829,7 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
     const bool captured = !(d.rare && self->capture_off(d, t));  // if not, the message still goes out
     if (!captured && !self->network_) return;
     const Name to = self->name_of(recipient);  // a copy: the format's lookup may take its slot
-    Scratch& s = self->egress_;
+    Scratch& s = self->egress_[to.recipient];
     Record& r = self->scratch(s, t, self->global_of(d));
     if (s.recipient != to.text) {
         r.recipient.assign(to.view());
@@ -817,7 +839,7 @@ void Runner::hal_uplink(void* ctx, const fw_device* dev, uint64_t t_ms, const ch
         r.format.assign(self->name_of(format).view());
         s.format = format;
     }
-    r.payload.assign(body, len);
+    overwrite(r.payload, body, len);
     if (captured) {
         ++self->stats_.messages;
         self->write(r);
@@ -834,7 +856,7 @@ void Runner::hal_truth(void* ctx, const fw_device* dev, uint64_t t_ms, const cha
     const TimeMs t = self->s_.start + static_cast<TimeMs>(t_ms);
     if (d.rare && self->capture_off(d, t)) return;
     Record& r = self->scratch(self->truth_, t, self->global_of(d));
-    r.payload.assign(state, len);
+    overwrite(r.payload, state, len);
     self->write(r);
 }
 
@@ -1004,7 +1026,7 @@ void Runner::boot(std::size_t i) {
     Device& d = devices_[i];
     const Group& g = groups_[d.group];
     const TimeMs now = s_.start;
-    const std::uint32_t seed32 = static_cast<std::uint32_t>(mix64(seed_ ^ fnv1a64(device_id(global_of(d)))));
+    const std::uint32_t seed32 = static_cast<std::uint32_t>(mix64(seed_ ^ fnv1a64(cached_id(global_of(d)))));
     d.house_at = to_tick(now);  // before fw_init: booting may already switch the relay
     static_cast<void>(fw_init(&d.fw, &g.cfg, global_of(d), seed32, 0));
     if (g.kind == DeviceKind::thermostat) {
@@ -1026,6 +1048,8 @@ void Runner::boot(std::size_t i) {
 
 void Runner::wake(std::size_t i, TimeMs now) {
     Device& d = devices_[i];
+    index_cache_device_ = &d;  // the HAL's callbacks will ask: known here without a division
+    index_cache_ = static_cast<std::uint32_t>(i);
     const Group& g = groups_[d.group];
     const std::uint64_t h = host(now);
     fw_on_timer(&d.fw, h);
@@ -1109,7 +1133,7 @@ void Runner::customer_interaction(std::size_t i, TimeMs now, const core::Interac
 
 bool Runner::selected(const core::DeviceSelector& sel, std::size_t i) const {
     if (sel.all()) return true;
-    return s_.selects(sel, device_id(global_of(i)));
+    return s_.selects(sel, cached_id(global_of(i)));
 }
 
 // ---- global events ------------------------------------------------------------------------------
@@ -1232,7 +1256,7 @@ void Runner::apply_basis(TimeMs now) {
     for (std::size_t i = 0; i < devices_.size(); ++i) {
         Device& d = devices_[i];
         d.due = kNeverTick;
-        const std::string id = device_id(global_of(d));
+        const std::string& id = cached_id(global_of(d));  // only this device's id is asked below
         for (std::size_t r = 0; r < recipients_.size(); ++r) {
             std::uint16_t mask = 0;
             for (const HoldingGrant& h : holding[r]) {
@@ -1351,12 +1375,10 @@ void Runner::retransmit(Retransmission x) {
         return;
     }
     ++stats_.retransmissions;
-    Record& r = scratch(egress_, x.at, global_of(d));
+    Record& r = scratch(retry_, x.at, global_of(d));
     r.recipient = std::move(x.recipient);
     r.format = std::move(x.format);
     r.payload = std::move(x.payload);
-    egress_.recipient = nullptr;  // not a name the firmware passes
-    egress_.format = nullptr;
     if (!(d.rare && capture_off(d, x.at))) {
         ++stats_.messages;
         write(r);
