@@ -155,8 +155,10 @@ private:
     bool saw_record_ = false;
     simdjson::dom::parser truth_parser_;
     core::MessageSummary summary_;  ///< on_egress's, reused: what a message carries, without its text
-    /// (device, recipient, t, line) of listed findings → the finding indices waiting for the body.
-    std::map<std::tuple<std::string_view, std::string_view, TimeMs, std::uint64_t>, std::vector<std::size_t>> wanted_;
+    /// (t, line, device, recipient) of listed findings → the finding indices waiting for the body.
+    /// Time first: every message is looked up, and integers tell nearly all of them apart
+    /// without comparing a device's name.
+    std::map<std::tuple<TimeMs, std::uint64_t, std::string_view, std::string_view>, std::vector<std::size_t>> wanted_;
 
     void rank_and_select();
     core::Status stream();
@@ -349,7 +351,7 @@ void Builder::on_egress(const core::Record& rec) {
         // Findings of a live run carry no line (the simulator's records have none): match those
         // by time alone.
         for (std::uint64_t line : {rec.line, std::uint64_t{0}}) {
-            auto it = wanted_.find({rec.device, rec.recipient, rec.t, line});
+            auto it = wanted_.find({rec.t, line, rec.device, rec.recipient});
             if (it == wanted_.end()) continue;
             for (std::size_t fi : it->second) r_.message_of[fi] = r_.messages.size();
             r_.messages.push_back(rec.payload);
@@ -1113,7 +1115,7 @@ core::Result<Report> Builder::build() {
     pick_listed();
     for (std::size_t fi : r_.listed) {
         const core::FindingHead& f = findings_[fi];
-        wanted_[{f.device, f.recipient, f.t, f.line}].push_back(fi);
+        wanted_[{f.t, f.line, f.device, f.recipient}].push_back(fi);
         auto evidence = findings_.evidence(fi);
         if (!evidence) return evidence.error();
         r_.evidence.emplace(fi, std::move(*evidence));
