@@ -210,6 +210,8 @@ public:
     }
 
     [[nodiscard]] core::FindingList& findings() { return findings_; }
+    /// The shards' common metadata (scenario, its SHA-256, seed); null before the first add.
+    [[nodiscard]] const nlohmann::json& head() const { return head_; }
 
 private:
     nlohmann::json head_;  ///< the first shard's metadata; every other shard must match it
@@ -448,13 +450,65 @@ void add_suite(CLI::App& app, int& exit_code) {
     });
 }
 
+/// The shard runs' folders inside `dir` that hold findings (`run --shard i/N --out DIR` writes
+/// into DIR/shard-i-of-N), sorted: what a merge given DIR itself most likely meant.
+std::vector<std::string> shard_folders_in(const fs::path& dir) {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.path().filename().string().starts_with("shard-") && fs::exists(entry.path() / "findings.json", ec)) {
+            found.push_back(entry.path().string());
+        }
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+}
+
+/// The scenario whose expectations the merged findings are checked against: the file the
+/// shards' run.json names, if every shard 0…N−1 is there and complete and the file is still
+/// the one they ran (same SHA-256). Otherwise the reason the expectations cannot be checked.
+core::Result<core::Scenario> scenario_of_shards(const std::vector<std::string>& dirs, const nlohmann::json& head) {
+    std::string file;
+    std::uint64_t count = 0;
+    std::vector<bool> seen;
+    for (const auto& d : dirs) {
+        const fs::path path = fs::path(d) / "run.json";
+        std::ifstream in(path, std::ios::binary);
+        const auto run = nlohmann::json::parse(in, nullptr, false);
+        if (!in || run.is_discarded() || !run.is_object()) return core::Error{path.string() + " cannot be read"};
+        if (run.value("complete", true) != true) return core::Error{d + " did not run to the end"};
+        const auto shard = run.value("shard", nlohmann::json::object());
+        const auto index = shard.value("index", std::uint64_t{0});
+        const auto n = shard.value("count", std::uint64_t{1});
+        if (count == 0) {
+            count = n;
+            seen.assign(n, false);
+            file = run.value("file", "");
+        }
+        const std::string which = "shard " + std::to_string(index) + " of " + std::to_string(n);
+        if (n != count || index >= n) return core::Error{d + " is " + which + ", the first of " + std::to_string(count)};
+        if (seen[index]) return core::Error{which + " is given twice (" + d + ")"};
+        seen[index] = true;
+    }
+    for (std::uint64_t k = 0; k < count; ++k) {
+        if (!seen[k]) return core::Error{"shard " + std::to_string(k) + " of " + std::to_string(count) + " is missing"};
+    }
+    auto scenario = core::load_scenario(file);
+    if (!scenario) return core::Error{"the scenario " + file + " cannot be loaded from here"};
+    if (scenario->sha256 != head.value("scenario_sha256", "")) {
+        return core::Error{"the scenario " + file + " has changed since the shards ran"};
+    }
+    return scenario;
+}
+
 void add_merge(CLI::App& app, int& exit_code) {
     auto dirs = std::make_shared<std::vector<std::string>>();
     auto out = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand("merge", "Join the findings of shard runs into one result.");
-    cmd->footer("The merged findings.json is byte-identical to that of a single-process run.");
+    cmd->footer("The merged findings.json is byte-identical to that of a single-process run. With every shard there\n"
+                "and the scenario file their run.json names unchanged, the scenario's expectations are checked.");
     cmd->add_option("dirs", *dirs, "Shard output folders (each holding findings.json)")->required()->check(CLI::ExistingDirectory);
-    cmd->add_option("--out", *out, "Folder for the merged findings.json and junit.xml (default: the parent of the first)");
+    cmd->add_option("--out", *out, "Folder for the merged findings.json (default: the parent of the first)");
     cmd->callback([dirs, out, &exit_code] {
         const fs::path target = out->empty() ? fs::path(dirs->front()).parent_path() : fs::path(*out);
         auto fail = [&](const std::string& message) {
@@ -466,16 +520,38 @@ void add_merge(CLI::App& app, int& exit_code) {
         auto list = core::FindingList::on_disk(target);
         if (!list) return fail(list.error().message);
         ShardMerge merge(std::move(*list));
-        for (const auto& d : *dirs) {
+        for (std::size_t k = 0; k < dirs->size(); ++k) {
+            const std::string& d = (*dirs)[k];
+            for (std::size_t j = 0; j < k; ++j) {
+                std::error_code same;
+                if (fs::equivalent((*dirs)[j], d, same)) return fail(d + " is given twice (as " + (*dirs)[j] + ")");
+            }
             const fs::path file = fs::path(d) / "findings.json";
             std::ifstream in(file, std::ios::binary);
-            if (!in) return fail(file.string() + ": cannot read: " + std::error_code(errno, std::generic_category()).message());
+            if (!in) {
+                std::string message = file.string() + ": cannot read: " + std::error_code(errno, std::generic_category()).message();
+                if (const auto shards = shard_folders_in(d); !shards.empty()) {
+                    message += "\n  " + d + " holds shard runs: merge their folders (";
+                    for (std::size_t k = 0; k < shards.size(); ++k) message += (k ? " " : "") + shards[k];
+                    message += ")";
+                }
+                return fail(message);
+            }
             if (auto st = merge.add(file.string(), in); !st) return fail(st.error().message);
         }
         if (auto st = merge.write(target / "findings.json"); !st) return fail(st.error().message);
         const std::size_t found = merge.findings().size();
         std::cout << "merged " << dirs->size() << " shards: " << found << " findings → "
                   << (target / "findings.json").string() << "\n";
+        // The expectations hold for the whole fleet: only the joined findings can meet them.
+        if (auto scenario = scenario_of_shards(*dirs, merge.head()); !scenario) {
+            std::cout << "expectations: not checked: " << reports::printable(scenario.error().message) << "\n";
+        } else {
+            std::vector<std::string> problems;
+            const bool met = core::check_expectations(scenario->expect, merge.findings().heads(), &problems).ok();
+            std::cout << (met ? "expectations: met" : "expectations: NOT met") << "\n";
+            for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
+        }
         exit_code = found == 0 ? kExitClean : kExitFindings;
     });
 }

@@ -57,6 +57,34 @@ TEST_F(ScaleOut, GivenSlurmArrayEnvironment_WhenEveryTaskRunsAndIsMerged_ThenFin
     const auto merge = run_process({exe_, "merge", shards[0], shards[1], "--out", (dir_ / "slurm").string()});
     ASSERT_LE(merge.exit_code, 1) << merge.err;
     EXPECT_EQ(slurp(dir_ / "slurm" / "findings.json"), expected_);
+    EXPECT_THAT(merge.out, ::testing::HasSubstr("\nexpectations: met\n"));  // the fleet's, as one process
+
+    // GIVEN only one of the two shards WHEN merged THEN the expectations are not judged on half a fleet
+    const auto half = run_process({exe_, "merge", shards[1], "--out", (dir_ / "half").string()});
+    ASSERT_LE(half.exit_code, 1) << half.err;
+    EXPECT_THAT(half.out, ::testing::HasSubstr("expectations: not checked: shard 0 of 2 is missing"));
+    // … and the same folder twice is refused before anything is merged
+    const auto twice = run_process({exe_, "merge", shards[1], shards[1], "--out", (dir_ / "twice").string()});
+    EXPECT_EQ(twice.exit_code, 2);
+    EXPECT_THAT(twice.err, ::testing::HasSubstr(shards[1] + " is given twice"));
+    EXPECT_FALSE(fs::exists(dir_ / "twice" / "findings.json"));
+    // … and so is a copy of a shard: the expectations are not checked on it
+    fs::copy(shards[1], dir_ / "copy", fs::copy_options::recursive);
+    const auto copy = run_process({exe_, "merge", shards[1], (dir_ / "copy").string(), "--out", (dir_ / "copied").string()});
+    EXPECT_THAT(copy.out, ::testing::HasSubstr("expectations: not checked: shard 1 of 2 is given twice"));
+}
+
+// GIVEN a shard run whose --out folder is handed to merge instead of the shard folder in it
+// WHEN merged
+// THEN exit 2, and the error names the shard folder to pass instead
+TEST_F(ScaleOut, GivenTheOutFolderOfAShardRun_WhenMerged_ThenTheErrorNamesTheShardFolderInside) {
+    const fs::path out = dir_ / "own-out";
+    const auto r = run_process({exe_, "run", scenario_, "--shard", "1/2", "--out", out.string(), "--quiet"});
+    ASSERT_LE(r.exit_code, 1) << r.err;
+    const auto merge = run_process({exe_, "merge", out.string(), "--out", (dir_ / "merged").string()});
+    EXPECT_EQ(merge.exit_code, 2);
+    EXPECT_THAT(merge.err, ::testing::HasSubstr((out / "findings.json").string() + ": cannot read"));
+    EXPECT_THAT(merge.err, ::testing::HasSubstr("merge their folders (" + (out / "shard-1-of-2").string() + ")"));
 }
 
 TEST_F(ScaleOut, GivenKubernetesIndexWithoutShardCount_WhenRun_ThenExit2ExplainingWhatIsMissing) {
