@@ -476,14 +476,19 @@ core::Result<core::Scenario> scenario_of_shards(const std::vector<std::string>& 
         std::ifstream in(path, std::ios::binary);
         const auto run = nlohmann::json::parse(in, nullptr, false);
         if (!in || run.is_discarded() || !run.is_object()) return core::Error{path.string() + " cannot be read"};
-        if (run.value("complete", true) != true) return core::Error{d + " did not run to the end"};
-        const auto shard = run.value("shard", nlohmann::json::object());
-        const auto index = shard.value("index", std::uint64_t{0});
-        const auto n = shard.value("count", std::uint64_t{1});
+        std::uint64_t index = 0, n = 1;
+        try {  // value() throws where a key holds another type than a run.json writes
+            if (run.value("complete", true) != true) return core::Error{d + " did not run to the end"};
+            const auto shard = run.value("shard", nlohmann::json::object());
+            index = shard.value("index", index);
+            n = shard.value("count", n);
+            if (count == 0) file = run.value("file", "");
+        } catch (const nlohmann::json::exception&) {
+            return core::Error{path.string() + " is not a run's record"};
+        }
         if (count == 0) {
             count = n;
             seen.assign(n, false);
-            file = run.value("file", "");
         }
         const std::string which = "shard " + std::to_string(index) + " of " + std::to_string(n);
         if (n != count || index >= n) return core::Error{d + " is " + which + ", the first of " + std::to_string(count)};
@@ -495,7 +500,8 @@ core::Result<core::Scenario> scenario_of_shards(const std::vector<std::string>& 
     }
     auto scenario = core::load_scenario(file);
     if (!scenario) return core::Error{"the scenario " + file + " cannot be loaded from here"};
-    if (scenario->sha256 != head.value("scenario_sha256", "")) {
+    const auto sha = head.find("scenario_sha256");
+    if (sha == head.end() || *sha != scenario->sha256) {
         return core::Error{"the scenario " + file + " has changed since the shards ran"};
     }
     return scenario;
@@ -532,7 +538,7 @@ void add_merge(CLI::App& app, int& exit_code) {
                 std::string message = file.string() + ": cannot read: " + std::error_code(errno, std::generic_category()).message();
                 if (const auto shards = shard_folders_in(d); !shards.empty()) {
                     message += "\n  " + d + " holds shard runs: merge their folders (";
-                    for (std::size_t k = 0; k < shards.size(); ++k) message += (k ? " " : "") + shards[k];
+                    for (std::size_t i = 0; i < shards.size(); ++i) message += (i ? " " : "") + shards[i];
                     message += ")";
                 }
                 return fail(message);
