@@ -7,7 +7,8 @@
 #
 # consentrig reads SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT (and SLURM_ARRAY_TASK_MIN) to
 # pick its shard, so every task runs the same command line. Findings after the merge are
-# byte-identical to a single-process run of the same scenario and seed.
+# byte-identical to a single-process run of the same scenario and seed; run the merge from the
+# folder sbatch ran in, so that it finds the scenario and checks its expectations.
 #SBATCH --job-name=consentrig-fleet
 #SBATCH --cpus-per-task=1
 #SBATCH --mem-per-cpu=2G
