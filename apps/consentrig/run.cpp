@@ -464,10 +464,17 @@ std::vector<std::string> shard_folders_in(const fs::path& dir) {
     return found;
 }
 
+/// What the shards ran, when they make up one whole run.
+struct ShardedRun {
+    core::Scenario scenario;
+    double seconds = 0;  ///< the shards' run times, added up
+};
+
 /// The scenario whose expectations the merged findings are checked against: the file the
 /// shards' run.json names, if every shard 0…N−1 is there and complete and the file is still
 /// the one they ran (same SHA-256). Otherwise the reason the expectations cannot be checked.
-core::Result<core::Scenario> scenario_of_shards(const std::vector<std::string>& dirs, const nlohmann::json& head) {
+core::Result<ShardedRun> sharded_run(const std::vector<std::string>& dirs, const nlohmann::json& head) {
+    double seconds = 0;
     std::string file;
     std::uint64_t count = 0;
     std::vector<bool> seen;
@@ -482,6 +489,7 @@ core::Result<core::Scenario> scenario_of_shards(const std::vector<std::string>& 
             const auto shard = run.value("shard", nlohmann::json::object());
             index = shard.value("index", index);
             n = shard.value("count", n);
+            seconds += run.value("seconds", 0.0);
             if (count == 0) file = run.value("file", "");
         } catch (const nlohmann::json::exception&) {
             return core::Error{path.string() + " is not a run's record"};
@@ -504,7 +512,18 @@ core::Result<core::Scenario> scenario_of_shards(const std::vector<std::string>& 
     if (sha == head.end() || *sha != scenario->sha256) {
         return core::Error{"the scenario " + file + " has changed since the shards ran"};
     }
-    return scenario;
+    return ShardedRun{std::move(*scenario), seconds};
+}
+
+/// Every device of the scenario, as a single run's junit.xml lists them: a simulated device
+/// reports its state at boot, so each one is in the trace.
+std::vector<std::string> scenario_devices(const core::Scenario& s) {
+    std::vector<std::string> ids;
+    for (const auto& d : s.devices) ids.push_back(d.id);
+    for (const auto& fleet : s.fleets) {
+        for (std::uint64_t m = 1; m <= fleet.count; ++m) ids.push_back(fleet.device_id(m));
+    }
+    return ids;
 }
 
 void add_merge(CLI::App& app, int& exit_code) {
@@ -512,9 +531,10 @@ void add_merge(CLI::App& app, int& exit_code) {
     auto out = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand("merge", "Join the findings of shard runs into one result.");
     cmd->footer("The merged findings.json is byte-identical to that of a single-process run. With every shard there\n"
-                "and the scenario file their run.json names unchanged, the scenario's expectations are checked.");
+                "and the scenario file their run.json names unchanged, the scenario's expectations are checked and\n"
+                "junit.xml is written as a single run writes it.");
     cmd->add_option("dirs", *dirs, "Shard output folders (each holding findings.json)")->required()->check(CLI::ExistingDirectory);
-    cmd->add_option("--out", *out, "Folder for the merged findings.json (default: the parent of the first)");
+    cmd->add_option("--out", *out, "Folder for the merged findings.json and junit.xml (default: the parent of the first)");
     cmd->callback([dirs, out, &exit_code] {
         const fs::path target = out->empty() ? fs::path(dirs->front()).parent_path() : fs::path(*out);
         auto fail = [&](const std::string& message) {
@@ -550,14 +570,23 @@ void add_merge(CLI::App& app, int& exit_code) {
         std::cout << "merged " << dirs->size() << " shards: " << found << " findings → "
                   << (target / "findings.json").string() << "\n";
         // The expectations hold for the whole fleet: only the joined findings can meet them.
-        if (auto scenario = scenario_of_shards(*dirs, merge.head()); !scenario) {
-            std::cout << "expectations: not checked: " << reports::printable(scenario.error().message) << "\n";
-        } else {
-            std::vector<std::string> problems;
-            const bool met = core::check_expectations(scenario->expect, merge.findings().heads(), &problems).ok();
-            std::cout << (met ? "expectations: met" : "expectations: NOT met") << "\n";
-            for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
+        auto whole = sharded_run(*dirs, merge.head());
+        if (!whole) {
+            std::cout << "expectations: not checked: " << reports::printable(whole.error().message) << "\n";
+            exit_code = found == 0 ? kExitClean : kExitFindings;
+            return;
         }
+        std::vector<std::string> problems;
+        const bool met = core::check_expectations(whole->scenario.expect, merge.findings().heads(), &problems).ok();
+        std::cout << (met ? "expectations: met" : "expectations: NOT met") << "\n";
+        for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
+        const std::vector<reports::JunitSuite> suite{
+            {whole->scenario.name, scenario_devices(whole->scenario), &merge.findings(), whole->seconds}};
+        const fs::path junit = target / "junit.xml";
+        if (auto st = runner::write_file(junit, [&](std::ostream& o) { return reports::write_junit_xml(suite, o); }); !st) {
+            return fail(st.error().message);
+        }
+        std::cout << "junit: " << junit.string() << "\n";
         exit_code = found == 0 ? kExitClean : kExitFindings;
     });
 }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "process.hpp"
@@ -58,11 +59,17 @@ TEST_F(ScaleOut, GivenSlurmArrayEnvironment_WhenEveryTaskRunsAndIsMerged_ThenFin
     ASSERT_LE(merge.exit_code, 1) << merge.err;
     EXPECT_EQ(slurp(dir_ / "slurm" / "findings.json"), expected_);
     EXPECT_THAT(merge.out, ::testing::HasSubstr("\nexpectations: met\n"));  // the fleet's, as one process
+    // junit.xml as the single process wrote it, but for the suite's time (the shards' run times)
+    const std::regex suite_time(R"(<testsuite ([^>]*) time="[0-9.]+">)");
+    const auto untimed = [&](const fs::path& p) { return std::regex_replace(slurp(p), suite_time, "<testsuite $1>"); };
+    EXPECT_EQ(untimed(dir_ / "slurm" / "junit.xml"), untimed(dir_ / "single" / "junit.xml"));
+    EXPECT_THAT(slurp(dir_ / "slurm" / "junit.xml"), ::testing::HasSubstr("<testcase classname="));
 
     // GIVEN only one of the two shards WHEN merged THEN the expectations are not judged on half a fleet
     const auto half = run_process({exe_, "merge", shards[1], "--out", (dir_ / "half").string()});
     ASSERT_LE(half.exit_code, 1) << half.err;
     EXPECT_THAT(half.out, ::testing::HasSubstr("expectations: not checked: shard 0 of 2 is missing"));
+    EXPECT_FALSE(fs::exists(dir_ / "half" / "junit.xml"));
     // … and the same folder twice is refused before anything is merged
     const auto twice = run_process({exe_, "merge", shards[1], shards[1], "--out", (dir_ / "twice").string()});
     EXPECT_EQ(twice.exit_code, 2);
