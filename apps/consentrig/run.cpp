@@ -135,7 +135,7 @@ int print_outcome(const RunOutcome& r, std::size_t list) {
     std::cout << reports::text_summary(r.run.findings, r.run.device_count, r.run.messages, list);
     std::cout << (r.run.expectations_met ? "expectations: met" : "expectations: NOT met") << "\n";
     for (const auto& p : r.run.expectation_problems) std::cout << "  " << reports::printable(p) << "\n";
-    std::string written;  // what this process wrote there (a merged MPI run: findings.json only)
+    std::string written;  // what this process wrote there (a merged MPI run: findings.json and junit.xml)
     for (const char* f : {"report.html", "report.json", "summary.md", "report.pdf", "findings.json", "junit.xml", "run.json"}) {
         if (fs::exists(r.run.out / f)) written += (written.empty() ? "" : ",") + std::string(f);
     }
@@ -219,6 +219,17 @@ private:
     core::FindingList findings_;
 };
 
+/// Every device of the scenario, as a single run's junit.xml lists them: a simulated device
+/// reports its state at boot, so each one is in the trace.
+std::vector<std::string> scenario_devices(const core::Scenario& s) {
+    std::vector<std::string> ids;
+    for (const auto& d : s.devices) ids.push_back(d.id);
+    for (const auto& fleet : s.fleets) {
+        for (std::uint64_t m = 1; m <= fleet.count; ++m) ids.push_back(fleet.device_id(m));
+    }
+    return ids;
+}
+
 /// Under mpirun: every rank simulates its shard, rank 0 joins the shards' findings.json (which
 /// it reads from the shard folders, one finding at a time) into the merged findings.json next
 /// to them, identical to a single-process run's. Only small facts travel over MPI, so the
@@ -292,6 +303,14 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
     merged.run.expectations_met =
         merged.run.complete &&
         core::check_expectations(merged.scenario.expect, merged.run.findings.heads(), &merged.run.expectation_problems).ok();
+    const std::vector<reports::JunitSuite> suite{
+        {merged.scenario.name, scenario_devices(merged.scenario), &merged.run.findings, merged.run.seconds}};
+    if (auto st = runner::write_file(merged.run.out / "junit.xml",
+                                     [&](std::ostream& out) { return reports::write_junit_xml(suite, out); });
+        !st) {
+        print_error("run", st.error().message);
+        return kExitError;
+    }
     std::cout << "mpi: " << job.size << " ranks, shard reports in " << merged.run.out.string() << "/shard-*/\n";
     return print_outcome(merged, list);
 }
@@ -513,17 +532,6 @@ core::Result<ShardedRun> sharded_run(const std::vector<std::string>& dirs, const
         return core::Error{"the scenario " + file + " has changed since the shards ran"};
     }
     return ShardedRun{std::move(*scenario), seconds};
-}
-
-/// Every device of the scenario, as a single run's junit.xml lists them: a simulated device
-/// reports its state at boot, so each one is in the trace.
-std::vector<std::string> scenario_devices(const core::Scenario& s) {
-    std::vector<std::string> ids;
-    for (const auto& d : s.devices) ids.push_back(d.id);
-    for (const auto& fleet : s.fleets) {
-        for (std::uint64_t m = 1; m <= fleet.count; ++m) ids.push_back(fleet.device_id(m));
-    }
-    return ids;
 }
 
 void add_merge(CLI::App& app, int& exit_code) {

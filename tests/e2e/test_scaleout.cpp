@@ -23,6 +23,12 @@ std::string slurp(const fs::path& p) {
     return s.str();
 }
 
+/// A junit.xml without its suite's time, which differs from run to run.
+std::string untimed(const fs::path& p) {
+    static const std::regex suite_time(R"(<testsuite ([^>]*) time="[0-9.]+">)");
+    return std::regex_replace(slurp(p), suite_time, "<testsuite $1>");
+}
+
 class ScaleOut : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -60,8 +66,6 @@ TEST_F(ScaleOut, GivenSlurmArrayEnvironment_WhenEveryTaskRunsAndIsMerged_ThenFin
     EXPECT_EQ(slurp(dir_ / "slurm" / "findings.json"), expected_);
     EXPECT_THAT(merge.out, ::testing::HasSubstr("\nexpectations: met\n"));  // the fleet's, as one process
     // junit.xml as the single process wrote it, but for the suite's time (the shards' run times)
-    const std::regex suite_time(R"(<testsuite ([^>]*) time="[0-9.]+">)");
-    const auto untimed = [&](const fs::path& p) { return std::regex_replace(slurp(p), suite_time, "<testsuite $1>"); };
     EXPECT_EQ(untimed(dir_ / "slurm" / "junit.xml"), untimed(dir_ / "single" / "junit.xml"));
     EXPECT_THAT(slurp(dir_ / "slurm" / "junit.xml"), ::testing::HasSubstr("<testcase classname="));
 
@@ -110,6 +114,7 @@ TEST_F(ScaleOut, GivenMpirunWithTwoRanks_WhenRun_ThenRankZeroWritesByteIdentical
     EXPECT_THAT(r.out, ::testing::HasSubstr("mpi: 2 ranks"));
     EXPECT_TRUE(fs::exists(dir_ / "mpi" / "shard-1-of-2" / "findings.json"));
     EXPECT_EQ(slurp(dir_ / "mpi" / "findings.json"), expected_);
+    EXPECT_EQ(untimed(dir_ / "mpi" / "junit.xml"), untimed(dir_ / "single" / "junit.xml"));
 }
 
 // GIVEN a fleet whose expected findings come from devices of both shards (rank 0's shard alone
