@@ -230,6 +230,13 @@ std::vector<std::string> scenario_devices(const core::Scenario& s) {
     return ids;
 }
 
+/// The whole fleet's junit.xml after a merge of its shards: what a single run writes.
+core::Status write_fleet_junit(const fs::path& file, const core::Scenario& s, const core::FindingList& findings,
+                               double seconds) {
+    const std::vector<reports::JunitSuite> suite{{s.name, scenario_devices(s), &findings, seconds}};
+    return runner::write_file(file, [&](std::ostream& out) { return reports::write_junit_xml(suite, out); });
+}
+
 /// Under mpirun: every rank simulates its shard, rank 0 joins the shards' findings.json (which
 /// it reads from the shard folders, one finding at a time) into the merged findings.json next
 /// to them, identical to a single-process run's. Only small facts travel over MPI, so the
@@ -303,10 +310,7 @@ int run_mpi(RunOptions o, const Collective& job, std::size_t list) {
     merged.run.expectations_met =
         merged.run.complete &&
         core::check_expectations(merged.scenario.expect, merged.run.findings.heads(), &merged.run.expectation_problems).ok();
-    const std::vector<reports::JunitSuite> suite{
-        {merged.scenario.name, scenario_devices(merged.scenario), &merged.run.findings, merged.run.seconds}};
-    if (auto st = runner::write_file(merged.run.out / "junit.xml",
-                                     [&](std::ostream& out) { return reports::write_junit_xml(suite, out); });
+    if (auto st = write_fleet_junit(merged.run.out / "junit.xml", merged.scenario, merged.run.findings, merged.run.seconds);
         !st) {
         print_error("run", st.error().message);
         return kExitError;
@@ -578,9 +582,11 @@ void add_merge(CLI::App& app, int& exit_code) {
         std::cout << "merged " << dirs->size() << " shards: " << found << " findings → "
                   << (target / "findings.json").string() << "\n";
         // The expectations hold for the whole fleet: only the joined findings can meet them.
+        const fs::path junit = target / "junit.xml";
         auto whole = sharded_run(*dirs, merge.head());
         if (!whole) {
             std::cout << "expectations: not checked: " << reports::printable(whole.error().message) << "\n";
+            fs::remove(junit, ec);  // an earlier merge's would no longer match these findings
             exit_code = found == 0 ? kExitClean : kExitFindings;
             return;
         }
@@ -588,10 +594,7 @@ void add_merge(CLI::App& app, int& exit_code) {
         const bool met = core::check_expectations(whole->scenario.expect, merge.findings().heads(), &problems).ok();
         std::cout << (met ? "expectations: met" : "expectations: NOT met") << "\n";
         for (const auto& p : problems) std::cout << "  " << reports::printable(p) << "\n";
-        const std::vector<reports::JunitSuite> suite{
-            {whole->scenario.name, scenario_devices(whole->scenario), &merge.findings(), whole->seconds}};
-        const fs::path junit = target / "junit.xml";
-        if (auto st = runner::write_file(junit, [&](std::ostream& o) { return reports::write_junit_xml(suite, o); }); !st) {
+        if (auto st = write_fleet_junit(junit, whole->scenario, merge.findings(), whole->seconds); !st) {
             return fail(st.error().message);
         }
         std::cout << "junit: " << junit.string() << "\n";
