@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -500,7 +501,7 @@ core::Result<ShardedRun> sharded_run(const std::vector<std::string>& dirs, const
     double seconds = 0;
     std::string file;
     std::uint64_t count = 0;
-    std::vector<bool> seen;
+    std::set<std::uint64_t> seen;  // not a vector of `count`: that number comes from a file
     for (const auto& d : dirs) {
         const fs::path path = fs::path(d) / "run.json";
         std::ifstream in(path, std::ios::binary);
@@ -517,17 +518,13 @@ core::Result<ShardedRun> sharded_run(const std::vector<std::string>& dirs, const
         } catch (const nlohmann::json::exception&) {
             return core::Error{path.string() + " is not a run's record"};
         }
-        if (count == 0) {
-            count = n;
-            seen.assign(n, false);
-        }
+        if (count == 0) count = n;
         const std::string which = "shard " + std::to_string(index) + " of " + std::to_string(n);
         if (n != count || index >= n) return core::Error{d + " is " + which + ", the first of " + std::to_string(count)};
-        if (seen[index]) return core::Error{which + " is given twice (" + d + ")"};
-        seen[index] = true;
+        if (!seen.insert(index).second) return core::Error{which + " is given twice (" + d + ")"};
     }
-    for (std::uint64_t k = 0; k < count; ++k) {
-        if (!seen[k]) return core::Error{"shard " + std::to_string(k) + " of " + std::to_string(count) + " is missing"};
+    for (std::uint64_t k = 0; k < count; ++k) {  // stops at the first gap, at most one past the folders given
+        if (!seen.contains(k)) return core::Error{"shard " + std::to_string(k) + " of " + std::to_string(count) + " is missing"};
     }
     auto scenario = core::load_scenario(file);
     if (!scenario) return core::Error{"the scenario " + file + " cannot be loaded from here"};
